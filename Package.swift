@@ -1,0 +1,117 @@
+// swift-tools-version:6.1
+// Salon: a self-hosted chat server. One module per layer:
+//   SalonProtocol (wire: envelopes, payloads, frame codec; no I/O)
+//   → SalonCore (sessions, rooms, routing, fan-out, the action table; no sockets)
+//   → SalonStore (the SQLite implementation of SalonCore's store interface)
+//   → SalonServer (Hummingbird HTTP/WebSocket and NIO TCP adapters onto the core)
+//   SalonClient (async client library over WebSocket and TCP), and the `salon` executable.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "salon",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "salon", targets: ["salon"]),
+        .library(name: "SalonProtocol", targets: ["SalonProtocol"]),
+        .library(name: "SalonClient", targets: ["SalonClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.0"),
+    ],
+    targets: [
+        .target(
+            name: "SalonProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SalonCore",
+            dependencies: [
+                "SalonProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SalonStore",
+            dependencies: [
+                "SalonCore",
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SalonServer",
+            dependencies: [
+                "SalonProtocol", "SalonCore", "SalonStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SalonClient",
+            dependencies: [
+                "SalonProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "salon",
+            dependencies: [
+                "SalonServer", "SalonClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SalonProtocolTests",
+            dependencies: ["SalonProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SalonCoreTests",
+            dependencies: ["SalonCore", "SalonStore", "SalonProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SalonServerTests",
+            dependencies: [
+                "SalonServer", "SalonClient", "SalonCore", "SalonStore", "SalonProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

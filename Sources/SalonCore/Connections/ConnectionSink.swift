@@ -1,0 +1,47 @@
+import SalonProtocol
+
+/// Why a connection is being closed by the server.
+public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
+    /// The client asked (`logout`).
+    case logout
+    /// The client sent a frame over the limit.
+    case frameTooLarge
+    /// The client stopped reading and its outgoing queue passed the limit.
+    case slowConsumer(queuedBytes: Int)
+    /// The server is stopping.
+    case shutdown
+
+    public var description: String {
+        switch self {
+        case .logout: return "logout"
+        case .frameTooLarge: return "frame too large"
+        case .slowConsumer(let bytes): return "slow consumer (\(bytes) bytes queued)"
+        case .shutdown: return "server shutting down"
+        }
+    }
+}
+
+/// The one thing the core knows of a transport: somewhere to put encoded envelopes.
+///
+/// Implementations (WebSocket, TCP) write on their own event loop and never block the caller;
+/// each keeps its outgoing queue bounded and cuts off a client that falls too far behind.
+public protocol ConnectionSink: AnyObject, Sendable {
+    /// Queues one envelope. The same `EncodedFrame` is handed to every recipient of a push.
+    func send(_ frame: EncodedFrame)
+    /// Closes the connection (after what was queued before, where the transport allows).
+    func close(_ reason: CloseReason)
+}
+
+/// A connection as the core sees it: an identity and a sink.
+public final class Connection: Sendable, Hashable {
+    public let id: UInt64
+    public let sink: any ConnectionSink
+
+    init(id: UInt64, sink: any ConnectionSink) {
+        self.id = id
+        self.sink = sink
+    }
+
+    public static func == (a: Connection, b: Connection) -> Bool { a.id == b.id }
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+}

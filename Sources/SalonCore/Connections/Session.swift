@@ -1,0 +1,34 @@
+import SalonProtocol
+
+/// The logged-in identity of a session.
+public struct SessionUser: Sendable, Equatable {
+    public var username: String
+    public var key: String
+    public var role: UserRole
+    public var isGuest: Bool { role == .guest }
+    public var info: UserInfo { UserInfo(username: username, role: role) }
+}
+
+/// One client connection's state, owned by the transport's read loop: requests on one
+/// connection are handled one after the other, so nothing here needs a lock.
+public final class Session {
+    public let connection: Connection
+    public internal(set) var user: SessionUser?
+    /// SHA-256 of the token this session logged in with (revoked by `logout`).
+    var tokenHash: String?
+    var bucket: TokenBucket
+
+    init(connection: Connection, rateLimit: Int) {
+        self.connection = connection
+        self.bucket = TokenBucket(rate: Double(rateLimit), burst: Double(rateLimit * 2))
+    }
+
+    /// Sends one envelope to this connection only.
+    func send(_ frame: EncodedFrame) { connection.sink.send(frame) }
+}
+
+/// What the transport does after a request.
+public enum AfterRequest: Sendable, Equatable {
+    case keepOpen
+    case close(CloseReason)
+}

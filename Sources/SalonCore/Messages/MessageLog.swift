@@ -1,0 +1,160 @@
+import Logging
+import SalonProtocol
+import Synchronization
+
+/// Appends messages durably with group commit, and hands each to fan-out once it is stored.
+///
+/// Ids are assigned under the lock as messages arrive, so they are strictly increasing; one
+/// writer task takes everything queued (up to `maxBatch`) and stores it in one transaction,
+/// then delivers the batch in id order and wakes each sender. While a batch is being
+/// committed the next one gathers, so the commit rate, not the message rate, bounds the
+/// number of transactions. A sender is woken only after the commit: that is the durability
+/// promise of `send_message`.
+final class MessageLog: Sendable {
+    /// A message before it has an id and a time.
+    struct Draft: Sendable {
+        var conversation: Conversation
+        var room: String?
+        var sender: String
+        var senderKey: String
+        var recipient: String?
+        var recipientKey: String?
+        var text: String
+        var replyTo: Int64?
+        var clientMsgID: String?
+    }
+
+    /// A stored message with what fan-out needs to know.
+    struct Committed: Sendable {
+        var message: StoredMessage
+        var recipientKey: String?
+        var origin: Connection?
+    }
+
+    private struct State {
+        var nextID: Int64
+        var lastMillis: Int64 = 0
+        var queue: [Committed] = []
+        var waiters: [Int64: [CheckedContinuation<StoredMessage, any Error>]] = [:]
+        /// `senderKey NUL clientMsgID` of messages queued or being written, so that a retry
+        /// that races the original joins it instead of storing a copy.
+        var inflight: [String: Int64] = [:]
+        var wakeup: CheckedContinuation<Void, Never>?
+        var accepting = true
+    }
+
+    private let state: Mutex<State>
+    private let store: any ChatStore
+    private let maxBatch: Int
+    private let logger: Logger
+    private let deliver: @Sendable (Committed) -> Void
+
+    init(store: any ChatStore, lastID: Int64, maxBatch: Int, logger: Logger, deliver: @escaping @Sendable (Committed) -> Void) {
+        self.state = Mutex(State(nextID: lastID + 1))
+        self.store = store
+        self.maxBatch = maxBatch
+        self.logger = logger
+        self.deliver = deliver
+    }
+
+    /// Queues a message and returns once it is stored (and fanned out).
+    func append(_ draft: Draft, origin: Connection?) async throws -> StoredMessage {
+        try await withCheckedThrowingContinuation { continuation in
+            let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
+                guard s.accepting else {
+                    continuation.resume(throwing: ProtocolError(.internal, "the server is shutting down"))
+                    return nil
+                }
+                let dedupeKey = draft.clientMsgID.map { draft.senderKey + "\u{0}" + $0 }
+                if let dedupeKey, let id = s.inflight[dedupeKey] {
+                    s.waiters[id, default: []].append(continuation)
+                    return nil
+                }
+                let id = s.nextID
+                s.nextID += 1
+                let millis = max(Timestamp.now().milliseconds, s.lastMillis)
+                s.lastMillis = millis
+                let message = StoredMessage(
+                    id: id, conversation: draft.conversation.key, room: draft.room, sender: draft.sender,
+                    senderKey: draft.senderKey, recipient: draft.recipient, text: draft.text,
+                    createdAt: Timestamp(milliseconds: millis), replyTo: draft.replyTo, clientMsgID: draft.clientMsgID
+                )
+                s.queue.append(Committed(message: message, recipientKey: draft.recipientKey, origin: origin))
+                s.waiters[id] = [continuation]
+                if let dedupeKey { s.inflight[dedupeKey] = id }
+                let wake = s.wakeup
+                s.wakeup = nil
+                return wake
+            }
+            wake?.resume()
+        }
+    }
+
+    /// The writer loop; returns once `stop()` was called and everything queued is stored.
+    func run() async {
+        while let batch = await nextBatch() {
+            var failure: (any Error)?
+            do {
+                try await store.insertMessages(batch.map(\.message))
+            } catch {
+                logger.error("storing \(batch.count) messages failed", metadata: ["error": "\(error)"])
+                failure = error
+            }
+            for item in batch {
+                if failure == nil { deliver(item) }
+                let waiters = state.withLock { s in
+                    if let cid = item.message.clientMsgID { s.inflight[item.message.senderKey + "\u{0}" + cid] = nil }
+                    return s.waiters.removeValue(forKey: item.message.id) ?? []
+                }
+                for waiter in waiters {
+                    if failure == nil {
+                        waiter.resume(returning: item.message)
+                    } else {
+                        waiter.resume(throwing: ProtocolError(.internal, "the message could not be stored"))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops taking messages; `run()` returns once the queue is written.
+    func stop() {
+        let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            s.accepting = false
+            let wake = s.wakeup
+            s.wakeup = nil
+            return wake
+        }
+        wake?.resume()
+    }
+
+    private func nextBatch() async -> [Committed]? {
+        while true {
+            enum Step { case batch([Committed]), finished, wait }
+            let step = state.withLock { s -> Step in
+                if !s.queue.isEmpty {
+                    let count = min(s.queue.count, maxBatch)
+                    let batch = Array(s.queue.prefix(count))
+                    s.queue.removeFirst(count)
+                    return .batch(batch)
+                }
+                return s.accepting ? .wait : .finished
+            }
+            switch step {
+            case .batch(let batch): return batch
+            case .finished: return nil
+            case .wait:
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let resumeNow = state.withLock { s -> Bool in
+                        if s.queue.isEmpty && s.accepting {
+                            s.wakeup = continuation
+                            return false
+                        }
+                        return true
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            }
+        }
+    }
+}

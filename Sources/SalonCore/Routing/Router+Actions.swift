@@ -1,0 +1,76 @@
+import SalonProtocol
+
+/// Who may call an action: the check done in one place, before any handler runs.
+enum Access: Sendable {
+    /// Only before login (`register`, `login`).
+    case anonymous
+    /// Anyone (`ping`).
+    case anyone
+    /// A logged-in user, guest or not.
+    case user
+
+    func check(_ session: Session) throws {
+        switch self {
+        case .anonymous:
+            if session.user != nil { throw ProtocolError(.forbidden, "already logged in on this connection") }
+        case .anyone:
+            break
+        case .user:
+            if session.user == nil { throw ProtocolError(.authRequired, "log in first: register, login or ping") }
+        }
+    }
+}
+
+/// The declarative table of actions: each name, who may call it, the type of its `data`, and
+/// its handler. Decoding a request goes straight to the typed payload through this table.
+enum Actions: PayloadRegistry {
+    struct Spec: Sendable {
+        let access: Access
+        let decode: @Sendable (_ data: (any Decoder)?) throws -> Bound
+    }
+
+    /// A request whose `data` is decoded, bound to its handler.
+    struct Bound: Sendable {
+        /// `logout`: the connection closes once the reply is written.
+        let closesConnection: Bool
+        let run: @Sendable (_ router: Router, _ session: Session, _ replyTo: String?) async throws -> EncodedFrame
+    }
+
+    static let table: [String: Spec] = [
+        // Session (§3)
+        "register": action(.anonymous) { (r, p: RegisterRequest, s) in try await r.register(p, s) },
+        "login": action(.anonymous) { (r, p: LoginRequest, s) in try await r.login(p, s) },
+        "logout": action(.user, closes: true) { (r, _: EmptyPayload, s) in try await r.logout(s) },
+        "ping": action(.anyone) { (_, _: EmptyPayload, _) in EmptyPayload() },
+        // Rooms (§4)
+        "list_rooms": action(.user) { (r, _: EmptyPayload, s) in try await r.listRooms(s) },
+        "create_room": action(.user) { (r, p: CreateRoomRequest, s) in try await r.createRoom(p, s) },
+        "join_room": action(.user) { (r, p: RoomRequest, s) in try await r.joinRoom(p, s) },
+        "leave_room": action(.user) { (r, p: RoomRequest, s) in try await r.leaveRoom(p, s) },
+        "members": action(.user) { (r, p: RoomRequest, s) in try r.members(p, s) },
+        // Messages (§5)
+        "send_message": action(.user) { (r, p: SendMessageRequest, s) in try await r.sendMessage(p, s) },
+        "history": action(.user) { (r, p: HistoryRequest, s) in try await r.history(p, s) },
+        "mark_read": action(.user) { (r, p: MarkReadRequest, s) in try await r.markRead(p, s) },
+        // Presence (§6)
+        "list_users": action(.user) { (r, p: ListUsersRequest, s) in try r.listUsers(p, s) },
+    ]
+
+    static func decodePayload(action: String, from decoder: (any Decoder)?) throws -> Bound? {
+        guard let spec = table[action] else { return nil }
+        return try spec.decode(decoder)
+    }
+
+    private static func action<P: Decodable & Sendable, R: Encodable & Sendable>(
+        _ access: Access,
+        closes: Bool = false,
+        _ handler: @escaping @Sendable (Router, P, Session) async throws -> R
+    ) -> Spec {
+        Spec(access: access) { decoder in
+            let payload = try PayloadDecoding.decode(P.self, from: decoder)
+            return Bound(closesConnection: closes) { router, session, replyTo in
+                EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session))
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import SalonProtocol
+
+/// `send_message`, `history`, `mark_read` (PROTOCOL.md §5).
+extension Router {
+    func sendMessage(_ p: SendMessageRequest, _ session: Session) async throws -> MessageResult {
+        let user = try session.requireUser()
+        let text = try Self.messageText(p.text)
+        if let cid = p.clientMsgID, cid.isEmpty || cid.count > Limits.clientMsgIDLength {
+            throw ProtocolError(.invalidField, "'client_msg_id' is 1 to \(Limits.clientMsgIDLength) characters")
+        }
+        if let attachments = p.attachments, !attachments.isEmpty {
+            throw ProtocolError(.invalidField, "attachments are not supported by this server yet")
+        }
+        let target = try resolveTarget(room: p.room, with: p.to, field: "to", for: user)
+
+        if let cid = p.clientMsgID, let original = try await store.message(senderKey: user.key, clientMsgID: cid) {
+            return MessageResult(message: original.wire)
+        }
+        if let replyTo = p.replyTo {
+            guard let original = try await store.message(id: replyTo), original.conversation == target.conversation.key else {
+                throw ProtocolError(.messageNotFound, "no message \(replyTo) in this conversation")
+            }
+        }
+        let draft = MessageLog.Draft(
+            conversation: target.conversation, room: target.room, sender: user.username, senderKey: user.key,
+            recipient: target.peer?.username, recipientKey: target.peer?.key, text: text, replyTo: p.replyTo, clientMsgID: p.clientMsgID
+        )
+        let stored = try await log.append(draft, origin: session.connection)
+        return MessageResult(message: stored.wire)
+    }
+
+    func history(_ p: HistoryRequest, _ session: Session) async throws -> HistoryResult {
+        let user = try session.requireUser()
+        if p.before != nil && p.after != nil {
+            throw ProtocolError(.invalidField, "give 'before' or 'after', not both")
+        }
+        let limit = p.limit ?? Limits.historyDefault
+        guard limit >= 1 else { throw ProtocolError(.invalidField, "'limit' must be at least 1") }
+        let target = try resolveTarget(room: p.room, with: p.with, field: "with", for: user)
+        let page = min(limit, Limits.historyPage)
+        var messages = try await store.messages(conversation: target.conversation.key, before: p.before, after: p.after, limit: page + 1)
+        let hasMore = messages.count > page
+        if hasMore {
+            // One row more than asked tells whether there is more; drop it on the far side.
+            if p.after != nil { messages.removeLast() } else { messages.removeFirst() }
+        }
+        return HistoryResult(messages: messages.map(\.wire), hasMore: hasMore)
+    }
+
+    func markRead(_ p: MarkReadRequest, _ session: Session) async throws -> EmptyPayload {
+        let user = try session.requireUser()
+        let target = try resolveTarget(room: p.room, with: p.with, field: "with", for: user)
+        if !user.isGuest {
+            try await store.setReadMarker(userKey: user.key, conversation: target.conversation.key, messageID: p.id)
+        }
+        return EmptyPayload()
+    }
+
+    // MARK: Helpers
+
+    struct Target {
+        var conversation: Conversation
+        var room: String?
+        var peer: (username: String, key: String)?
+    }
+
+    /// A room the user is in, or a person: exactly one of the two must be given.
+    func resolveTarget(room: String?, with peerName: String?, field: String, for user: SessionUser) throws -> Target {
+        switch (room, peerName) {
+        case (nil, nil):
+            throw ProtocolError(.missingField, "missing field 'data.room' (or 'data.\(field)')")
+        case (.some, .some):
+            throw ProtocolError(.invalidField, "give 'room' or '\(field)', not both")
+        case (.some(let raw), nil):
+            let name = try Self.roomName(raw)
+            try hub.withState { s in
+                guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
+                guard room.members[user.key] != nil else { throw ProtocolError(.notMember, "join #\(name) first") }
+            }
+            return Target(conversation: .room(name), room: name, peer: nil)
+        case (nil, .some(let peer)):
+            let key = UserKey.of(peer)
+            let display = hub.withState { s in s.directory[key]?.username ?? s.online[key]?.user.username }
+            guard let display else { throw ProtocolError(.userNotFound, "no user named '\(peer)'") }
+            return Target(conversation: .direct(between: user.key, and: key), room: nil, peer: (display, key))
+        }
+    }
+
+    /// Text is trimmed of surrounding white space, then must be 1–4,000 Unicode scalars.
+    static func messageText(_ raw: String) throws -> String {
+        let scalars = raw.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else {
+            throw ProtocolError(.emptyMessage, "a message needs some text")
+        }
+        let text = String(scalars[first...last])
+        let count = text.unicodeScalars.count
+        guard count <= Limits.textLength else {
+            throw ProtocolError(.messageTooLong, "a message has at most \(Limits.textLength) characters (this one has \(count))")
+        }
+        return text
+    }
+}

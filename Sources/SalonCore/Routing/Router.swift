@@ -1,0 +1,137 @@
+import Logging
+import NIOCore
+import SalonProtocol
+import ServiceLifecycle
+import Synchronization
+
+/// The domain core's front: transports hand it each request frame of a session and it
+/// answers through the session's sink. It holds the in-memory state (`Hub`), the store and the
+/// message log; it knows nothing of WebSocket or TCP.
+///
+/// As a `Service` it runs the message log's writer; on graceful shutdown it stops taking
+/// messages, stores what is queued, and closes the store.
+public final class Router: Service, Sendable {
+    let store: any ChatStore
+    let hub: Hub
+    let log: MessageLog
+    let passwords: PasswordHasher
+    let configuration: ChatConfiguration
+    let logger: Logger
+    private let connectionIDs = Atomic<UInt64>(0)
+
+    private init(store: any ChatStore, hub: Hub, lastMessageID: Int64, configuration: ChatConfiguration, logger: Logger) {
+        self.store = store
+        self.hub = hub
+        self.configuration = configuration
+        self.logger = logger
+        self.passwords = PasswordHasher(cost: configuration.bcryptCost)
+        self.log = MessageLog(store: store, lastID: lastMessageID, maxBatch: configuration.maxBatch, logger: logger) { committed in
+            hub.fanOut(committed)
+        }
+    }
+
+    /// Opens the core on a store: migrates it, makes sure `general` exists, and loads rooms,
+    /// memberships and the user directory into memory.
+    public static func start(store: any ChatStore, configuration: ChatConfiguration = .init(), logger: Logger) async throws -> Router {
+        try await store.migrate()
+        _ = try await store.insertRoom(RoomRecord(name: HubState.general, topic: "", isPrivate: false, createdAt: .now()))
+        let rooms = try await store.allRooms()
+        let memberships = try await store.allMemberships()
+        let users = try await store.allUsers()
+        let lastIDs = try await store.lastMessageIDs()
+        let maxID = try await store.maxMessageID()
+
+        let hub = Hub()
+        hub.withState { s in
+            for user in users {
+                s.directory[user.key] = DirectoryEntry(username: user.username, role: user.role)
+            }
+            for record in rooms {
+                var room = RoomState(record: record)
+                room.lastMessageID = lastIDs[Conversation.room(record.name).key] ?? 0
+                s.rooms[record.name] = room
+            }
+            for m in memberships {
+                s.addMember(m.userKey, to: m.room, role: m.role)
+            }
+        }
+        logger.info("loaded \(rooms.count) rooms, \(users.count) users, last message id \(maxID)")
+        return Router(store: store, hub: hub, lastMessageID: maxID, configuration: configuration, logger: logger)
+    }
+
+    public func run() async throws {
+        let log = self.log
+        await withGracefulShutdownHandler {
+            await log.run()
+        } onGracefulShutdown: {
+            log.stop()
+        }
+        try await store.close()
+    }
+
+    /// Stops the message log (for use without a ServiceGroup); `run()` then returns.
+    public func shutdown() {
+        log.stop()
+    }
+
+    // MARK: Connections
+
+    /// A new connection: the transport keeps the session and passes it back with each frame.
+    public func open(_ sink: any ConnectionSink) -> Session {
+        let id = connectionIDs.wrappingAdd(1, ordering: .relaxed).newValue
+        return Session(connection: Connection(id: id, sink: sink), rateLimit: configuration.rateLimit)
+    }
+
+    /// The transport saw the connection end.
+    public func close(_ session: Session) {
+        guard let user = session.user else { return }
+        session.user = nil
+        let (gone, audience) = hub.withState { s -> (SessionUser?, [Connection]) in
+            let audience = s.presenceAudience(of: user.key)
+            return (s.detach(session.connection, key: user.key), audience)
+        }
+        if let gone {
+            Hub.deliver(EnvelopeEncoder.push("presence", PresencePush(username: gone.username, online: false)), to: audience)
+        }
+    }
+
+    /// Replies with an error that no request caused as such (`frame_too_large`,
+    /// `invalid_frame`): it has no `reply_to`.
+    public func reject(_ session: Session, _ error: ProtocolError) {
+        session.send(EnvelopeEncoder.error(replyTo: nil, error))
+    }
+
+    // MARK: Requests
+
+    /// Handles one request frame: decode, the shared checks of the action table, the handler,
+    /// and exactly one reply.
+    public func handle(_ frame: ByteBuffer, from session: Session) async -> AfterRequest {
+        let envelope = ClientEnvelope<Actions>.decode(frame)
+        let replyTo = envelope.id
+        guard session.bucket.take() else {
+            session.send(EnvelopeEncoder.error(replyTo: replyTo, ProtocolError(.rateLimited, "too many requests: at most \(configuration.rateLimit) a second")))
+            return .keepOpen
+        }
+        let request: Actions.Bound
+        do {
+            if let spec = Actions.table[envelope.action] {
+                try spec.access.check(session)
+            }
+            request = try envelope.payload.get()
+        } catch {
+            session.send(EnvelopeEncoder.error(replyTo: replyTo, error as? ProtocolError ?? ProtocolError(.internal, "internal error")))
+            return .keepOpen
+        }
+        do {
+            let frame = try await request.run(self, session, replyTo)
+            session.send(frame)
+            return request.closesConnection ? .close(.logout) : .keepOpen
+        } catch let error as ProtocolError {
+            session.send(EnvelopeEncoder.error(replyTo: replyTo, error))
+        } catch {
+            logger.error("request failed", metadata: ["action": "\(envelope.action)", "error": "\(error)"])
+            session.send(EnvelopeEncoder.error(replyTo: replyTo, ProtocolError(.internal, "the server could not complete the request")))
+        }
+        return .keepOpen
+    }
+}

@@ -1,0 +1,188 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import NIOCore
+
+/// One envelope already encoded to JSON, in the two shapes the transports need, sharing one
+/// storage: `framed` (the 4-byte big-endian length, then the JSON: a TCP frame as it is
+/// written) and `json` (a slice of it without the prefix: a WebSocket text frame's payload).
+///
+/// Fan-out encodes a push once into an `EncodedFrame` and hands the same bytes to every
+/// recipient; no transport copies or re-encodes them.
+public struct EncodedFrame: Sendable {
+    public let framed: ByteBuffer
+    public let json: ByteBuffer
+
+    /// Wraps JSON bytes that are already encoded.
+    public init(json bytes: some Collection<UInt8>) {
+        var buffer = ByteBufferAllocator().buffer(capacity: bytes.count + 4)
+        buffer.writeInteger(UInt32(truncatingIfNeeded: bytes.count))
+        buffer.writeBytes(bytes)
+        self.framed = buffer
+        self.json = buffer.getSlice(at: buffer.readerIndex + 4, length: bytes.count) ?? ByteBuffer()
+    }
+
+    /// Length of the JSON payload in bytes.
+    public var size: Int { json.readableBytes }
+}
+
+/// An envelope the server sends: a reply (`success`/`error` with `reply_to`) or a push.
+public struct OutgoingEnvelope<Payload: Encodable>: Encodable {
+    public var action: String
+    public var replyTo: String?
+    public var data: Payload
+    public var timestamp: Timestamp
+
+    enum CodingKeys: String, CodingKey {
+        case action
+        case replyTo = "reply_to"
+        case data, timestamp
+    }
+
+    public init(action: String, replyTo: String? = nil, data: Payload, timestamp: Timestamp = .now()) {
+        self.action = action
+        self.replyTo = replyTo
+        self.data = data
+        self.timestamp = timestamp
+    }
+}
+
+/// Encodes what the server sends. Encoding our own value types cannot fail in practice; if it
+/// ever did, the recipient gets an `internal` error rather than nothing.
+public enum EnvelopeEncoder {
+    public static func encode<P: Encodable>(_ envelope: OutgoingEnvelope<P>) -> EncodedFrame {
+        do {
+            return EncodedFrame(json: try JSONEncoder().encode(envelope))
+        } catch {
+            let fallback = #"{"action":"error","data":{"code":"internal","message":"could not encode a reply"},"timestamp":""#
+                + envelope.timestamp.iso8601 + #""}"#
+            return EncodedFrame(json: Array(fallback.utf8))
+        }
+    }
+
+    public static func push<P: Encodable>(_ action: String, _ data: P) -> EncodedFrame {
+        encode(OutgoingEnvelope(action: action, data: data))
+    }
+
+    public static func success<P: Encodable>(replyTo: String?, _ data: P) -> EncodedFrame {
+        encode(OutgoingEnvelope(action: "success", replyTo: replyTo, data: data))
+    }
+
+    public static func error(replyTo: String?, _ error: ProtocolError) -> EncodedFrame {
+        encode(OutgoingEnvelope(action: "error", replyTo: replyTo, data: error.payload))
+    }
+}
+
+/// Maps an action name to the type of its `data`, so that a request is parsed once, straight
+/// into its typed payload. The domain core provides the one implementation (its action table).
+public protocol PayloadRegistry {
+    associatedtype Payload: Sendable
+    /// Decodes `data` for `action` (`decoder` is nil when the request had no `data`, or `null`).
+    /// Returns nil for an unknown action.
+    static func decodePayload(action: String, from decoder: (any Decoder)?) throws -> Payload?
+}
+
+/// A request as received. Decoding never fails past the outer JSON object: whatever is wrong
+/// with `action` or `data` lands in `payload` as the error to reply with, so that the reply
+/// still carries the request's `id`.
+public struct ClientEnvelope<Registry: PayloadRegistry>: Decodable {
+    public var action: String
+    public var id: String?
+    public var payload: Result<Registry.Payload, ProtocolError>
+
+    /// The longest accepted `id`.
+    public static var maxIDLength: Int { 64 }
+
+    enum CodingKeys: String, CodingKey {
+        case action, id, data
+    }
+
+    init(action: String, id: String?, payload: Result<Registry.Payload, ProtocolError>) {
+        self.action = action
+        self.id = id
+        self.payload = payload
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.action = ""
+        self.id = nil
+        self.payload = .failure(ProtocolError(.internal, "not decoded"))
+        do {
+            let id = try c.decodeIfPresent(String.self, forKey: .id)
+            guard (id?.count ?? 0) <= Self.maxIDLength else {
+                throw ProtocolError(.invalidField, "'id' is longer than \(Self.maxIDLength) characters")
+            }
+            self.id = id
+            self.action = try c.decode(String.self, forKey: .action)
+            let dataDecoder: (any Decoder)? = try (c.contains(.data) && !c.decodeNil(forKey: .data))
+                ? c.superDecoder(forKey: .data) : nil
+            guard let payload = try Registry.decodePayload(action: action, from: dataDecoder) else {
+                throw ProtocolError(.unknownAction, "unknown action '\(action)'")
+            }
+            self.payload = .success(payload)
+        } catch let error as ProtocolError {
+            self.payload = .failure(error)
+        } catch let error as DecodingError {
+            self.payload = .failure(Self.protocolError(for: error))
+        }
+    }
+
+    /// Decodes one request. Never throws: a frame that is not a JSON object becomes an
+    /// `invalid_json` failure with no `id`.
+    public static func decode(_ bytes: ByteBuffer) -> ClientEnvelope {
+        do {
+            return try JSONDecoder().decode(ClientEnvelope.self, from: Data(bytes.readableBytesView))
+        } catch {
+            return ClientEnvelope(action: "", id: nil, payload: .failure(ProtocolError(.invalidJSON, "a request must be one JSON object in UTF-8")))
+        }
+    }
+
+    /// Turns a decoding error into the documented code: a missing key is `missing_field`, any
+    /// other problem with a value is `invalid_field`; both name the field.
+    static func protocolError(for error: DecodingError) -> ProtocolError {
+        switch error {
+        case .keyNotFound(let key, let context):
+            return ProtocolError(.missingField, "missing field '\(path(context.codingPath + [key]))'")
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            if context.codingPath.isEmpty {
+                return ProtocolError(.invalidJSON, "a request must be one JSON object")
+            }
+            return ProtocolError(.invalidField, "field '\(path(context.codingPath))' has the wrong type or value")
+        @unknown default:
+            return ProtocolError(.invalidJSON, "the request could not be read")
+        }
+    }
+
+    static func path(_ keys: [any CodingKey]) -> String {
+        var out = ""
+        for key in keys {
+            if let index = key.intValue, key.stringValue.hasPrefix("Index") {
+                out += "[\(index)]"
+            } else {
+                out += out.isEmpty ? key.stringValue : ".\(key.stringValue)"
+            }
+        }
+        return out
+    }
+}
+
+/// Helpers for `PayloadRegistry` implementations.
+public enum PayloadDecoding {
+    private static let emptyObject = Data("{}".utf8)
+
+    /// Decodes `P` from `data`, or from an empty object when the request had no `data`, so that
+    /// a missing required field is reported as `missing_field 'data.NAME'`.
+    public static func decode<P: Decodable>(_ type: P.Type, from decoder: (any Decoder)?) throws -> P {
+        if let decoder {
+            return try P(from: decoder)
+        }
+        do {
+            return try JSONDecoder().decode(P.self, from: emptyObject)
+        } catch DecodingError.keyNotFound(let key, _) {
+            throw ProtocolError(.missingField, "missing field 'data.\(key.stringValue)'")
+        }
+    }
+}

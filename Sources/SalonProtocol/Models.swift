@@ -1,0 +1,86 @@
+/// Values that appear inside requests, replies and pushes (PROTOCOL.md §3–§6).
+
+/// A server-wide role.
+public enum UserRole: String, Codable, Sendable {
+    case admin, user, guest
+}
+
+/// A role inside one room.
+public enum RoomRole: String, Codable, Sendable {
+    case owner, moderator, member
+}
+
+/// `{"username", "role"}`
+public struct UserInfo: Codable, Sendable, Equatable {
+    public var username: String
+    public var role: UserRole
+    public init(username: String, role: UserRole) {
+        self.username = username
+        self.role = role
+    }
+}
+
+/// `RoomInfo`. `unread` is per user, so it is left out of `room_updated` pushes (which are
+/// encoded once for every recipient); clients keep their own count from those.
+public struct RoomInfo: Codable, Sendable, Equatable {
+    public var name: String
+    public var topic: String
+    public var members: Int
+    public var online: Int
+    public var `private`: Bool
+    public var unread: Int?
+    public var lastMessageID: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case name, topic, members, online, `private`, unread
+        case lastMessageID = "last_message_id"
+    }
+
+    public init(name: String, topic: String, members: Int, online: Int, private isPrivate: Bool, unread: Int?, lastMessageID: Int64?) {
+        self.name = name
+        self.topic = topic
+        self.members = members
+        self.online = online
+        self.private = isPrivate
+        self.unread = unread
+        self.lastMessageID = lastMessageID
+    }
+}
+
+/// `Message` (§5). Exactly one of `room` and `to` is set.
+public struct Message: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var room: String?
+    public var to: String?
+    public var from: String
+    public var text: String
+    public var timestamp: Timestamp
+    public var replyTo: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case id, room, to, from, text, timestamp
+        case replyTo = "reply_to"
+    }
+
+    public init(id: Int64, room: String?, to: String?, from: String, text: String, timestamp: Timestamp, replyTo: Int64?) {
+        self.id = id
+        self.room = room
+        self.to = to
+        self.from = from
+        self.text = text
+        self.timestamp = timestamp
+        self.replyTo = replyTo
+    }
+}
+
+/// An entry of `members` (room role) or `list_users` (server role).
+public struct MemberInfo: Codable, Sendable, Equatable {
+    public var username: String
+    public var role: String
+    public var online: Bool
+    public init(username: String, role: String, online: Bool) {
+        self.username = username
+        self.role = role
+        self.online = online
+    }
+}

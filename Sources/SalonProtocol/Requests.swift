@@ -1,0 +1,100 @@
+/// The `data` of each request (PROTOCOL.md §3–§6). Unknown fields are ignored, so that newer
+/// clients keep working with this server.
+
+/// For actions that take no data (`ping`, `logout`, `list_rooms`).
+public struct EmptyPayload: Codable, Sendable, Equatable {
+    public init() {}
+}
+
+public struct RegisterRequest: Codable, Sendable {
+    public var username: String
+    public var password: String
+    public init(username: String, password: String) {
+        self.username = username
+        self.password = password
+    }
+}
+
+/// `username` + `password`, or `token` alone, or `username` alone (a guest).
+public struct LoginRequest: Codable, Sendable {
+    public var username: String?
+    public var password: String?
+    public var token: String?
+    public init(username: String? = nil, password: String? = nil, token: String? = nil) {
+        self.username = username
+        self.password = password
+        self.token = token
+    }
+}
+
+public struct CreateRoomRequest: Codable, Sendable {
+    public var name: String
+    public var topic: String?
+    public var `private`: Bool?
+    public init(name: String, topic: String? = nil, private isPrivate: Bool? = nil) {
+        self.name = name
+        self.topic = topic
+        self.private = isPrivate
+    }
+}
+
+/// `join_room`, `leave_room`, `members`.
+public struct RoomRequest: Codable, Sendable {
+    public var room: String
+    public init(room: String) { self.room = room }
+}
+
+public struct SendMessageRequest: Codable, Sendable {
+    public var room: String?
+    public var to: String?
+    public var text: String
+    public var replyTo: Int64?
+    public var attachments: [String]?
+    public var clientMsgID: String?
+
+    enum CodingKeys: String, CodingKey {
+        case room, to, text, attachments
+        case replyTo = "reply_to"
+        case clientMsgID = "client_msg_id"
+    }
+
+    public init(room: String? = nil, to: String? = nil, text: String, replyTo: Int64? = nil, clientMsgID: String? = nil) {
+        self.room = room
+        self.to = to
+        self.text = text
+        self.replyTo = replyTo
+        self.clientMsgID = clientMsgID
+    }
+}
+
+public struct HistoryRequest: Codable, Sendable {
+    public var room: String?
+    public var with: String?
+    public var before: Int64?
+    public var after: Int64?
+    public var limit: Int?
+    public init(room: String? = nil, with: String? = nil, before: Int64? = nil, after: Int64? = nil, limit: Int? = nil) {
+        self.room = room
+        self.with = with
+        self.before = before
+        self.after = after
+        self.limit = limit
+    }
+}
+
+public struct ListUsersRequest: Codable, Sendable {
+    public var room: String?
+    public init(room: String? = nil) { self.room = room }
+}
+
+/// `mark_read`: moves the user's read marker of a room or conversation.
+public struct MarkReadRequest: Codable, Sendable {
+    public var room: String?
+    public var with: String?
+    public var id: Int64
+    public init(room: String? = nil, with: String? = nil, id: Int64) {
+        self.room = room
+        self.with = with
+        self.id = id
+    }
+}

@@ -1,0 +1,23 @@
+import Logging
+import SalonCore
+import SalonProtocol
+
+/// Everything `salon serve` can be told, with the defaults of the README.
+public struct ServerConfiguration: Sendable {
+    public var host: String = "127.0.0.1"
+    /// HTTP and WebSocket port; 0 picks a free one (tests).
+    public var port: Int = 8080
+    /// TCP framed port; nil disables the listener, 0 picks a free one.
+    public var tcpPort: Int? = 9090
+    public var dataDirectory: String = "./salon-data"
+    /// A database URL (`sqlite:PATH`); nil means `salon.sqlite` in `dataDirectory`.
+    public var databaseURL: String?
+    public var chat = ChatConfiguration()
+    /// The largest request frame, in bytes (WebSocket: the whole reassembled message).
+    public var frameLimit: Int = Limits.frameBytes
+    /// How many bytes may wait in one connection's outgoing queue before the client is
+    /// considered stalled and cut off.
+    public var outboundQueueLimit: Int = 1 << 20
+
+    public init() {}
+}
