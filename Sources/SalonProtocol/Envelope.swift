@@ -130,10 +130,14 @@ public struct ClientEnvelope<Registry: PayloadRegistry>: Decodable {
         }
     }
 
-    /// Decodes one request. Never throws: a frame that is not a JSON object becomes an
-    /// `invalid_json` failure with no `id`.
+    /// Decodes one request. Never throws: a frame that is not a JSON object in valid UTF-8
+    /// becomes an `invalid_json` failure with no `id`. (Foundation's decoder lets some invalid
+    /// UTF-8 through inside strings, so it is checked first.)
     public static func decode(_ bytes: ByteBuffer) -> ClientEnvelope {
         do {
+            guard String(validating: bytes.readableBytesView, as: UTF8.self) != nil else {
+                throw ProtocolError(.invalidJSON, "invalid UTF-8")
+            }
             return try JSONDecoder().decode(ClientEnvelope.self, from: Data(bytes.readableBytesView))
         } catch {
             return ClientEnvelope(action: "", id: nil, payload: .failure(ProtocolError(.invalidJSON, "a request must be one JSON object in UTF-8")))

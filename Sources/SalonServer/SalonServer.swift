@@ -31,7 +31,12 @@ public final class SalonServer: Sendable {
         self.configuration = configuration
         self.router = router
         self.logger = logger
-        let ports = ListeningPorts(tcpEnabled: configuration.tcpPort != nil)
+        let ports = ListeningPorts(tcpEnabled: configuration.tcpPort != nil) { http, tcp in
+            let host = configuration.host
+            var text = "Salon listening on http://\(host):\(http) (WebSocket ws://\(host):\(http)/ws)"
+            if let tcp { text += ", TCP frames on \(host):\(tcp)" }
+            logger.notice("\(text)", metadata: ["http_port": "\(http)", "tcp_port": "\(tcp.map(String.init) ?? "off")"])
+        }
         self.ports = ports
 
         let endpoint = WebSocketEndpoint(router: router, frameLimit: configuration.frameLimit, outboundQueueLimit: configuration.outboundQueueLimit)
@@ -72,29 +77,27 @@ public final class SalonServer: Sendable {
         ))
     }
 
-    /// Runs until a signal or `shutdown()`, then stops cleanly.
+    /// Runs until a signal or `shutdown()`, then stops cleanly. Throws when a listener
+    /// cannot start (a port in use, say).
     public func run() async throws {
-        async let announced: Void = announce()
-        try await group.run()
-        await announced
+        do {
+            try await group.run()
+        } catch {
+            ports.fail()
+            throw error
+        }
+        ports.fail()
     }
 
-    /// The ports actually bound (useful with port 0): waits until both listeners are up.
-    public func listening() async -> (http: Int, tcp: Int?) {
-        await ports.wait()
+    /// The ports actually bound (useful with port 0): waits until both listeners are up, or
+    /// throws if the server stopped before they were.
+    public func listening() async throws -> (http: Int, tcp: Int?) {
+        guard let ports = await ports.wait() else { throw ServerError("the server stopped before it was listening") }
+        return ports
     }
 
     public func shutdown() async {
         await group.triggerGracefulShutdown()
-    }
-
-    private func announce() async {
-        let (http, tcp) = await ports.wait()
-        guard http > 0 else { return }
-        let host = configuration.host
-        var text = "Salon listening on http://\(host):\(http) (WebSocket ws://\(host):\(http)/ws)"
-        if let tcp { text += ", TCP frames on \(host):\(tcp)" }
-        logger.notice("\(text)", metadata: ["http_port": "\(http)", "tcp_port": "\(tcp.map(String.init) ?? "off")"])
     }
 
     static func openStore(_ configuration: ServerConfiguration, logger: Logger) async throws -> any ChatStore {
@@ -126,48 +129,52 @@ public struct ServerError: Error, CustomStringConvertible {
 
 /// The ports the listeners bound, for whoever waits for them.
 final class ListeningPorts: Sendable {
+    typealias Ports = (http: Int, tcp: Int?)
+
     private struct State {
         var http: Int?
         var tcp: Int?
         var tcpEnabled: Bool
-        var waiters: [CheckedContinuation<(http: Int, tcp: Int?), Never>] = []
-        var ready: (http: Int, tcp: Int?)? {
-            guard let http else { return nil }
-            if tcpEnabled {
-                guard let tcp else { return nil }
-                return (http, tcp)
-            }
-            return (http, nil)
-        }
+        var outcome: Ports??
+        var waiters: [CheckedContinuation<Ports?, Never>] = []
     }
 
     private let state: Mutex<State>
+    private let onReady: @Sendable (Int, Int?) -> Void
 
-    init(tcpEnabled: Bool) {
+    init(tcpEnabled: Bool, onReady: @escaping @Sendable (Int, Int?) -> Void) {
         state = Mutex(State(tcpEnabled: tcpEnabled))
+        self.onReady = onReady
     }
 
-    func set(http: Int) { update { $0.http = http } }
-    func set(tcp: Int) { update { $0.tcp = tcp } }
+    func set(http: Int) { settle { $0.http = http } }
+    func set(tcp: Int) { settle { $0.tcp = tcp } }
+    /// The server stopped: whoever still waits learns it will not listen.
+    func fail() { settle { s in if s.outcome == nil { s.outcome = .some(nil) } } }
 
-    private func update(_ change: (inout State) -> Void) {
-        let (waiters, ready) = state.withLock { s -> ([CheckedContinuation<(http: Int, tcp: Int?), Never>], (http: Int, tcp: Int?)?) in
+    private func settle(_ change: (inout State) -> Void) {
+        let (waiters, outcome, becameReady) = state.withLock { s -> ([CheckedContinuation<Ports?, Never>], Ports?, Bool) in
+            let before = s.outcome
             change(&s)
-            guard let ready = s.ready else { return ([], nil) }
+            if s.outcome == nil, let http = s.http, !s.tcpEnabled || s.tcp != nil {
+                s.outcome = .some((http, s.tcp))
+            }
+            guard let outcome = s.outcome else { return ([], nil, false) }
             defer { s.waiters = [] }
-            return (s.waiters, ready)
+            return (s.waiters, outcome, before == nil && outcome != nil)
         }
-        if let ready { waiters.forEach { $0.resume(returning: ready) } }
+        if becameReady, let ready = outcome { onReady(ready.http, ready.tcp) }
+        waiters.forEach { $0.resume(returning: outcome) }
     }
 
-    func wait() async -> (http: Int, tcp: Int?) {
+    func wait() async -> Ports? {
         await withCheckedContinuation { continuation in
-            let ready = state.withLock { s -> (http: Int, tcp: Int?)? in
-                if let ready = s.ready { return ready }
+            let outcome = state.withLock { s -> Ports?? in
+                if let outcome = s.outcome { return outcome }
                 s.waiters.append(continuation)
                 return nil
             }
-            if let ready { continuation.resume(returning: ready) }
+            if let outcome { continuation.resume(returning: outcome) }
         }
     }
 }

@@ -72,9 +72,9 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             let server = try await SalonServer.make(configuration: configuration, logger: logger)
             try await server.run()
-            logger.info("Salon stopped")
-        } catch let error as ServerError {
-            logger.critical("\(error.description)")
+            logger.notice("Salon stopped")
+        } catch {
+            logger.critical("Salon could not start or stopped on an error: \(error)")
             throw ExitCode(1)
         }
     }

@@ -61,9 +61,15 @@ public final class Router: Service, Sendable {
 
     public func run() async throws {
         let log = self.log
-        await withGracefulShutdownHandler {
-            await log.run()
-        } onGracefulShutdown: {
+        // Stop taking messages on graceful shutdown, and also on cancellation (another
+        // service failed): either way the queue is written before the store closes.
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await log.run()
+            } onGracefulShutdown: {
+                log.stop()
+            }
+        } onCancel: {
             log.stop()
         }
         try await store.close()

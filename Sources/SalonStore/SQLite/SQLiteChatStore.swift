@@ -54,9 +54,14 @@ public final class SQLiteChatStore: ChatStore {
         }
     }
 
+    /// Closes both connections. Uses the future-based API on purpose: the async one refuses
+    /// to run in a cancelled task, and the store must close even when the server is stopping
+    /// because something else failed.
     public func close() async throws {
-        try await readerConnection.close()
-        try await writerConnection.close()
+        let reader: EventLoopFuture<Void> = readerConnection.close()
+        let writer: EventLoopFuture<Void> = writerConnection.close()
+        try await reader.get()
+        try await writer.get()
         try await threadPool.shutdownGracefully()
     }
 

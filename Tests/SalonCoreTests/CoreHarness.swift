@@ -1,0 +1,86 @@
+import Foundation
+import Logging
+import NIOCore
+import SalonCore
+import SalonProtocol
+import SalonStore
+import Synchronization
+
+/// A sink that keeps what it is sent, standing in for a transport: the core knows nothing of
+/// sockets, so its tests need none.
+final class RecordingSink: ConnectionSink {
+    private let state = Mutex<(frames: [EncodedFrame], closed: CloseReason?)>(([], nil))
+
+    func send(_ frame: EncodedFrame) { state.withLock { $0.frames.append(frame) } }
+    func close(_ reason: CloseReason) { state.withLock { $0.closed = reason } }
+
+    var frames: [EncodedFrame] { state.withLock { $0.frames } }
+
+    /// Everything received, decoded.
+    var envelopes: [[String: Any]] {
+        frames.compactMap { try? JSONSerialization.jsonObject(with: Data($0.json.readableBytesView)) as? [String: Any] }
+    }
+
+    /// Pushes with this action.
+    func pushes(_ action: String) -> [[String: Any]] {
+        envelopes.filter { $0["action"] as? String == action && $0["reply_to"] == nil }
+    }
+
+    func clear() { state.withLock { $0.frames = [] } }
+}
+
+/// A router on a real SQLite file in a temporary folder, with its message log running.
+final class CoreHarness: Sendable {
+    let router: Router
+    let directory: URL
+    private let task: Task<Void, any Error>
+
+    static func make(_ configure: (inout ChatConfiguration) -> Void = { _ in }, directory: URL? = nil) async throws -> CoreHarness {
+        let dir = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("salon-core-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var configuration = ChatConfiguration(rateLimit: 0, bcryptCost: 4)
+        configure(&configuration)
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let store = try await SQLiteChatStore.open(path: dir.appendingPathComponent("salon.sqlite").path, logger: logger)
+        let router = try await Router.start(store: store, configuration: configuration, logger: logger)
+        return CoreHarness(router: router, directory: dir)
+    }
+
+    private init(router: Router, directory: URL) {
+        self.router = router
+        self.directory = directory
+        self.task = Task { try await router.run() }
+    }
+
+    /// Stops the log and closes the store.
+    func stop() async throws {
+        router.shutdown()
+        try await task.value
+    }
+
+    func connect() -> (Session, RecordingSink) {
+        let sink = RecordingSink()
+        return (router.open(sink), sink)
+    }
+
+    /// Sends one request and returns its reply.
+    @discardableResult
+    func request(_ session: Session, _ sink: RecordingSink, _ action: String, _ data: [String: Any] = [:]) async throws -> [String: Any] {
+        let id = UUID().uuidString
+        let body = try JSONSerialization.data(withJSONObject: ["action": action, "id": id, "data": data])
+        _ = await router.handle(ByteBuffer(bytes: body), from: session)
+        guard let reply = sink.envelopes.last(where: { $0["reply_to"] as? String == id }) else {
+            throw HarnessError.noReply(action)
+        }
+        return reply
+    }
+
+    enum HarnessError: Error { case noReply(String) }
+}
+
+extension Dictionary where Key == String, Value == Any {
+    var action: String? { self["action"] as? String }
+    var payload: [String: Any] { self["data"] as? [String: Any] ?? [:] }
+    var errorCode: String? { action == "error" ? payload["code"] as? String : nil }
+}
