@@ -85,10 +85,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "SalonTerminal",
+            dependencies: [
+                "SalonClient", "SalonProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "salon",
             dependencies: [
-                "SalonServer", "SalonClient",
+                "SalonServer", "SalonClient", "SalonTerminal", "SalonProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -102,6 +110,11 @@ let package = Package(
         .testTarget(
             name: "SalonCoreTests",
             dependencies: ["SalonCore", "SalonStore", "SalonProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SalonTerminalTests",
+            dependencies: ["SalonTerminal", "SalonProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -6,7 +6,7 @@ struct SalonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "salon",
         abstract: "Salon: a self-hosted chat server and its tools.",
-        discussion: "Start a server with 'salon serve'; every option can also be set with an environment variable SALON_… (see 'salon serve --help').",
-        subcommands: [ServeCommand.self]
+        discussion: "Start a server with 'salon serve'; chat with 'salon chat'; script with 'salon send' and 'salon tail'. Each has --help.",
+        subcommands: [ServeCommand.self, ChatCommand.self, SendCommand.self, TailCommand.self]
     )
 }

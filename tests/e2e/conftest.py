@@ -17,34 +17,52 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+BINARY = os.environ.get("SALON_BINARY", os.path.join(ROOT, ".build", "debug", "salon"))
+
+
 class Server:
-    def __init__(self, binary: str):
+    """`salon serve` on fixed free ports, so that it can be restarted where clients expect it."""
+
+    def __init__(self, binary: str = BINARY):
+        self.binary = binary
         self.data = tempfile.mkdtemp(prefix="salon-e2e-")
+        self.http_port = free_port()
         self.tcp_port = free_port()
+        self.ws_url = f"ws://127.0.0.1:{self.http_port}/ws"
+        self.tcp_url = f"tcp://127.0.0.1:{self.tcp_port}"
+        self.start()
+
+    def start(self) -> None:
         env = dict(os.environ, SALON_BCRYPT_COST="4")
         self.process = subprocess.Popen(
-            [binary, "serve", "--port", "0", "--tcp-port", str(self.tcp_port), "--data-dir", self.data, "--log-level", "notice"],
+            [self.binary, "serve", "--port", str(self.http_port), "--tcp-port", str(self.tcp_port),
+             "--data-dir", self.data, "--log-level", "notice"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )
         for line in self.process.stdout:
-            match = re.search(r"http_port=(\d+)", line)
-            if match:
-                self.http_port = int(match.group(1))
+            if re.search(r"http_port=(\d+)", line):
                 break
         else:
             raise RuntimeError("salon serve exited before listening")
-        self.ws_url = f"ws://127.0.0.1:{self.http_port}/ws"
 
     def stop(self) -> int:
         self.process.terminate()
-        code = self.process.wait(timeout=30)
+        return self.process.wait(timeout=30)
+
+    def close(self) -> int:
+        code = self.stop()
         shutil.rmtree(self.data, ignore_errors=True)
         return code
 
 
 @pytest.fixture
 def server():
-    binary = os.environ.get("SALON_BINARY", os.path.join(ROOT, ".build", "debug", "salon"))
-    s = Server(binary)
+    s = Server()
     yield s
-    assert s.stop() == 0
+    assert s.close() == 0
+
+
+@pytest.fixture
+def home(tmp_path):
+    """A HOME of its own, so that stored sessions do not leak between tests."""
+    return str(tmp_path)

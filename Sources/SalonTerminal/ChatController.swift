@@ -1,0 +1,489 @@
+import Foundation
+import SalonClient
+import SalonProtocol
+
+/// `salon chat`: one event loop that owns the input line, the connection and the screen, so
+/// nothing here needs a lock. Keys, server pushes and connection changes arrive as events, one
+/// at a time; incoming messages are printed above the input line, which is then redrawn
+/// beneath them, so typing is never garbled.
+public final class ChatController {
+    enum Target: Equatable {
+        case room(String)
+        case direct(String)
+
+        var label: String {
+            switch self {
+            case .room(let r): return "#" + r
+            case .direct(let u): return "@" + u
+            }
+        }
+
+        var conversationKey: String {
+            switch self {
+            case .room(let r): return "#" + r
+            case .direct(let u): return "@" + u.lowercased()
+            }
+        }
+    }
+
+    enum Event {
+        case input([UInt8])
+        case inputEnded
+        case push(ServerEnvelope, generation: Int)
+        case lost(generation: Int)
+        case reconnected(SalonClient, AuthResult)
+        case gaveUp(String)
+    }
+
+    static let commands = ["/join", "/create", "/leave", "/rooms", "/who", "/msg", "/query", "/history", "/me", "/topic", "/help", "/quit"]
+
+    private let connector: Connector
+    private let style: Style
+    private let interactive: Bool
+    private let terminal = Terminal()
+    private var editor = LineEditor()
+    private var keys = KeyDecoder()
+    private var lineBuffer: [UInt8] = []
+    private var client: SalonClient?
+    private var generation = 0
+    private var me = ""
+    private var current: Target = .room("general")
+    private var joined: [String] = []
+    private var knownRooms: Set<String> = []
+    private var knownUsers: Set<String> = []
+    private var lastSeen: [String: Int64] = [:]
+    private var peers: Set<String> = []
+    private var outbox: [(target: Target, text: String, id: String)] = []
+    private var quitting = false
+    private var exitCode: Int32 = 0
+    private let events: AsyncStream<Event>
+    private let post: AsyncStream<Event>.Continuation
+    private let clock = DateFormatter()
+
+    public init(connector: Connector, style: Style, interactive: Bool) {
+        self.connector = connector
+        self.style = style
+        self.interactive = interactive
+        (events, post) = AsyncStream.makeStream(of: Event.self)
+        clock.dateFormat = "HH:mm"
+    }
+
+    /// Runs the chat on an open, logged-in connection until `/quit`, Ctrl-D or end of input.
+    public func run(_ connection: (SalonClient, AuthResult), input: AsyncStream<[UInt8]>) async -> Int32 {
+        if interactive { terminal.enableRawMode() }
+        defer { if interactive { terminal.restore() } }
+        let post = self.post
+        Task {
+            for await bytes in input { post.yield(.input(bytes)) }
+            post.yield(.inputEnded)
+        }
+        await attach(connection.0, connection.1, reconnected: false)
+        show(style.dim("Logged in as \(me) on \(connector.server). Type /help for commands."))
+        for await event in events {
+            await handle(event)
+            if quitting { break }
+        }
+        if interactive { Terminal.write("\r\u{1b}[2K") }
+        if let client { await client.close() }
+        return exitCode
+    }
+
+    // MARK: Events
+
+    private func handle(_ event: Event) async {
+        switch event {
+        case .input(let bytes):
+            if interactive {
+                for key in keys.feed(bytes) where !quitting { await handle(key) }
+            } else {
+                lineBuffer += bytes
+                while let newline = lineBuffer.firstIndex(of: 0x0a), !quitting {
+                    let line = String(decoding: lineBuffer[..<newline], as: UTF8.self)
+                    lineBuffer.removeFirst(newline + 1)
+                    await submit(line)
+                }
+            }
+        case .inputEnded:
+            if !lineBuffer.isEmpty { await submit(String(decoding: lineBuffer, as: UTF8.self)) }
+            quitting = true
+        case .push(let envelope, let generation) where generation == self.generation:
+            receive(envelope)
+        case .lost(let generation) where generation == self.generation:
+            client = nil
+            show(style.error("! connection lost; reconnecting…"))
+            reconnect()
+        case .reconnected(let client, let auth):
+            await attach(client, auth, reconnected: true)
+        case .gaveUp(let why):
+            show(style.error("! \(why)"))
+            exitCode = 3
+            quitting = true
+        default:
+            break
+        }
+    }
+
+    private func handle(_ key: Key) async {
+        switch editor.handle(key) {
+        case .submit(let line):
+            await submit(line)
+        case .complete:
+            complete()
+        case .quit:
+            quitting = true
+        case .edited, .redraw, .none:
+            redrawInput()
+        }
+    }
+
+    // MARK: Connection
+
+    private func attach(_ client: SalonClient, _ auth: AuthResult, reconnected: Bool) async {
+        generation += 1
+        let generation = self.generation
+        self.client = client
+        me = auth.user.username
+        knownUsers.insert(me)
+        let post = self.post
+        Task {
+            for await envelope in client.events { post.yield(.push(envelope, generation: generation)) }
+            post.yield(.lost(generation: generation))
+        }
+        let serverRooms = auth.rooms.map(\.name)
+        for room in serverRooms where !joined.contains(room) { joined.append(room) }
+        knownRooms.formUnion(serverRooms)
+        guard reconnected else { return }
+        show(style.dim("— reconnected —"))
+        // A guest's rooms end with its connection: join them again.
+        for room in joined where !serverRooms.contains(room) {
+            let _: JoinResult? = try? await client.request("join_room", RoomRequest(room: room))
+        }
+        // Ask for exactly what was missed, in every room and conversation seen.
+        for room in joined { await catchUp(.room(room)) }
+        for peer in peers.sorted() { await catchUp(.direct(peer)) }
+        let pending = outbox
+        outbox = []
+        for item in pending { await send(item.text, to: item.target, id: item.id) }
+    }
+
+    private func catchUp(_ target: Target) async {
+        guard let client, var after = lastSeen[target.conversationKey] else { return }
+        for _ in 0..<20 {
+            let request: HistoryRequest
+            switch target {
+            case .room(let r): request = HistoryRequest(room: r, after: after, limit: 200)
+            case .direct(let u): request = HistoryRequest(with: u, after: after, limit: 200)
+            }
+            guard let page: HistoryResult = try? await client.request("history", request) else { return }
+            page.messages.forEach(display)
+            guard page.hasMore, let last = page.messages.last else { return }
+            after = last.id
+        }
+    }
+
+    /// Tries again with growing pauses (0.5 s to 15 s); only a refused login stops it.
+    private func reconnect() {
+        let connector = self.connector
+        let post = self.post
+        Task {
+            var delay = 0.5
+            while true {
+                do {
+                    let (client, auth) = try await connector.connect(interactive: false)
+                    post.yield(.reconnected(client, auth))
+                    return
+                } catch {
+                    if case .authentication(let why)? = error as? ClientFailure {
+                        post.yield(.gaveUp("cannot log in again: \(why)"))
+                        return
+                    }
+                    try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+                    delay = min(delay * 2, 15)
+                }
+            }
+        }
+    }
+
+    // MARK: Input
+
+    private func submit(_ line: String) async {
+        let text = String(line.trimmingWhitespace)
+        guard !text.isEmpty else {
+            redrawInput()
+            return
+        }
+        if text.hasPrefix("/") && !text.hasPrefix("//") {
+            await command(text)
+        } else {
+            await send(text.hasPrefix("//") ? String(text.dropFirst()) : text, to: current, id: nil)
+        }
+        redrawInput()
+    }
+
+    private func command(_ line: String) async {
+        let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true).map(String.init)
+        let name = parts[0].lowercased()
+        let arg = parts.count > 1 ? parts[1] : nil
+        let rest = parts.count > 2 ? parts[2] : nil
+        switch name {
+        case "/help":
+            help()
+        case "/quit", "/exit":
+            quitting = true
+        case "/join":
+            guard let room = arg else { return usage("/join ROOM") }
+            guard let result: JoinResult = await request("join_room", RoomRequest(room: room)) else { return }
+            enter(result.room.name)
+            show(style.dim("* now in #\(result.room.name)\(result.room.topic.isEmpty ? "" : ": \(result.room.topic)") (\(result.room.members) members, \(result.room.online) online)"))
+            result.messages.suffix(10).forEach { display($0, again: true) }
+        case "/create":
+            guard let room = arg else { return usage("/create ROOM [TOPIC]") }
+            guard let result: RoomResult = await request("create_room", CreateRoomRequest(name: room, topic: rest)) else { return }
+            enter(result.room.name)
+            show(style.dim("* created #\(result.room.name)"))
+        case "/leave":
+            let room = arg ?? { if case .room(let r) = current { return r }; return "" }()
+            guard !room.isEmpty else { return usage("/leave ROOM") }
+            guard let _: EmptyPayload = await request("leave_room", RoomRequest(room: room)) else { return }
+            let name = room.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "#"))
+            joined.removeAll { $0 == name }
+            if current == .room(name) { current = .room("general") }
+            show(style.dim("* left #\(name)"))
+        case "/rooms":
+            guard let result: RoomsResult = await request("list_rooms", EmptyPayload()) else { return }
+            knownRooms.formUnion(result.rooms.map(\.name))
+            for room in result.rooms {
+                let unread = (room.unread ?? 0) > 0 ? style.highlight(" \(room.unread ?? 0) unread") : ""
+                let topic = room.topic.isEmpty ? "" : " — \(room.topic)"
+                let mark = joined.contains(room.name) ? "*" : " "
+                show("\(mark) \(style.room("#" + room.name)) \(room.members) members, \(room.online) online\(unread)\(topic)")
+            }
+        case "/who":
+            let people: [MemberInfo]
+            if case .room(let room) = current, arg == nil || arg?.hasPrefix("#") == true || arg != nil {
+                let target = arg ?? room
+                guard let result: MembersResult = await request("members", RoomRequest(room: target)) else { return }
+                people = result.members
+            } else {
+                guard let result: UsersResult = await request("list_users", ListUsersRequest()) else { return }
+                people = result.users
+            }
+            knownUsers.formUnion(people.map(\.username))
+            let list = people.map { "\(style.user($0.username))\($0.online ? "" : style.dim(" (away)"))\($0.role == "member" || $0.role == "user" ? "" : style.dim(" [\($0.role)]"))" }
+            show("\(people.count) here: " + list.joined(separator: ", "))
+        case "/msg":
+            guard let user = arg, let text = rest else { return usage("/msg USER TEXT") }
+            await send(text, to: .direct(user), id: nil)
+        case "/query":
+            guard let user = arg else { return usage("/query USER") }
+            current = .direct(user)
+            peers.insert(user)
+            show(style.dim("* talking privately with \(user) (/join ROOM to go back to a room)"))
+        case "/history":
+            let count = min(max(Int(arg ?? "") ?? 20, 1), 200)
+            let request: HistoryRequest
+            switch current {
+            case .room(let r): request = HistoryRequest(room: r, limit: count)
+            case .direct(let u): request = HistoryRequest(with: u, limit: count)
+            }
+            guard let page: HistoryResult = await self.request("history", request) else { return }
+            if page.messages.isEmpty { show(style.dim("* no messages yet")) }
+            page.messages.forEach { display($0, again: true) }
+        case "/me":
+            guard arg != nil else { return usage("/me ACTION") }
+            await send("/me " + line.dropFirst(4).trimmingCharacters(in: .whitespaces), to: current, id: nil)
+        case "/topic":
+            show(style.error("! this server cannot change topics yet"))
+        default:
+            show(style.error("! unknown command \(name): /help lists them"))
+        }
+    }
+
+    private func enter(_ room: String) {
+        if !joined.contains(room) { joined.append(room) }
+        knownRooms.insert(room)
+        current = .room(room)
+    }
+
+    private func usage(_ text: String) {
+        show(style.error("! usage: \(text)"))
+    }
+
+    private func help() {
+        let lines = [
+            "Plain text goes to the current room or person (shown in the prompt).",
+            "/join ROOM            join a room and make it current",
+            "/create ROOM [TOPIC]  create a room",
+            "/leave [ROOM]         leave a room (not #general)",
+            "/rooms                list rooms (* = joined)",
+            "/who [ROOM]           who is in the room",
+            "/msg USER TEXT        send a private message",
+            "/query USER           talk privately with USER",
+            "/history [N]          show the last N messages here",
+            "/me ACTION            say what you do",
+            "/quit                 leave (also Ctrl-D or Ctrl-C)",
+            "Keys: ←/→ Home/End, Ctrl-W deletes a word, ↑/↓ history, Tab completes commands, rooms and names.",
+        ]
+        lines.forEach { show(style.dim($0)) }
+    }
+
+    /// Sends a message now, or keeps it for when the connection is back. Every message carries
+    /// a `client_msg_id`, so that a retry after a reconnection is never stored twice.
+    private func send(_ text: String, to target: Target, id: String?) async {
+        let id = id ?? "t-" + UUID().uuidString
+        guard let client else {
+            outbox.append((target, text, id))
+            show(style.dim("(offline: will send when reconnected) ") + text)
+            return
+        }
+        let request: SendMessageRequest
+        switch target {
+        case .room(let r): request = SendMessageRequest(room: r, text: text, clientMsgID: id)
+        case .direct(let u): request = SendMessageRequest(to: u, text: text, clientMsgID: id)
+        }
+        do {
+            let result: MessageResult = try await client.request("send_message", request)
+            display(result.message)
+        } catch SalonClientError.server(let e) {
+            show(style.error("! \(e.message)"))
+        } catch {
+            outbox.append((target, text, id))
+            show(style.dim("(offline: will send when reconnected) ") + text)
+        }
+    }
+
+    private func request<R: Decodable>(_ action: String, _ data: some Encodable & Sendable) async -> R? {
+        guard let client else {
+            show(style.error("! not connected: try again once reconnected"))
+            return nil
+        }
+        do {
+            return try await client.request(action, data, as: R.self)
+        } catch SalonClientError.server(let e) {
+            show(style.error("! \(e.message)"))
+        } catch {
+            show(style.error("! not connected: try again once reconnected"))
+        }
+        return nil
+    }
+
+    private func complete() {
+        let (word, isFirst) = editor.wordAtCursor
+        let firstWord = editor.line.split(separator: " ").first.map { String($0).lowercased() } ?? ""
+        let candidates: [String]
+        if isFirst && word.hasPrefix("/") {
+            candidates = Self.commands
+        } else if word.hasPrefix("#") {
+            candidates = knownRooms.map { "#" + $0 }
+        } else if ["/join", "/leave"].contains(firstWord) {
+            candidates = Array(knownRooms)
+        } else {
+            candidates = Array(knownUsers)
+        }
+        let matches = editor.complete(from: candidates)
+        if !matches.isEmpty { show(style.dim(matches.joined(separator: "  "))) }
+        redrawInput()
+    }
+
+    // MARK: Output
+
+    private func receive(_ envelope: ServerEnvelope) {
+        switch envelope.action {
+        case "receive_message":
+            if let push = try? envelope.decode(ReceiveMessagePush.self) { display(push.message) }
+        case "system":
+            if let push = try? envelope.decode(SystemPush.self) {
+                if let user = push.username { knownUsers.insert(user) }
+                show(style.dim("* \(push.text)"))
+            }
+        case "presence":
+            if let push = try? envelope.decode(PresencePush.self), push.online { knownUsers.insert(push.username) }
+        case "room_updated":
+            if let push = try? envelope.decode(RoomUpdatedPush.self) {
+                knownRooms.insert(push.room.name)
+                if push.removed == true { joined.removeAll { $0 == push.room.name } }
+            }
+        case "error":
+            if let e = envelope.error { show(style.error("! \(e.message)")) }
+        default:
+            break
+        }
+    }
+
+    /// One message on one line (or several, for a text that has several): time, where (when
+    /// it is not the current room or conversation), who, what. A message already shown is
+    /// shown `again` only when asked for (`/history`), never twice by accident (catching up).
+    private func display(_ message: Message) {
+        display(message, again: false)
+    }
+
+    private func display(_ message: Message, again: Bool) {
+        let target: Target
+        if let room = message.room {
+            target = .room(room)
+        } else {
+            let peer = message.from.lowercased() == me.lowercased() ? (message.to ?? message.from) : message.from
+            target = .direct(peer)
+            peers.insert(peer)
+        }
+        let seen = lastSeen[target.conversationKey] ?? 0
+        if message.id <= seen && !again { return }
+        lastSeen[target.conversationKey] = max(seen, message.id)
+        knownUsers.insert(message.from)
+
+        let time = style.dim(clock.string(from: Date(timeIntervalSince1970: Double(message.timestamp.milliseconds) / 1000)))
+        let place = target == current ? "" : style.room("[\(target.label)]") + " "
+        let mine = message.from.lowercased() == me.lowercased()
+        let mentioned = !mine && Self.mentions(message.text, me)
+        let isPrivateToMe = !mine && message.room == nil
+        var text = message.text
+        if mentioned { text = style.highlight(text) }
+        let body = text.hasPrefix("/me ")
+            ? "* \(style.user(message.from)) \(text.dropFirst(4))"
+            : "\(style.user(message.from)): \(text)"
+        show("\(time) \(place)\(body)")
+        if interactive && !again && (mentioned || isPrivateToMe) { Terminal.write("\u{7}") }
+    }
+
+    public static func mentions(_ text: String, _ name: String) -> Bool {
+        guard !name.isEmpty else { return false }
+        let lower = text.lowercased()
+        var search = lower.startIndex..<lower.endIndex
+        while let range = lower.range(of: name.lowercased(), range: search) {
+            let before = range.lowerBound == lower.startIndex ? nil : lower[lower.index(before: range.lowerBound)]
+            let after = range.upperBound == lower.endIndex ? nil : lower[range.upperBound]
+            let isBoundary: (Character?) -> Bool = { c in c.map { !($0.isLetter || $0.isNumber || $0 == "_") } ?? true }
+            if isBoundary(before) && isBoundary(after) { return true }
+            search = range.upperBound..<lower.endIndex
+        }
+        return false
+    }
+
+    /// A line above the input line.
+    private func show(_ line: String) {
+        if interactive {
+            Terminal.write("\r\u{1b}[2K" + line.replacingOccurrences(of: "\n", with: "\r\n") + "\r\n")
+            redrawInput()
+        } else {
+            Terminal.write(line + "\n")
+        }
+    }
+
+    private var prompt: String {
+        (client == nil ? "(offline) " : "") + "[\(current.label)]> "
+    }
+
+    /// The input line, scrolled sideways so that the cursor is always visible.
+    private func redrawInput() {
+        guard interactive else { return }
+        let plainPrompt = prompt
+        let room = max(10, terminal.width - plainPrompt.count - 1)
+        let text = editor.text
+        let start = max(0, editor.cursor - room + 1)
+        let visible = String(text[start..<min(text.count, start + room)])
+        let column = plainPrompt.count + editor.cursor - start
+        var out = "\r\u{1b}[2K" + style.bold(plainPrompt) + visible + "\r"
+        if column > 0 { out += "\u{1b}[\(column)C" }
+        Terminal.write(out)
+    }
+}

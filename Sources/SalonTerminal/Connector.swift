@@ -1,0 +1,136 @@
+import Foundation
+import SalonClient
+import SalonProtocol
+import Synchronization
+
+/// Why a command-line client gives up, with the exit code scripts can rely on.
+public enum ClientFailure: Error, CustomStringConvertible, Sendable {
+    /// The server cannot be reached (exit 2).
+    case unreachable(String)
+    /// Wrong password, revoked token, name taken… (exit 3).
+    case authentication(String)
+    /// The server refused a request (exit 1).
+    case refused(ErrorPayload)
+    /// The command was used wrongly (exit 64, as for bad arguments).
+    case usage(String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let why): return why
+        case .authentication(let why): return why
+        case .refused(let e): return "\(e.message) (\(e.code.rawValue))"
+        case .usage(let why): return why
+        }
+    }
+
+    public var exitCode: Int32 {
+        switch self {
+        case .refused: return 1
+        case .unreachable: return 2
+        case .authentication: return 3
+        case .usage: return 64
+        }
+    }
+}
+
+/// Who to be on which server, and how to get in: a stored token, a password (asked without
+/// echo, or `SALON_PASSWORD`), or a guest name. Keeps the token once it has one, so that a
+/// reconnection never asks again.
+public final class Connector: Sendable {
+    public let server: String
+    public let guest: Bool
+    private let register: Bool
+    private let store: SessionStore
+    private let state: Mutex<(username: String?, token: String?)>
+
+    public init(server: String, username: String?, guest: Bool, register: Bool = false, store: SessionStore = SessionStore()) {
+        self.server = server
+        self.guest = guest
+        self.register = register
+        self.store = store
+        let saved = guest || register ? nil : store.find(server: server, username: username)
+        state = Mutex((username ?? saved?.username, saved?.token))
+    }
+
+    public var username: String? { state.withLock { $0.username } }
+
+    /// Connects and logs in. `interactive` allows asking for a name or password.
+    public func connect(interactive: Bool) async throws(ClientFailure) -> (SalonClient, AuthResult) {
+        let client: SalonClient
+        do {
+            client = try await SalonClient.connect(to: server)
+        } catch let error as SalonClientError {
+            if case .invalidAddress = error { throw .usage(error.description) }
+            throw .unreachable("cannot reach the Salon server at \(server): is it running?")
+        } catch {
+            throw .unreachable("cannot reach the Salon server at \(server): \(error)")
+        }
+        do {
+            let auth = try await login(client, interactive: interactive)
+            return (client, auth)
+        } catch {
+            await client.close()
+            throw error
+        }
+    }
+
+    private func login(_ client: SalonClient, interactive: Bool) async throws(ClientFailure) -> AuthResult {
+        let (knownName, knownToken) = state.withLock { ($0.username, $0.token) }
+        if guest {
+            guard let name = knownName ?? (interactive ? ask("Guest name: ") : nil) else {
+                throw .usage("a guest needs a name: --user NAME")
+            }
+            state.withLock { $0.username = name }
+            return try await request(client, "login", LoginRequest(username: name))
+        }
+        if let token = knownToken {
+            do {
+                return try await request(client, "login", LoginRequest(token: token))
+            } catch .refused(let e) where e.code == .authFailed {
+                // Revoked or unknown here: forget it and fall back to the password.
+                state.withLock { $0.token = nil }
+                if let name = knownName { try? store.remove(server: server, username: name) }
+            }
+        }
+        guard let name = knownName ?? (interactive ? ask("Username: ") : nil), !name.isEmpty else {
+            throw .usage("who are you? give --user NAME (or --guest)")
+        }
+        guard let password = ProcessInfo.processInfo.environment["SALON_PASSWORD"]
+                ?? (interactive ? Terminal.readSecret(prompt: "Password for \(name): ") : nil) else {
+            throw .authentication("no password: run interactively, or set SALON_PASSWORD")
+        }
+        let auth: AuthResult
+        do {
+            auth = try await register
+                ? request(client, "register", RegisterRequest(username: name, password: password))
+                : request(client, "login", LoginRequest(username: name, password: password))
+        } catch .refused(let e) {
+            switch e.code {
+            case .authFailed: throw .authentication("wrong username or password")
+            case .usernameTaken, .weakPassword, .invalidUsername, .guestsDisabled, .passwordRequired: throw .authentication(e.message)
+            default: throw .refused(e)
+            }
+        }
+        state.withLock { $0 = (auth.user.username, auth.token) }
+        if let token = auth.token {
+            try? store.save(.init(server: server, username: auth.user.username, token: token))
+        }
+        return auth
+    }
+
+    private func request<R: Decodable>(_ client: SalonClient, _ action: String, _ data: some Encodable & Sendable) async throws(ClientFailure) -> R {
+        do {
+            return try await client.request(action, data, as: R.self)
+        } catch let error as SalonClientError {
+            if case .server(let e) = error { throw .refused(e) }
+            throw .unreachable("the connection to \(server) was lost")
+        } catch {
+            throw .unreachable("unexpected reply from \(server): \(error)")
+        }
+    }
+
+    private func ask(_ prompt: String) -> String? {
+        Terminal.write(prompt, to: 2)
+        return readLine(strippingNewline: true)?.trimmingCharacters(in: .whitespaces)
+    }
+}

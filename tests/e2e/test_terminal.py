@@ -1,0 +1,250 @@
+"""`salon chat`, `salon send` and `salon tail` as people and scripts use them: the chat runs in
+a pseudo-terminal (pexpect) and what it shows is rendered by a terminal emulator (pyte), so the
+assertions are about the screen a person sees."""
+import asyncio
+import json
+import os
+import stat
+import subprocess
+import time
+
+import pexpect
+import pyte
+import websockets
+
+from conftest import BINARY
+
+COLUMNS, ROWS = 100, 30
+
+
+class Chat:
+    """`salon chat` in a pseudo-terminal, with the screen it draws."""
+
+    def __init__(self, home, *args):
+        env = dict(os.environ, HOME=home, TERM="xterm")
+        env.pop("NO_COLOR", None)
+        self.child = pexpect.spawn(BINARY, ["chat", *args], env=env, dimensions=(ROWS, COLUMNS), encoding="utf-8")
+        self.screen = pyte.Screen(COLUMNS, ROWS)
+        self.stream = pyte.Stream(self.screen)
+
+    def lines(self):
+        return [line.rstrip() for line in self.screen.display]
+
+    def text(self):
+        return "\n".join(self.lines())
+
+    def wait_for(self, predicate, timeout=10):
+        """Reads what the program writes until the screen satisfies `predicate`."""
+        deadline = time.monotonic() + timeout
+        while not predicate(self.text()):
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"timed out; the screen shows:\n{self.text()}"
+            try:
+                self.stream.feed(self.child.read_nonblocking(4096, timeout=remaining))
+            except pexpect.TIMEOUT:
+                pass
+            except pexpect.EOF:
+                assert predicate(self.text()), f"program ended; the screen shows:\n{self.text()}"
+                return
+        return self.text()
+
+    def shows(self, text, timeout=10):
+        return self.wait_for(lambda screen: text in screen, timeout)
+
+    def type(self, keys):
+        self.child.send(keys)
+
+    def input_line(self):
+        """The last non-empty line: where the prompt and the typed text are."""
+        return [line for line in self.lines() if line][-1]
+
+    def close(self):
+        if self.child.isalive():
+            self.child.sendcontrol("d")
+            self.child.expect(pexpect.EOF, timeout=10)
+        self.child.close()
+        return self.child.exitstatus
+
+
+def salon(home, *args, input=None):
+    env = dict(os.environ, HOME=home)
+    return subprocess.run([BINARY, *args], env=env, input=input, capture_output=True, text=True, timeout=30)
+
+
+async def ws_request(ws, action, data=None, id="r"):
+    await ws.send(json.dumps({"action": action, "id": id, "data": data or {}}))
+    while True:
+        envelope = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if envelope.get("reply_to") == id:
+            return envelope
+
+
+def test_typing_is_never_garbled_by_arriving_messages(server, home):
+    chat = Chat(home, "--server", server.ws_url, "--guest", "--user", "ana")
+    chat.shows("[#general]>")
+    chat.type("half a sente")
+    chat.wait_for(lambda s: chat.input_line().endswith("half a sente"))
+    for i in range(1, 6):
+        assert salon(home, "send", "--server", server.tcp_url, "--guest", "--user", f"bot{i}", "--room", "general", f"incoming number {i}").returncode == 0
+    chat.shows("bot5: incoming number 5")
+    lines = chat.lines()
+    for i in range(1, 6):
+        assert any(line.endswith(f"bot{i}: incoming number {i}") for line in lines), chat.text()
+    # The half-typed line is still whole, below the messages, and can be finished.
+    assert chat.input_line() == "[#general]> half a sente"
+    chat.type("nce\r")
+    chat.shows("ana: half a sentence")
+    assert chat.input_line() == "[#general]>"
+    assert chat.close() == 0
+
+
+def test_commands(server, home):
+    async def bob_registers():
+        async with websockets.connect(server.ws_url) as ws:
+            await ws_request(ws, "register", {"username": "bob", "password": "bob-password"})
+    asyncio.run(bob_registers())
+
+    chat = Chat(home, "--server", server.ws_url, "--guest", "--user", "ana")
+    chat.shows("[#general]>")
+    chat.type("/help\r")
+    chat.shows("/query USER")
+    chat.type("/create dev builds and tests\r")
+    chat.shows("created #dev")
+    chat.wait_for(lambda s: chat.input_line() == "[#dev]>")
+    chat.type("/rooms\r")
+    chat.shows("#dev 1 members, 1 online — builds and tests")
+    chat.type("/who\r")
+    chat.shows("1 here: ana [owner]")
+    chat.type("first in dev\r")
+    chat.shows("ana: first in dev")
+    # Tab completes commands and names.
+    chat.type("/ms\t")
+    chat.wait_for(lambda s: chat.input_line() == "[#dev]> /msg")
+    chat.type("bob hello bob\r")
+    chat.shows("[@bob] ana: hello bob")
+    chat.type("/query bob\r")
+    chat.wait_for(lambda s: chat.input_line() == "[@bob]>")
+    chat.type("and again\r")
+    chat.shows("ana: and again")
+    # bob received both private messages (asked while ana, a guest, is still here).
+    async def bob_reads():
+        async with websockets.connect(server.ws_url) as ws:
+            await ws_request(ws, "login", {"username": "bob", "password": "bob-password"})
+            history = await ws_request(ws, "history", {"with": "ana"})
+            return [m["text"] for m in history["data"]["messages"]]
+    assert asyncio.run(bob_reads()) == ["hello bob", "and again"]
+    chat.type("/history 2\r")
+    chat.wait_for(lambda s: s.count("hello bob") == 2)
+    chat.type("/join general\r")
+    chat.wait_for(lambda s: chat.input_line() == "[#general]>")
+    chat.type("/leave dev\r")
+    chat.shows("left #dev")
+    chat.type("/leave general\r")
+    chat.shows("! everyone stays in #general")
+    chat.type("/frobnicate\r")
+    chat.shows("! unknown command /frobnicate")
+    chat.type("/quit\r")
+    chat.child.expect(pexpect.EOF, timeout=10)
+    chat.child.close()
+    assert chat.child.exitstatus == 0
+
+
+
+def test_password_is_asked_once_without_echo(server, home):
+    chat = Chat(home, "--server", server.ws_url, "--user", "carol", "--register")
+    chat.child.expect("Password for carol: ")
+    chat.child.sendline("a long secret")
+    chat.shows("Logged in as carol")
+    assert "a long secret" not in chat.text()
+    assert chat.close() == 0
+    sessions = os.path.join(home, ".config", "salon", "sessions.json")
+    assert stat.S_IMODE(os.stat(sessions).st_mode) == 0o600
+    # The next start needs no password, and no name either.
+    again = Chat(home, "--server", server.ws_url)
+    again.shows("Logged in as carol")
+    assert again.close() == 0
+
+
+def test_reconnects_after_a_server_restart_and_catches_up(server, home):
+    chat = Chat(home, "--server", server.ws_url, "--guest", "--user", "ana")
+    chat.shows("[#general]>")
+    chat.type("before\r")
+    chat.shows("ana: before")
+    assert server.stop() == 0
+    chat.shows("connection lost")
+    chat.type("typed while offline\r")
+    chat.shows("will send when reconnected")
+    server.start()
+    assert salon(home, "send", "--server", server.tcp_url, "--guest", "--user", "dan", "--room", "general", "sent during the outage").returncode == 0
+    chat.shows("reconnected", timeout=30)
+    chat.shows("dan: sent during the outage")
+    chat.shows("ana: typed while offline")
+    # Nothing shown twice, nothing stored twice.
+    out = salon(home, "tail", "--server", server.tcp_url, "--guest", "--user", "checker", "--no-follow", "-n", "50")
+    assert out.stdout.count("typed while offline") == 1
+    assert chat.text().count("sent during the outage") == 1
+    assert chat.close() == 0
+
+
+def test_send_then_tail(server, home):
+    assert salon(home, "send", "--server", server.ws_url, "--guest", "--user", "script", "--room", "general", "from an argument").returncode == 0
+    assert salon(home, "send", "--server", server.tcp_url, "--guest", "--user", "script", "--room", "news", input="") .returncode == 64
+    created = salon(home, "send", "--server", server.tcp_url, "--guest", "--user", "script", "--room", "general", input="line one\nline two\n")
+    assert created.returncode == 0, created.stderr
+    out = salon(home, "tail", "--server", server.ws_url, "--guest", "--user", "reader", "--no-follow", "-n", "5")
+    lines = out.stdout.splitlines()
+    assert out.returncode == 0
+    assert lines[0].endswith("script: from an argument")
+    assert lines[1].endswith("script: line one\\nline two")
+    out = salon(home, "tail", "--server", server.tcp_url, "--guest", "--user", "reader", "--no-follow", "-n", "1", "--json")
+    message = json.loads(out.stdout)
+    assert message["text"] == "line one\nline two" and message["room"] == "general"
+
+    # Following: a message sent now appears as one new line.
+    env = dict(os.environ, HOME=home)
+
+    async def follow():
+        async with websockets.connect(server.ws_url) as watcher:
+            await ws_request(watcher, "login", {"username": "watcher"})
+            tail = subprocess.Popen([BINARY, "tail", "--server", server.tcp_url, "--guest", "--user", "follower", "-n", "0"],
+                                    stdout=subprocess.PIPE, text=True, env=env)
+            try:
+                # The follower is listening once it is online (its pushes are kept from then on).
+                while True:
+                    envelope = json.loads(await asyncio.wait_for(watcher.recv(), 10))
+                    if envelope["action"] == "presence" and envelope["data"] == {"username": "follower", "online": True}:
+                        break
+                await ws_request(watcher, "send_message", {"room": "general", "text": "live"})
+                line = await asyncio.get_running_loop().run_in_executor(None, tail.stdout.readline)
+                assert line.rstrip().endswith("watcher: live")
+            finally:
+                tail.terminate()
+                tail.wait()
+    asyncio.run(follow())
+
+
+def test_clear_errors_and_exit_codes(server, home):
+    gone = salon(home, "send", "--server", "tcp://127.0.0.1:1", "--guest", "--user", "x", "--room", "general", "hi")
+    assert gone.returncode == 2
+    assert gone.stderr.strip().startswith("salon: cannot reach the Salon server at tcp://127.0.0.1:1")
+    assert len(gone.stderr.strip().splitlines()) == 1
+
+    async def register():
+        async with websockets.connect(server.ws_url) as ws:
+            await ws_request(ws, "register", {"username": "erin", "password": "right-password"})
+    asyncio.run(register())
+    wrong = subprocess.run([BINARY, "send", "--server", server.ws_url, "--user", "erin", "--room", "general", "hi"],
+                           env=dict(os.environ, HOME=home, SALON_PASSWORD="wrong-password"), capture_output=True, text=True, timeout=30)
+    assert wrong.returncode == 3
+    assert wrong.stderr.strip() == "salon: wrong username or password"
+
+    bad_room = salon(home, "send", "--server", server.ws_url, "--guest", "--user", "x", "--room", "No Such Room!", "hi")
+    assert bad_room.returncode == 1
+    assert "invalid_room_name" in bad_room.stderr
+
+    usage = salon(home, "send", "--server", server.ws_url, "hi")
+    assert usage.returncode == 64
+
+    not_an_address = salon(home, "chat", "--server", "http://example", "--guest", "--user", "x")
+    assert not_an_address.returncode == 64
+    assert "ws://HOST:PORT/ws" in not_an_address.stderr
