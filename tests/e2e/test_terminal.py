@@ -20,9 +20,11 @@ COLUMNS, ROWS = 100, 30
 class Chat:
     """`salon chat` in a pseudo-terminal, with the screen it draws."""
 
-    def __init__(self, home, *args):
+    def __init__(self, home, *args, env_extra=None):
         env = dict(os.environ, HOME=home, TERM="xterm")
         env.pop("NO_COLOR", None)
+        env.update(env_extra or {})
+        self.raw = ""
         self.child = pexpect.spawn(BINARY, ["chat", *args], env=env, dimensions=(ROWS, COLUMNS), encoding="utf-8")
         self.screen = pyte.Screen(COLUMNS, ROWS)
         self.stream = pyte.Stream(self.screen)
@@ -33,14 +35,16 @@ class Chat:
     def text(self):
         return "\n".join(self.lines())
 
-    def wait_for(self, predicate, timeout=10):
+    def wait_for(self, predicate, timeout=20):
         """Reads what the program writes until the screen satisfies `predicate`."""
         deadline = time.monotonic() + timeout
         while not predicate(self.text()):
             remaining = deadline - time.monotonic()
             assert remaining > 0, f"timed out; the screen shows:\n{self.text()}"
             try:
-                self.stream.feed(self.child.read_nonblocking(4096, timeout=remaining))
+                chunk = self.child.read_nonblocking(4096, timeout=remaining)
+                self.raw += chunk
+                self.stream.feed(chunk)
             except pexpect.TIMEOUT:
                 pass
             except pexpect.EOF:
@@ -48,7 +52,7 @@ class Chat:
                 return
         return self.text()
 
-    def shows(self, text, timeout=10):
+    def shows(self, text, timeout=20):
         return self.wait_for(lambda screen: text in screen, timeout)
 
     def type(self, keys):
@@ -95,7 +99,27 @@ def test_typing_is_never_garbled_by_arriving_messages(server, home):
     chat.type("nce\r")
     chat.shows("ana: half a sentence")
     assert chat.input_line() == "[#general]>"
+    # Names are coloured; a mention of ana rings the bell.
+    assert "\x1b[" in chat.raw and "\x07" not in chat.raw
+    assert salon(home, "send", "--server", server.tcp_url, "--guest", "--user", "eve", "--room", "general", "ana, look").returncode == 0
+    chat.shows("eve: ana, look")
+    assert "\x07" in chat.raw
     assert chat.close() == 0
+
+
+def test_no_color_is_respected(server, home):
+    chat = Chat(home, "--server", server.ws_url, "--guest", "--user", "ana", env_extra={"NO_COLOR": "1"})
+    chat.shows("[#general]>")
+    chat.type("plain\r")
+    chat.shows("ana: plain")
+    assert "\x1b[3" not in chat.raw and "\x1b[1m" not in chat.raw
+    assert chat.close() == 0
+    # Output that is not a terminal gets no colour either, and no input line.
+    out = subprocess.run([BINARY, "chat", "--server", server.ws_url, "--guest", "--user", "piped"], input="hello from a pipe\n",
+                         env=dict(os.environ, HOME=home), capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0
+    assert "\x1b" not in out.stdout
+    assert "piped: hello from a pipe" in out.stdout
 
 
 def test_commands(server, home):
