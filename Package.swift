@@ -72,6 +72,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            // The web client: plain HTML, CSS and JavaScript modules, served as they are.
+            resources: [.copy("Web")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -41,7 +41,7 @@ public final class SalonServer: Sendable {
 
         let endpoint = WebSocketEndpoint(router: router, frameLimit: configuration.frameLimit, outboundQueueLimit: configuration.outboundQueueLimit)
         let app = Application(
-            router: HTTPRoutes.make(),
+            router: HTTPRoutes.make(logger: logger),
             server: .http1WebSocketUpgrade(
                 configuration: .init(
                     http1: .init(idleTimeout: .seconds(120)),

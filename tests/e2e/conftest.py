@@ -36,7 +36,7 @@ class Server:
         env = dict(os.environ, SALON_BCRYPT_COST="4")
         self.process = subprocess.Popen(
             [self.binary, "serve", "--port", str(self.http_port), "--tcp-port", str(self.tcp_port),
-             "--data-dir", self.data, "--log-level", "notice"],
+             "--data-dir", self.data, "--log-level", "notice", "--rate-limit", "0"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )
         for line in self.process.stdout:

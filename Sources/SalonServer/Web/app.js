@@ -1,0 +1,713 @@
+// Salon's web client. One module owns the state; the connection delivers replies and pushes;
+// render.js draws messages. No framework, no build step.
+import { Connection, ServerError } from './connection.js';
+import { el, mentions, renderItems } from './render.js';
+import { Alerts } from './alerts.js';
+
+const $ = (id) => document.getElementById(id);
+const storage = window.localStorage;
+const HISTORY_PAGE = 50;
+
+const state = {
+  me: null,              // { username, role }
+  conversations: new Map(), // key ('#room' or '@peer') → conversation
+  current: null,         // key of the conversation in view
+  connected: false,
+  loggedIn: false,
+  mode: 'login',         // sign-in tab
+  online: new Set(),     // lower-cased names of people online now
+};
+
+const alerts = new Alerts();
+
+// MARK: Conversations
+
+function conversation(key, init = {}) {
+  let c = state.conversations.get(key);
+  if (!c) {
+    c = {
+      key,
+      kind: key.startsWith('#') ? 'room' : 'dm',
+      name: key.slice(1),
+      messages: [],      // sorted by id
+      ids: new Set(),
+      notices: [],       // { afterId, notice }
+      pending: [],       // messages sent but not acknowledged: { clientId, text, state, reason, timestamp, from }
+      hasOlder: true,
+      loaded: false,
+      loadingOlder: false,
+      unread: 0,
+      info: null,
+      joined: false,
+    };
+    state.conversations.set(key, c);
+  }
+  Object.assign(c, init);
+  return c;
+}
+
+function keyOf(message) {
+  if (message.room) return `#${message.room}`;
+  const peer = message.from.toLowerCase() === state.me.username.toLowerCase() ? message.to : message.from;
+  return `@${peer}`;
+}
+
+/** Where a request goes: `room`, or the peer as `with` (history, mark_read) or `to` (send). */
+function target(c, peerField = 'with') {
+  return c.kind === 'room' ? { room: c.name } : { [peerField]: c.name };
+}
+
+function lastId(c) {
+  return c.messages.length ? c.messages[c.messages.length - 1].id : 0;
+}
+
+/** Adds messages, keeping id order and never the same id twice. Returns how many were new. */
+function merge(c, messages) {
+  let added = 0;
+  for (const m of messages) {
+    if (c.ids.has(m.id)) continue;
+    c.ids.add(m.id);
+    c.messages.push(m);
+    added++;
+  }
+  if (added) c.messages.sort((a, b) => a.id - b.id);
+  return added;
+}
+
+function rememberPeers() {
+  const peers = [...state.conversations.values()].filter((c) => c.kind === 'dm').map((c) => c.name);
+  storage.setItem(`salon.peers.${state.me.username.toLowerCase()}`, JSON.stringify(peers));
+}
+
+// MARK: Connection
+
+const wsURL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+const connection = new Connection(wsURL, {
+  onOpen: () => resume(),
+  onPush: (envelope) => push(envelope),
+  onClose: (wait) => {
+    state.connected = false;
+    if (state.loggedIn) showBanner(`Connection lost. Reconnecting in ${Math.ceil(wait / 1000)} s…`);
+  },
+});
+
+/** After (re)connecting: log in again with what we have, then catch up. */
+async function resume() {
+  state.connected = true;
+  const token = storage.getItem('salon.token');
+  const guest = storage.getItem('salon.guest');
+  if (!token && !guest) {
+    showSignIn();
+    return;
+  }
+  try {
+    const auth = await connection.request('login', token ? { token } : { username: guest });
+    await enter(auth);
+  } catch (error) {
+    if (error.code === 'disconnected') return;
+    // The token was revoked, or the guest name is taken now: sign in again.
+    storage.removeItem('salon.token');
+    storage.removeItem('salon.guest');
+    state.loggedIn = false;
+    showSignIn(error.code === 'username_taken' ? 'That guest name is in use now: choose another.' : 'Please sign in again.');
+  }
+}
+
+async function enter(auth) {
+  const again = state.loggedIn && state.me && state.me.username === auth.user.username;
+  state.me = auth.user;
+  state.loggedIn = true;
+  hideBanner();
+  $('signin').hidden = true;
+  $('app').hidden = false;
+  $('me').textContent = `${auth.user.username}${auth.user.role === 'guest' ? ' (guest)' : ''}`;
+  for (const info of auth.rooms) {
+    const c = conversation(`#${info.name}`, { info, joined: true });
+    if (!again) c.unread = info.unread ?? 0;
+  }
+  if (!again) {
+    const peers = JSON.parse(storage.getItem(`salon.peers.${auth.user.username.toLowerCase()}`) || '[]');
+    for (const peer of peers) conversation(`@${peer}`);
+    await open(state.current && state.conversations.has(state.current) ? state.current : '#general');
+  } else {
+    await catchUp(auth);
+  }
+  try {
+    const users = await connection.request('list_users');
+    state.online = new Set(users.users.filter((u) => u.online).map((u) => u.username.toLowerCase()));
+  } catch {
+    // Presence pushes will fill it in.
+  }
+  renderSidebar();
+  alerts.updateTitle(totalUnread());
+}
+
+/** Back after a drop: rejoin what a guest lost, ask each conversation for what came after
+ *  the last message it has, then send what was typed meanwhile. */
+async function catchUp(auth) {
+  const serverRooms = new Set(auth.rooms.map((r) => r.name));
+  for (const c of state.conversations.values()) {
+    try {
+      if (c.kind === 'room' && c.joined && !serverRooms.has(c.name)) {
+        await connection.request('join_room', { room: c.name });
+      }
+      if (!c.loaded) continue;
+      let more = true;
+      while (more) {
+        const page = await connection.request('history', { ...target(c), after: lastId(c), limit: 200 });
+        const added = merge(c, page.messages);
+        if (c.key !== state.current || document.hidden) c.unread += added;
+        more = page.has_more && page.messages.length > 0;
+      }
+    } catch (error) {
+      if (error.code === 'disconnected') return;
+    }
+  }
+  for (const c of state.conversations.values()) {
+    for (const p of c.pending.filter((p) => p.state === 'pending')) await deliver(c, p);
+  }
+  if (state.current) renderConversation({ stick: true });
+  markRead();
+}
+
+// MARK: Pushes
+
+function push(envelope) {
+  if (!state.loggedIn) return;
+  const data = envelope.data || {};
+  switch (envelope.action) {
+    case 'receive_message': {
+      const m = data.message;
+      const c = conversation(keyOf(m));
+      if (c.kind === 'dm') rememberPeers();
+      if (!merge(c, [m])) return;
+      const inView = c.key === state.current && !document.hidden;
+      if (!inView) c.unread++;
+      const mine = m.from.toLowerCase() === state.me.username.toLowerCase();
+      if (!mine && (c.kind === 'dm' || mentions(m.text, state.me.username)) && !inView) {
+        alerts.notify(c.kind === 'dm' ? m.from : `${m.from} in #${m.room}`, m.text);
+      }
+      if (c.key === state.current) {
+        renderConversation({ stick: atBottom() });
+        if (inView) markRead();
+      }
+      renderSidebar();
+      alerts.updateTitle(totalUnread());
+      break;
+    }
+    case 'system': {
+      if (!data.room) return;
+      const c = conversation(`#${data.room}`);
+      c.notices.push({ afterId: lastId(c), notice: data.text });
+      if (c.key === state.current) {
+        renderConversation({ stick: atBottom() });
+        if (data.event === 'join' || data.event === 'leave') loadMembers();
+      }
+      break;
+    }
+    case 'presence':
+      if (data.online) state.online.add(data.username.toLowerCase());
+      else state.online.delete(data.username.toLowerCase());
+      renderSidebar();
+      for (const button of $('member-list').querySelectorAll('button')) {
+        if (button.dataset.user.toLowerCase() === data.username.toLowerCase()) {
+          button.querySelector('.dot').classList.toggle('online', data.online);
+          button.classList.toggle('away', !data.online);
+        }
+      }
+      break;
+    case 'room_updated': {
+      const c = state.conversations.get(`#${data.room.name}`);
+      if (data.removed) {
+        if (c) c.joined = false;
+        if (state.current === `#${data.room.name}`) open('#general');
+      } else if (c) {
+        c.info = { ...c.info, ...data.room, unread: c.info?.unread };
+      }
+      renderSidebar();
+      break;
+    }
+    case 'error':
+      notice(`Error: ${data.message}`);
+      break;
+  }
+}
+
+// MARK: Opening a conversation
+
+async function open(key) {
+  const c = conversation(key);
+  state.current = key;
+  $('app').classList.remove('show-sidebar');
+  renderHeader();
+  renderSidebar();
+  if (!c.loaded && connection.isOpen) {
+    try {
+      if (c.kind === 'room' && !c.joined) {
+        const joined = await connection.request('join_room', { room: c.name });
+        c.info = joined.room;
+        c.joined = true;
+        merge(c, joined.messages);
+        c.hasOlder = joined.messages.length >= HISTORY_PAGE;
+      } else {
+        const page = await connection.request('history', { ...target(c), limit: HISTORY_PAGE });
+        merge(c, page.messages);
+        c.hasOlder = page.has_more;
+      }
+      c.loaded = true;
+    } catch (error) {
+      notice(`Error: ${error.message}`);
+    }
+  }
+  c.unread = 0;
+  renderConversation({ stick: true });
+  renderSidebar();
+  renderHeader();
+  alerts.updateTitle(totalUnread());
+  markRead();
+  loadMembers();
+  $('input').focus();
+}
+
+async function loadOlder() {
+  const c = state.conversations.get(state.current);
+  if (!c || !c.loaded || !c.hasOlder || c.loadingOlder || !connection.isOpen || !c.messages.length) return;
+  c.loadingOlder = true;
+  try {
+    const page = await connection.request('history', { ...target(c), before: c.messages[0].id, limit: HISTORY_PAGE });
+    c.hasOlder = page.has_more;
+    if (merge(c, page.messages) && c.key === state.current) renderConversation({ keepPosition: true });
+  } catch (error) {
+    // Tried again at the next scroll.
+  } finally {
+    c.loadingOlder = false;
+  }
+}
+
+let markTimer = null;
+function markRead() {
+  clearTimeout(markTimer);
+  markTimer = setTimeout(() => {
+    const c = state.conversations.get(state.current);
+    if (!c || !c.messages.length || !connection.isOpen || document.hidden) return;
+    connection.request('mark_read', { ...target(c), id: lastId(c) }).catch(() => {});
+  }, 300);
+}
+
+async function loadMembers() {
+  const c = state.conversations.get(state.current);
+  const list = $('member-list');
+  if (!c) return;
+  if (c.kind === 'dm') {
+    list.replaceChildren(memberButton({ username: state.me.username, online: true }), memberButton({ username: c.name, online: true, role: '' }));
+    return;
+  }
+  try {
+    const result = await connection.request('members', { room: c.name });
+    if (state.current !== c.key) return;
+    result.members.sort((a, b) => (b.online - a.online) || a.username.localeCompare(b.username));
+    list.replaceChildren(...result.members.map(memberButton));
+  } catch {
+    // Keep the last list.
+  }
+}
+
+function memberButton(member) {
+  const li = el('li');
+  const button = el('button');
+  button.type = 'button';
+  button.dataset.user = member.username;
+  if (!member.online) button.classList.add('away');
+  const dot = el('span', 'dot');
+  if (member.online) dot.classList.add('online');
+  button.append(dot, el('span', 'name', member.username));
+  if (member.role && member.role !== 'member') button.append(el('span', 'role', member.role));
+  button.addEventListener('click', () => {
+    if (member.username.toLowerCase() !== state.me.username.toLowerCase()) startDM(member.username);
+  });
+  li.append(button);
+  return li;
+}
+
+function startDM(peer) {
+  const existing = [...state.conversations.values()].find((c) => c.kind === 'dm' && c.name.toLowerCase() === peer.toLowerCase());
+  const key = existing ? existing.key : `@${peer}`;
+  conversation(key);
+  rememberPeers();
+  open(key);
+}
+
+// MARK: Sending
+
+async function send(text) {
+  const c = state.conversations.get(state.current);
+  if (!c) return;
+  const p = {
+    clientId: `web-${crypto.randomUUID()}`, text, state: 'pending', reason: '',
+    from: state.me.username, timestamp: new Date().toISOString(),
+  };
+  c.pending.push(p);
+  renderConversation({ stick: true });
+  await deliver(c, p);
+}
+
+/** Sends one pending message (again, after a reconnection: the same client_msg_id makes the
+ *  server return the original instead of storing a copy). */
+async function deliver(c, p) {
+  if (!connection.isOpen) return;
+  try {
+    const result = await connection.request('send_message', { ...target(c, 'to'), text: p.text, client_msg_id: p.clientId });
+    c.pending = c.pending.filter((x) => x !== p);
+    merge(c, [result.message]);
+  } catch (error) {
+    if (error.code === 'disconnected') return; // stays pending; sent once back
+    p.state = 'failed';
+    p.reason = error.message;
+  }
+  if (c.key === state.current) renderConversation({ stick: true });
+  markRead();
+}
+
+const HELP = [
+  '/join ROOM — join a room', '/create ROOM [TOPIC] — create a room', '/leave [ROOM] — leave a room',
+  '/msg USER TEXT — private message', '/rooms — browse rooms', '/who — who is here', '/me ACTION', '/help',
+];
+
+async function command(line) {
+  const [name, arg, ...rest] = line.trim().split(/\s+/);
+  const restText = line.trim().split(/\s+/).slice(2).join(' ');
+  try {
+    switch (name.toLowerCase()) {
+      case '/join':
+        if (!arg) return notice('Usage: /join ROOM');
+        await joinRoom(arg);
+        break;
+      case '/create': {
+        if (!arg) return notice('Usage: /create ROOM [TOPIC]');
+        const result = await connection.request('create_room', { name: arg, topic: rest.length ? restText : undefined });
+        conversation(`#${result.room.name}`, { info: result.room, joined: true, loaded: true, hasOlder: false });
+        await open(`#${result.room.name}`);
+        break;
+      }
+      case '/leave': {
+        const c = state.conversations.get(state.current);
+        const room = (arg || (c?.kind === 'room' ? c.name : '')).replace(/^#/, '').toLowerCase();
+        if (!room) return notice('Usage: /leave ROOM');
+        await connection.request('leave_room', { room });
+        const left = state.conversations.get(`#${room}`);
+        if (left) { left.joined = false; left.loaded = false; }
+        if (state.current === `#${room}`) await open('#general');
+        renderSidebar();
+        break;
+      }
+      case '/msg': {
+        if (!arg || !rest.length) return notice('Usage: /msg USER TEXT');
+        startDM(arg);
+        await send(restText);
+        break;
+      }
+      case '/rooms':
+        openRoomsDialog();
+        break;
+      case '/who': {
+        const c = state.conversations.get(state.current);
+        if (c?.kind !== 'room') return notice('Members are listed in rooms.');
+        const result = await connection.request('members', { room: c.name });
+        notice(`Here: ${result.members.map((m) => m.username + (m.online ? '' : ' (away)')).join(', ')}`);
+        break;
+      }
+      case '/topic':
+        notice('This server cannot change topics yet.');
+        break;
+      case '/help':
+        HELP.forEach((h) => notice(h));
+        break;
+      default:
+        notice(`Unknown command ${name}. /help lists them.`);
+    }
+  } catch (error) {
+    notice(`Error: ${error.message}`);
+  }
+}
+
+async function joinRoom(name) {
+  const room = name.replace(/^#/, '').toLowerCase();
+  const c = conversation(`#${room}`);
+  if (!c.joined) c.loaded = false;
+  await open(c.key);
+  if (!c.joined) state.conversations.delete(c.key);
+  renderSidebar();
+}
+
+function notice(text) {
+  const c = state.conversations.get(state.current);
+  if (!c) return;
+  c.notices.push({ afterId: lastId(c), notice: text });
+  renderConversation({ stick: true });
+}
+
+// MARK: Rendering
+
+function totalUnread() {
+  let n = 0;
+  for (const c of state.conversations.values()) n += c.unread;
+  return n;
+}
+
+function atBottom() {
+  const box = $('messages');
+  return box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+}
+
+function renderConversation({ stick = false, keepPosition = false } = {}) {
+  const c = state.conversations.get(state.current);
+  const box = $('messages');
+  if (!c) return;
+  const fromBottom = box.scrollHeight - box.scrollTop;
+  const items = [];
+  let n = 0;
+  for (const m of c.messages) {
+    items.push(m);
+    while (n < c.notices.length && c.notices[n].afterId <= m.id) items.push(c.notices[n++]);
+  }
+  // Notices that came before any message, or after the last.
+  const before = c.notices.filter((x) => x.afterId === 0 && !c.messages.length);
+  items.push(...(c.messages.length ? c.notices.slice(n) : before));
+  items.push(...c.pending);
+  renderItems(box, items, state.me.username);
+  if (c.hasOlder && c.loaded) box.prepend(el('div', 'older', 'Scroll up for older messages'));
+  if (keepPosition) box.scrollTop = box.scrollHeight - fromBottom;
+  else if (stick) box.scrollTop = box.scrollHeight;
+}
+
+function renderHeader() {
+  const c = state.conversations.get(state.current);
+  if (!c) return;
+  $('title').textContent = c.kind === 'room' ? `#${c.name}` : c.name;
+  $('topic').textContent = c.kind === 'room' ? (c.info?.topic || '') : 'Private conversation';
+  $('input').placeholder = c.kind === 'room' ? `Message #${c.name}` : `Message ${c.name}`;
+}
+
+function navButton(c, label, presence) {
+  const li = el('li');
+  const button = el('button');
+  button.type = 'button';
+  button.dataset.key = c.key;
+  if (c.key === state.current) button.setAttribute('aria-current', 'true');
+  if (c.unread) button.classList.add('unread');
+  if (presence) {
+    const dot = el('span', 'dot');
+    if (state.online.has(c.name.toLowerCase())) dot.classList.add('online');
+    button.append(dot);
+  }
+  button.append(el('span', 'name', label));
+  if (c.unread) button.append(el('span', 'badge', String(c.unread)));
+  button.addEventListener('click', () => open(c.key));
+  li.append(button);
+  return li;
+}
+
+function renderSidebar() {
+  const all = [...state.conversations.values()];
+  const rooms = all.filter((c) => c.kind === 'room' && c.joined).sort((a, b) => a.name.localeCompare(b.name));
+  const dms = all.filter((c) => c.kind === 'dm').sort((a, b) => a.name.localeCompare(b.name));
+  $('room-list').replaceChildren(...rooms.map((c) => navButton(c, `# ${c.name}${c.info?.private ? ' (private)' : ''}`)));
+  $('dm-list').replaceChildren(...dms.map((c) => navButton(c, c.name, true)));
+}
+
+function showBanner(text) {
+  $('banner').textContent = text;
+  $('banner').hidden = false;
+}
+
+function hideBanner() {
+  $('banner').hidden = true;
+}
+
+// MARK: Rooms dialog
+
+async function openRoomsDialog() {
+  const dialog = $('rooms-dialog');
+  $('create-error').textContent = '';
+  const list = $('public-rooms');
+  list.replaceChildren(el('li', 'notice', 'Loading…'));
+  if (!dialog.open) dialog.showModal();
+  try {
+    const result = await connection.request('list_rooms');
+    list.replaceChildren(...result.rooms.map((room) => {
+      const li = el('li');
+      const info = el('div', 'info');
+      info.append(el('strong', '', `#${room.name}`), el('small', '', `${room.members} members · ${room.online} online${room.topic ? ` · ${room.topic}` : ''}`));
+      const c = state.conversations.get(`#${room.name}`);
+      const button = el('button', c?.joined ? 'ghost' : 'primary', c?.joined ? 'Open' : 'Join');
+      button.type = 'button';
+      button.addEventListener('click', async () => {
+        dialog.close();
+        await joinRoom(room.name);
+      });
+      li.append(info, button);
+      return li;
+    }));
+  } catch (error) {
+    list.replaceChildren(el('li', 'notice', `Error: ${error.message}`));
+  }
+}
+
+// MARK: Sign-in
+
+const FIELD_OF = {
+  username_taken: 'username', invalid_username: 'username', password_required: 'username', guests_disabled: 'username',
+  weak_password: 'password', auth_failed: 'password',
+};
+
+const SENTENCES = {
+  username_taken: 'This name is taken. Choose another.',
+  invalid_username: 'Use 1 to 32 letters, digits, “_”, “-” or “.”.',
+  password_required: 'This name belongs to an account: log in with its password.',
+  guests_disabled: 'This server does not accept guests. Create an account.',
+  weak_password: 'The password needs at least 8 characters.',
+  auth_failed: 'Wrong username or password.',
+};
+
+function setMode(mode) {
+  state.mode = mode;
+  for (const tab of document.querySelectorAll('.tabs button')) tab.setAttribute('aria-selected', String(tab.dataset.tab === mode));
+  $('auth-password-label').hidden = mode === 'guest';
+  $('auth-password').autocomplete = mode === 'register' ? 'new-password' : 'current-password';
+  $('auth-submit').textContent = { login: 'Log in', register: 'Create account', guest: 'Join as guest' }[mode];
+  clearAuthErrors();
+}
+
+function clearAuthErrors() {
+  for (const id of ['auth-username-error', 'auth-password-error', 'auth-error']) $(id).textContent = '';
+}
+
+function showSignIn(message = '') {
+  state.loggedIn = false;
+  $('app').hidden = true;
+  $('signin').hidden = false;
+  hideBanner();
+  $('auth-error').textContent = message;
+  $('auth-username').focus();
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  clearAuthErrors();
+  const username = $('auth-username').value.trim();
+  const password = $('auth-password').value;
+  if (!username) {
+    $('auth-username-error').textContent = 'Choose a name.';
+    return;
+  }
+  const submit = $('auth-submit');
+  submit.disabled = true;
+  try {
+    if (!connection.isOpen) throw new ServerError('disconnected', 'The server cannot be reached right now. Try again in a moment.');
+    const auth = state.mode === 'guest'
+      ? await connection.request('login', { username })
+      : await connection.request(state.mode === 'register' ? 'register' : 'login', { username, password });
+    if (auth.token) {
+      storage.setItem('salon.token', auth.token);
+      storage.removeItem('salon.guest');
+    } else {
+      storage.setItem('salon.guest', auth.user.username);
+      storage.removeItem('salon.token');
+    }
+    $('auth-password').value = '';
+    state.conversations.clear();
+    state.current = null;
+    await enter(auth);
+  } catch (error) {
+    const field = FIELD_OF[error.code];
+    const text = SENTENCES[error.code] || error.message;
+    $(field ? `auth-${field}-error` : 'auth-error').textContent = text;
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+async function logout() {
+  try {
+    await connection.request('logout');
+  } catch {
+    // Closed either way.
+  }
+  storage.removeItem('salon.token');
+  storage.removeItem('salon.guest');
+  state.conversations.clear();
+  state.current = null;
+  state.me = null;
+  connection.stop();
+  showSignIn();
+  connection.connect();
+}
+
+// MARK: Wiring
+
+function wire() {
+  for (const tab of document.querySelectorAll('.tabs button')) tab.addEventListener('click', () => setMode(tab.dataset.tab));
+  $('auth-form').addEventListener('submit', signIn);
+  $('logout-button').addEventListener('click', logout);
+  $('browse-button').addEventListener('click', openRoomsDialog);
+  $('menu-button').addEventListener('click', () => $('app').classList.toggle('show-sidebar'));
+  $('members-button').addEventListener('click', () => {
+    const app = $('app');
+    if (window.matchMedia('(max-width: 760px)').matches) app.classList.toggle('show-members');
+    else app.classList.toggle('hide-members');
+  });
+  $('messages').addEventListener('scroll', () => {
+    if ($('messages').scrollTop < 80) loadOlder();
+  });
+  const input = $('input');
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      $('composer').requestSubmit();
+    }
+  });
+  input.addEventListener('input', () => {
+    input.style.height = 'auto';
+    input.style.height = `${input.scrollHeight}px`;
+  });
+  $('composer').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = input.value;
+    if (!text.trim()) return;
+    input.value = '';
+    input.style.height = 'auto';
+    if (text.startsWith('/') && !text.startsWith('//') && !text.startsWith('/me ')) command(text);
+    else send(text.startsWith('//') ? text.slice(1) : text);
+  });
+  $('create-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      const result = await connection.request('create_room', {
+        name: $('create-name').value.trim(), topic: $('create-topic').value.trim() || undefined, private: $('create-private').checked,
+      });
+      $('rooms-dialog').close();
+      $('create-name').value = '';
+      $('create-topic').value = '';
+      conversation(`#${result.room.name}`, { info: result.room, joined: true, loaded: true, hasOlder: false });
+      await open(`#${result.room.name}`);
+    } catch (error) {
+      $('create-error').textContent = error.message;
+    }
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden) return;
+    const c = state.conversations.get(state.current);
+    if (c) {
+      c.unread = 0;
+      renderSidebar();
+      alerts.updateTitle(totalUnread());
+      markRead();
+    }
+  });
+  alerts.wire($('notify-button'));
+}
+
+wire();
+setMode('login');
+if (!storage.getItem('salon.token') && !storage.getItem('salon.guest')) showSignIn();
+connection.connect();

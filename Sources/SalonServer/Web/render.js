@@ -1,0 +1,110 @@
+// Turning messages into DOM nodes. Text is always inserted as text, never as HTML; links are
+// made clickable by building <a> elements whose href is checked to be http(s).
+
+const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]}]/g;
+
+export function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** Text with its links made clickable, safely. */
+export function linkify(text) {
+  const fragment = document.createDocumentFragment();
+  let last = 0;
+  for (const match of text.matchAll(URL_PATTERN)) {
+    if (match.index > last) fragment.append(document.createTextNode(text.slice(last, match.index)));
+    let url;
+    try {
+      url = new URL(match[0]);
+    } catch {
+      url = null;
+    }
+    if (url && (url.protocol === 'http:' || url.protocol === 'https:')) {
+      const a = el('a', '', match[0]);
+      a.href = url.href;
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer nofollow';
+      fragment.append(a);
+    } else {
+      fragment.append(document.createTextNode(match[0]));
+    }
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) fragment.append(document.createTextNode(text.slice(last)));
+  return fragment;
+}
+
+export function mentions(text, name) {
+  if (!name) return false;
+  const escaped = name.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+  return new RegExp(`(^|[^\\p{L}\\p{N}_])${escaped}($|[^\\p{L}\\p{N}_])`, 'iu').test(text);
+}
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+
+function dayLabel(date) {
+  const today = new Date();
+  const yesterday = new Date(Date.now() - 86400000);
+  if (date.toDateString() === today.toDateString()) return 'Today';
+  if (date.toDateString() === yesterday.toDateString()) return 'Yesterday';
+  return dayFormat.format(date);
+}
+
+/**
+ * The message list of a conversation: day separators, and consecutive messages of one author
+ * (within five minutes) grouped under one name. `items` are messages and notices in order.
+ */
+export function renderItems(container, items, me) {
+  const fragment = document.createDocumentFragment();
+  let previous = null;
+  let lastDay = null;
+  for (const item of items) {
+    if (item.notice) {
+      fragment.append(el('div', 'notice', item.notice));
+      previous = null;
+      continue;
+    }
+    const date = new Date(item.timestamp);
+    if (lastDay !== date.toDateString()) {
+      fragment.append(el('div', 'day', dayLabel(date)));
+      lastDay = date.toDateString();
+      previous = null;
+    }
+    const grouped = previous && previous.from === item.from && date - new Date(previous.timestamp) < 5 * 60000;
+    const node = el('div', 'msg');
+    node.dataset.id = item.id ?? '';
+    if (!grouped) node.classList.add('first');
+    const isAction = item.text.startsWith('/me ');
+    if (!grouped || isAction) {
+      const head = el('div', 'head');
+      head.append(el('span', 'author', item.from));
+      const time = el('time', '', timeFormat.format(date));
+      time.dateTime = date.toISOString();
+      head.append(time);
+      if (!isAction) node.append(head);
+    }
+    const text = el('div', 'text');
+    if (isAction) {
+      node.classList.add('action');
+      text.append(document.createTextNode(`* ${item.from} `), linkify(item.text.slice(4)));
+    } else {
+      text.append(linkify(item.text));
+    }
+    node.append(text);
+    if (item.state === 'pending') {
+      node.classList.add('pending');
+      text.append(el('span', 'state', 'sending…'));
+    } else if (item.state === 'failed') {
+      node.classList.add('failed');
+      text.append(el('span', 'state', `not sent: ${item.reason}`));
+    }
+    if (item.from !== me && mentions(item.text, me)) node.classList.add('mention');
+    fragment.append(node);
+    previous = item;
+  }
+  container.replaceChildren(fragment);
+}

@@ -1,0 +1,304 @@
+"""The web client in a real headless Chromium (Debian's chromium and chromium-driver, driven by
+selenium): what a person does and sees. Screenshots go to test-output/screenshots/."""
+import asyncio
+import json
+import os
+import urllib.request
+
+import pytest
+import websockets
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import ROOT
+
+SHOTS = os.path.join(ROOT, "test-output", "screenshots")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+DRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+
+
+class Page:
+    def __init__(self, url, width=1200, height=800):
+        options = webdriver.ChromeOptions()
+        for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={width},{height}"]:
+            options.add_argument(arg)
+        options.binary_location = CHROMIUM
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        self.driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+        self.url = url
+        self.driver.get(url)
+
+    def find(self, css):
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def wait(self, condition, timeout=20):
+        return WebDriverWait(self.driver, timeout).until(lambda d: condition())
+
+    def sign_in(self, mode, username, password=None):
+        self.wait(lambda: self.find("#auth-username").is_displayed())
+        self.find(f"[data-tab={mode}]").click()
+        self.find("#auth-username").clear()
+        self.find("#auth-username").send_keys(username)
+        if password is not None:
+            self.find("#auth-password").send_keys(password)
+        self.find("#auth-submit").click()
+
+    def signed_in(self):
+        self.wait(lambda: self.find("#app").is_displayed())
+
+    def say(self, text):
+        box = self.find("#input")
+        box.send_keys(text)
+        box.send_keys("\n")
+
+    def texts(self):
+        """The message texts in view, in order."""
+        return self.driver.execute_script(
+            "return [...document.querySelectorAll('#messages .msg .text')].map((n) => n.innerText)")
+
+    def shows(self, text):
+        self.wait(lambda: text in self.texts())
+
+    def title(self):
+        return self.find("#title").text
+
+    def badge(self, key):
+        found = self.driver.find_elements(By.CSS_SELECTOR, f'[data-key="{key}"] .badge')
+        return found[0].text if found else None
+
+    def shot(self, name):
+        os.makedirs(SHOTS, exist_ok=True)
+        self.driver.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
+
+    def close(self):
+        self.driver.quit()
+
+
+@pytest.fixture
+def pages(server):
+    opened = []
+
+    def page(**kwargs):
+        p = Page(f"http://127.0.0.1:{server.http_port}/", **kwargs)
+        opened.append(p)
+        return p
+    yield page
+    for p in opened:
+        p.close()
+
+
+async def ws_request(ws, action, data=None, id="r"):
+    await ws.send(json.dumps({"action": action, "id": id, "data": data or {}}))
+    while True:
+        envelope = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if envelope.get("reply_to") == id:
+            return envelope
+
+
+def test_the_page_is_served_safely(server):
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.http_port}/") as response:
+        policy = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert b'<script type="module" src="/app.js">' in response.read()
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.http_port}/manifest.webmanifest") as response:
+        assert json.loads(response.read())["name"] == "Salon"
+
+
+def test_two_people_register_create_a_room_and_chat(pages):
+    ana, bob = pages(), pages()
+    ana.shot("sign-in")
+    ana.sign_in("register", "ana", "password-ana")
+    bob.sign_in("register", "bob", "password-bob")
+    ana.signed_in()
+    bob.signed_in()
+    ana.say("/create books what we read")
+    ana.wait(lambda: ana.title() == "#books")
+    bob.say("/join books")
+    bob.wait(lambda: bob.title() == "#books")
+    ana.wait(lambda: "bob joined #books" in ana.find("#messages").text)
+    for i in range(1, 4):
+        ana.say(f"ana says {i}")
+        ana.shows(f"ana says {i}")
+        bob.say(f"bob says {i}")
+        bob.shows(f"bob says {i}")
+    expected = [f"{who} says {i}" for i in range(1, 4) for who in ("ana", "bob")]
+    ana.wait(lambda: ana.texts() == expected)
+    bob.wait(lambda: bob.texts() == expected)
+    members = ana.find("#member-list").text
+    assert "ana" in members and "bob" in members
+    ana.shot("conversation")
+    # A reload stays signed in, with the history.
+    ana.driver.refresh()
+    ana.signed_in()
+    ana.find('[data-key="#books"]').click()
+    ana.wait(lambda: ana.texts() == expected)
+
+
+def test_a_private_message_raises_the_unread_badge(pages):
+    ana, bob = pages(), pages()
+    ana.sign_in("guest", "ana")
+    bob.sign_in("guest", "bob")
+    ana.signed_in()
+    bob.signed_in()
+    bob.say("/msg ana are you there?")
+    ana.wait(lambda: ana.badge("@bob") == "1")
+    assert ana.driver.title == "(1) Salon"
+    bob.say("/msg ana hello?")
+    ana.wait(lambda: ana.badge("@bob") == "2")
+    ana.shot("unread-badge")
+    ana.find('[data-key="@bob"]').click()
+    ana.wait(lambda: ana.texts() == ["are you there?", "hello?"])
+    ana.wait(lambda: ana.badge("@bob") is None)
+    assert ana.driver.title == "Salon"
+
+
+def test_scrolling_up_loads_older_history_without_a_jump(server, pages):
+    async def seed():
+        async with websockets.connect(server.ws_url) as ws:
+            await ws_request(ws, "login", {"username": "archivist"})
+            for i in range(1, 131):
+                await ws_request(ws, "send_message", {"room": "general", "text": f"old message {i}"}, id=str(i))
+    asyncio.run(seed())
+    page = pages(height=700)
+    page.sign_in("guest", "reader")
+    page.signed_in()
+    page.shows("old message 130")
+    assert "old message 1" not in page.texts()
+    for _ in range(5):
+        if "old message 1" in page.texts():
+            break
+        # The message at the top must stay in view when older ones arrive above it.
+        where = ("const box = document.getElementById('messages');"
+                 "return document.querySelector(`#messages .msg[data-id='${arguments[0]}']`).getBoundingClientRect().top"
+                 " - box.getBoundingClientRect().top + box.scrollTop;")
+        first = page.driver.execute_script("return document.querySelector('#messages .msg').dataset.id")
+        before = page.driver.execute_script(where, first) - 0  # its place when scrolled to the very top
+        count = len(page.texts())
+        page.driver.execute_script("document.getElementById('messages').scrollTop = 0")
+        page.wait(lambda: len(page.texts()) > count)
+        after = page.driver.execute_script(
+            "const box = document.getElementById('messages');"
+            "return document.querySelector(`#messages .msg[data-id='${arguments[0]}']`).getBoundingClientRect().top"
+            " - box.getBoundingClientRect().top", first)
+        # Still where the reader was looking (within one line: its day header moved above the older ones).
+        assert abs(after - before) < 60, f"the view jumped: the message moved from {before} to {after}"
+    assert page.texts() == [f"old message {i}" for i in range(1, 131)]
+
+
+def test_the_page_recovers_from_a_server_restart_without_loss_or_duplicates(server, pages):
+    ana, bob = pages(), pages()
+    ana.sign_in("register", "ana", "password-ana")
+    bob.sign_in("register", "bob", "password-bob")
+    ana.signed_in()
+    bob.signed_in()
+    ana.say("before the restart")
+    bob.shows("before the restart")
+    assert server.stop() == 0
+    ana.wait(lambda: ana.find("#banner").is_displayed())
+    ana.shot("reconnecting")
+    ana.say("typed while the server was down")
+    ana.wait(lambda: "sending…" in ana.find("#messages").text)
+    server.start()
+
+    async def while_away():
+        async with websockets.connect(server.ws_url) as ws:
+            await ws_request(ws, "login", {"username": "carol"})
+            for i in range(1, 4):
+                await ws_request(ws, "send_message", {"room": "general", "text": f"carol {i}"}, id=str(i))
+    asyncio.run(while_away())
+    for page in (ana, bob):
+        page.wait(lambda: not page.find("#banner").is_displayed(), timeout=40)
+        page.wait(lambda: all(t in page.texts() for t in ["carol 1", "carol 2", "carol 3", "typed while the server was down"]))
+        texts = page.texts()
+        assert len(texts) == len(set(texts)), f"duplicates: {texts}"
+        assert texts.index("carol 1") < texts.index("carol 2") < texts.index("carol 3")
+    assert "sending…" not in ana.find("#messages").text
+
+
+def test_markup_is_shown_as_text_and_never_run(pages):
+    ana, bob = pages(), pages()
+    ana.sign_in("guest", "ana")
+    bob.sign_in("guest", "bob")
+    ana.signed_in()
+    bob.signed_in()
+    evil = "<img src=x onerror=alert(1)>"
+    ana.say(evil)
+    bob.shows(evil)
+    with pytest.raises(NoAlertPresentException):
+        bob.driver.switch_to.alert.text
+    assert bob.driver.find_elements(By.CSS_SELECTOR, "#messages img") == []
+    assert bob.driver.execute_script("return window.__xss === undefined")
+    # A link is a link, and only http(s).
+    ana.say("see https://example.org/x and javascript:alert(2)")
+    bob.shows("see https://example.org/x and javascript:alert(2)")
+    links = [a.get_attribute("href") for a in bob.driver.find_elements(By.CSS_SELECTOR, "#messages a")]
+    assert links == ["https://example.org/x"]
+
+
+def test_a_taken_guest_name_shows_the_error_next_to_the_field(pages):
+    first, second = pages(), pages()
+    first.sign_in("guest", "zoe")
+    first.signed_in()
+    second.sign_in("guest", "ZOE")
+    second.wait(lambda: second.find("#auth-username-error").text != "")
+    assert second.find("#auth-username-error").text == "This name is taken. Choose another."
+    second.sign_in("register", "new", "short")
+    second.wait(lambda: second.find("#auth-password-error").text != "")
+    assert "at least 8 characters" in second.find("#auth-password-error").text
+    second.shot("sign-in-error")
+
+
+def test_phone_and_dark_screens(pages):
+    phone = pages(width=390, height=780)
+    phone.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    phone.sign_in("guest", "mobile")
+    phone.signed_in()
+    phone.say("hello from a phone")
+    phone.shows("hello from a phone")
+    assert not phone.find("#sidebar").is_displayed() or phone.find("#sidebar").rect["x"] < 0
+    phone.shot("phone-dark")
+    phone.find("#menu-button").click()
+    phone.wait(lambda: phone.find("#sidebar").rect["x"] >= 0)
+    phone.shot("phone-sidebar")
+
+
+def test_main_screen_as_people_use_it(server, pages):
+    """A lived-in main screen (its screenshot is the README's): rooms, people, a link, a
+    mention, a notice, an unread private message."""
+    async def seed():
+        async with websockets.connect(server.ws_url) as lea, websockets.connect(server.ws_url) as sam:
+            await ws_request(lea, "register", {"username": "lea", "password": "password-lea"})
+            await ws_request(sam, "register", {"username": "sam", "password": "password-sam"})
+            await ws_request(lea, "create_room", {"name": "design", "topic": "The look and feel of Salon 1.0"})
+            await ws_request(sam, "join_room", {"room": "design"})
+            await ws_request(lea, "create_room", {"name": "releases", "topic": "Shipping notes"})
+            for who, text in [
+                (lea, "Morning! The new sidebar is up on staging."),
+                (sam, "Looks great. Unread badges are much easier to spot now."),
+                (lea, "The palette follows the system's dark mode too: https://example.org/salon/palette"),
+            ]:
+                await ws_request(who, "send_message", {"room": "design", "text": text})
+    asyncio.run(seed())
+    page = pages(width=1280, height=760)
+    page.sign_in("register", "nora", "password-nora")
+    page.signed_in()
+    page.say("/join design")
+    page.wait(lambda: page.title() == "#design")
+
+    async def talk():
+        async with websockets.connect(server.ws_url) as sam:
+            await ws_request(sam, "login", {"username": "sam", "password": "password-sam"})
+            await ws_request(sam, "send_message", {"room": "design", "text": "Welcome nora! Have a look at the palette and tell us."})
+            await ws_request(sam, "send_message", {"to": "nora", "text": "Lunch at noon?"})
+    asyncio.run(talk())
+    page.shows("Welcome nora! Have a look at the palette and tell us.")
+    page.wait(lambda: page.badge("@sam") == "1")
+    page.say("Thanks! The contrast is lovely, and the links work.")
+    page.shows("Thanks! The contrast is lovely, and the links work.")
+    assert page.driver.find_elements(By.CSS_SELECTOR, "#messages .msg.mention")
+    assert [a.text for a in page.driver.find_elements(By.CSS_SELECTOR, "#messages a")] == ["https://example.org/salon/palette"]
+    page.shot("main-screen")
