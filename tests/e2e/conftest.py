@@ -1,4 +1,6 @@
 """Starts the real `salon serve` binary (built by ./scripts/test) on free ports."""
+import asyncio
+import json
 import os
 import re
 import shutil
@@ -66,3 +68,12 @@ def server():
 def home(tmp_path):
     """A HOME of its own, so that stored sessions do not leak between tests."""
     return str(tmp_path)
+
+
+async def ws_request(ws, action, data=None, id="r"):
+    """Sends one request over a websockets connection and returns its reply, skipping pushes."""
+    await ws.send(json.dumps({"action": action, "id": id, "data": data or {}}))
+    while True:
+        envelope = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if envelope.get("reply_to") == id:
+            return envelope

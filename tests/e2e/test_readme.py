@@ -9,15 +9,8 @@ import sys
 
 import websockets
 
-from conftest import ROOT
+from conftest import ROOT, ws_request
 
-
-async def request(ws, action, data=None, id="r"):
-    await ws.send(json.dumps({"action": action, "id": id, "data": data or {}}))
-    while True:
-        envelope = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        if envelope.get("reply_to") == id:
-            return envelope
 
 
 async def next_push(ws, action):
@@ -30,13 +23,13 @@ async def next_push(ws, action):
 def test_two_websocket_clients_chat(server):
     async def run():
         async with websockets.connect(server.ws_url) as ana, websockets.connect(server.ws_url) as bob:
-            assert (await request(ana, "register", {"username": "ana", "password": "correct horse"}))["action"] == "success"
-            assert (await request(bob, "login", {"username": "bob"}))["action"] == "success"
-            sent = await request(bob, "send_message", {"room": "general", "text": "salut ana"})
+            assert (await ws_request(ana, "register", {"username": "ana", "password": "correct horse"}))["action"] == "success"
+            assert (await ws_request(bob, "login", {"username": "bob"}))["action"] == "success"
+            sent = await ws_request(bob, "send_message", {"room": "general", "text": "salut ana"})
             got = await next_push(ana, "receive_message")
             assert got["message"] == sent["data"]["message"]
             assert got["message"]["text"] == "salut ana"
-            history = await request(ana, "history", {"room": "general"})
+            history = await ws_request(ana, "history", {"room": "general"})
             assert [m["text"] for m in history["data"]["messages"]] == ["salut ana"]
     asyncio.run(run())
 

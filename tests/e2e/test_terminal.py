@@ -12,7 +12,7 @@ import pexpect
 import pyte
 import websockets
 
-from conftest import BINARY
+from conftest import BINARY, ws_request
 
 COLUMNS, ROWS = 100, 30
 
@@ -74,13 +74,6 @@ def salon(home, *args, input=None):
     env = dict(os.environ, HOME=home)
     return subprocess.run([BINARY, *args], env=env, input=input, capture_output=True, text=True, timeout=30)
 
-
-async def ws_request(ws, action, data=None, id="r"):
-    await ws.send(json.dumps({"action": action, "id": id, "data": data or {}}))
-    while True:
-        envelope = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        if envelope.get("reply_to") == id:
-            return envelope
 
 
 def test_typing_is_never_garbled_by_arriving_messages(server, home):

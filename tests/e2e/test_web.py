@@ -13,7 +13,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ROOT
+from conftest import ROOT, ws_request
 
 SHOTS = os.path.join(ROOT, "test-output", "screenshots")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -89,13 +89,6 @@ def pages(server):
     for p in opened:
         p.close()
 
-
-async def ws_request(ws, action, data=None, id="r"):
-    await ws.send(json.dumps({"action": action, "id": id, "data": data or {}}))
-    while True:
-        envelope = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        if envelope.get("reply_to") == id:
-            return envelope
 
 
 def test_the_page_is_served_safely(server):
