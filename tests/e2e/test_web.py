@@ -295,3 +295,45 @@ def test_main_screen_as_people_use_it(server, pages):
     assert page.driver.find_elements(By.CSS_SELECTOR, "#messages .msg.mention")
     assert [a.text for a in page.driver.find_elements(By.CSS_SELECTOR, "#messages a")] == ["https://example.org/salon/palette"]
     page.shot("main-screen")
+
+
+def test_notifications_rooms_dialog_multiline_and_logout(server, pages):
+    ana, bob = pages(), pages()
+    ana.driver.execute_cdp_cmd("Browser.grantPermissions", {"origin": f"http://127.0.0.1:{server.http_port}", "permissions": ["notifications"]})
+    ana.sign_in("register", "ana", "password-ana")
+    bob.sign_in("guest", "bob")
+    ana.signed_in()
+    bob.signed_in()
+    # Record the notifications the page raises.
+    ana.driver.execute_script(
+        "window.__notes = []; const N = window.Notification;"
+        "window.Notification = class extends N { constructor(t, o) { super(t, o); window.__notes.push([t, o.body]); } };")
+    bob.say("/create lounge")
+    bob.wait(lambda: bob.title() == "#lounge")
+    # ana finds the room in the rooms dialog and joins it.
+    ana.find("#browse-button").click()
+    ana.wait(lambda: "#lounge" in ana.find("#public-rooms").text)
+    join = [li for li in ana.driver.find_elements(By.CSS_SELECTOR, "#public-rooms li") if "#lounge" in li.text][0]
+    join.find_element(By.TAG_NAME, "button").click()
+    ana.wait(lambda: ana.title() == "#lounge")
+    ana.find('[data-key="#general"]').click()
+    ana.wait(lambda: ana.title() == "#general")
+    # A mention in another room and a private message raise notifications; plain talk does not.
+    bob.say("just chatting")
+    bob.say("ana, are you coming?")
+    bob.say("/msg ana a secret")
+    ana.wait(lambda: len(ana.driver.execute_script("return window.__notes")) == 2)
+    assert ana.driver.execute_script("return window.__notes") == [["bob in #lounge", "ana, are you coming?"], ["bob", "a secret"]]
+    # Shift+Enter adds a line; Enter sends.
+    box = ana.find("#input")
+    box.send_keys("first line")
+    from selenium.webdriver.common.keys import Keys
+    box.send_keys(Keys.SHIFT, Keys.ENTER)
+    box.send_keys("second line\n")
+    ana.shows("first line\nsecond line")
+    # Log out: back to sign-in, and a reload stays signed out.
+    ana.find("#logout-button").click()
+    ana.wait(lambda: ana.find("#auth-username").is_displayed())
+    ana.driver.refresh()
+    ana.wait(lambda: ana.find("#auth-username").is_displayed())
+    assert not ana.find("#app").is_displayed()
