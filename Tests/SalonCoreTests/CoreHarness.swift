@@ -9,10 +9,41 @@ import Synchronization
 /// A sink that keeps what it is sent, standing in for a transport: the core knows nothing of
 /// sockets, so its tests need none.
 final class RecordingSink: ConnectionSink {
-    private let state = Mutex<(frames: [EncodedFrame], closed: CloseReason?)>(([], nil))
+    private struct State {
+        var frames: [EncodedFrame] = []
+        var closed: CloseReason?
+        var waiters: [String: CheckedContinuation<[String: Any], Never>] = [:]
+    }
 
-    func send(_ frame: EncodedFrame) { state.withLock { $0.frames.append(frame) } }
+    private let state = Mutex(State())
+
+    func send(_ frame: EncodedFrame) {
+        let object = try? JSONSerialization.jsonObject(with: Data(frame.json.readableBytesView)) as? [String: Any]
+        let waiter = state.withLock { s -> CheckedContinuation<[String: Any], Never>? in
+            s.frames.append(frame)
+            guard let id = object?["reply_to"] as? String else { return nil }
+            return s.waiters.removeValue(forKey: id)
+        }
+        if let waiter, let object { waiter.resume(returning: object) }
+    }
+
+    /// The reply to request `id`, now or when it comes (a stored message is answered after
+    /// its commit, not when `handle` returns).
+    func reply(to id: String) async -> [String: Any] {
+        await withCheckedContinuation { continuation in
+            let existing = state.withLock { s -> [String: Any]? in
+                if let found = s.frames.lazy.compactMap({ try? JSONSerialization.jsonObject(with: Data($0.json.readableBytesView)) as? [String: Any] })
+                    .first(where: { $0["reply_to"] as? String == id }) {
+                    return found
+                }
+                s.waiters[id] = continuation
+                return nil
+            }
+            if let existing { continuation.resume(returning: existing) }
+        }
+    }
     func close(_ reason: CloseReason) { state.withLock { $0.closed = reason } }
+
 
     var frames: [EncodedFrame] { state.withLock { $0.frames } }
 
@@ -70,13 +101,8 @@ final class CoreHarness: Sendable {
         let id = UUID().uuidString
         let body = try JSONSerialization.data(withJSONObject: ["action": action, "id": id, "data": data])
         _ = await router.handle(ByteBuffer(bytes: body), from: session)
-        guard let reply = sink.envelopes.last(where: { $0["reply_to"] as? String == id }) else {
-            throw HarnessError.noReply(action)
-        }
-        return reply
+        return await sink.reply(to: id)
     }
-
-    enum HarnessError: Error { case noReply(String) }
 }
 
 extension Dictionary where Key == String, Value == Any {

@@ -31,11 +31,14 @@ final class MessageLog: Sendable {
         var origin: Connection?
     }
 
+    /// Told once the message is stored (or could not be).
+    typealias Completion = @Sendable (Result<StoredMessage, any Error>) -> Void
+
     private struct State {
         var nextID: Int64
         var lastMillis: Int64 = 0
         var queue: [Committed] = []
-        var waiters: [Int64: [CheckedContinuation<StoredMessage, any Error>]] = [:]
+        var waiters: [Int64: [Completion]] = [:]
         /// `senderKey NUL clientMsgID` of messages queued or being written, so that a retry
         /// that races the original joins it instead of storing a copy.
         var inflight: [String: Int64] = [:]
@@ -57,37 +60,35 @@ final class MessageLog: Sendable {
         self.deliver = deliver
     }
 
-    /// Queues a message and returns once it is stored (and fanned out).
-    func append(_ draft: Draft, origin: Connection?) async throws -> StoredMessage {
-        try await withCheckedThrowingContinuation { continuation in
-            let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
-                guard s.accepting else {
-                    continuation.resume(throwing: ProtocolError(.internal, "the server is shutting down"))
-                    return nil
-                }
-                let dedupeKey = draft.clientMsgID.map { draft.senderKey + "\u{0}" + $0 }
-                if let dedupeKey, let id = s.inflight[dedupeKey] {
-                    s.waiters[id, default: []].append(continuation)
-                    return nil
-                }
-                let id = s.nextID
-                s.nextID += 1
-                let millis = max(Timestamp.now().milliseconds, s.lastMillis)
-                s.lastMillis = millis
-                let message = StoredMessage(
-                    id: id, conversation: draft.conversation.key, room: draft.room, sender: draft.sender,
-                    senderKey: draft.senderKey, recipient: draft.recipient, text: draft.text,
-                    createdAt: Timestamp(milliseconds: millis), replyTo: draft.replyTo, clientMsgID: draft.clientMsgID
-                )
-                s.queue.append(Committed(message: message, recipientKey: draft.recipientKey, origin: origin))
-                s.waiters[id] = [continuation]
-                if let dedupeKey { s.inflight[dedupeKey] = id }
-                let wake = s.wakeup
-                s.wakeup = nil
-                return wake
+    /// Queues a message and returns at once; `completion` is called after the commit. The id
+    /// is assigned now, so messages appended one after the other keep their order, and a
+    /// connection can have many messages in flight (they share commits).
+    func append(_ draft: Draft, origin: Connection?, completion: @escaping Completion) {
+        let (wake, refused) = state.withLock { s -> (CheckedContinuation<Void, Never>?, Bool) in
+            guard s.accepting else { return (nil, true) }
+            let dedupeKey = draft.clientMsgID.map { draft.senderKey + "\u{0}" + $0 }
+            if let dedupeKey, let id = s.inflight[dedupeKey] {
+                s.waiters[id, default: []].append(completion)
+                return (nil, false)
             }
-            wake?.resume()
+            let id = s.nextID
+            s.nextID += 1
+            let millis = max(Timestamp.now().milliseconds, s.lastMillis)
+            s.lastMillis = millis
+            let message = StoredMessage(
+                id: id, conversation: draft.conversation.key, room: draft.room, sender: draft.sender,
+                senderKey: draft.senderKey, recipient: draft.recipient, text: draft.text,
+                createdAt: Timestamp(milliseconds: millis), replyTo: draft.replyTo, clientMsgID: draft.clientMsgID
+            )
+            s.queue.append(Committed(message: message, recipientKey: draft.recipientKey, origin: origin))
+            s.waiters[id] = [completion]
+            if let dedupeKey { s.inflight[dedupeKey] = id }
+            let wake = s.wakeup
+            s.wakeup = nil
+            return (wake, false)
         }
+        if refused { completion(.failure(ProtocolError(.internal, "the server is shutting down"))) }
+        wake?.resume()
     }
 
     /// The writer loop; returns once `stop()` was called and everything queued is stored.
@@ -107,11 +108,7 @@ final class MessageLog: Sendable {
                     return s.waiters.removeValue(forKey: item.message.id) ?? []
                 }
                 for waiter in waiters {
-                    if failure == nil {
-                        waiter.resume(returning: item.message)
-                    } else {
-                        waiter.resume(throwing: ProtocolError(.internal, "the message could not be stored"))
-                    }
+                    waiter(failure == nil ? .success(item.message) : .failure(ProtocolError(.internal, "the message could not be stored")))
                 }
             }
         }

@@ -33,7 +33,8 @@ enum Actions: PayloadRegistry {
     struct Bound: Sendable {
         /// `logout`: the connection closes once the reply is written.
         let closesConnection: Bool
-        let run: @Sendable (_ router: Router, _ session: Session, _ replyTo: String?) async throws -> EncodedFrame
+        /// The reply, or nil when the handler sends it later itself (`send_message`: once stored).
+        let run: @Sendable (_ router: Router, _ session: Session, _ replyTo: String?) async throws -> EncodedFrame?
     }
 
     static let table: [String: Spec] = [
@@ -49,7 +50,7 @@ enum Actions: PayloadRegistry {
         "leave_room": action(.user) { (r, p: RoomRequest, s) in try await r.leaveRoom(p, s) },
         "members": action(.user) { (r, p: RoomRequest, s) in try r.members(p, s) },
         // Messages (§5)
-        "send_message": action(.user) { (r, p: SendMessageRequest, s) in try await r.sendMessage(p, s) },
+        "send_message": deferredAction(.user) { (r, p: SendMessageRequest, s, replyTo) in try await r.sendMessage(p, s, replyTo: replyTo) },
         "history": action(.user) { (r, p: HistoryRequest, s) in try await r.history(p, s) },
         "mark_read": action(.user) { (r, p: MarkReadRequest, s) in try await r.markRead(p, s) },
         // Presence (§6)
@@ -70,6 +71,21 @@ enum Actions: PayloadRegistry {
             let payload = try PayloadDecoding.decode(P.self, from: decoder)
             return Bound(closesConnection: closes) { router, session, replyTo in
                 EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session))
+            }
+        }
+    }
+
+    /// An action that replies by itself, later: the connection goes on to its next request
+    /// meanwhile.
+    private static func deferredAction<P: Decodable & Sendable>(
+        _ access: Access,
+        _ handler: @escaping @Sendable (Router, P, Session, String?) async throws -> Void
+    ) -> Spec {
+        Spec(access: access) { decoder in
+            let payload = try PayloadDecoding.decode(P.self, from: decoder)
+            return Bound(closesConnection: false) { router, session, replyTo in
+                try await handler(router, payload, session, replyTo)
+                return nil
             }
         }
     }

@@ -2,7 +2,10 @@ import SalonProtocol
 
 /// `send_message`, `history`, `mark_read` (PROTOCOL.md §5).
 extension Router {
-    func sendMessage(_ p: SendMessageRequest, _ session: Session) async throws -> MessageResult {
+    /// Validates in order, then queues the message and returns without waiting for the commit:
+    /// the reply goes out once the message is stored, while this connection's next requests
+    /// are already being handled. Many messages in flight share one commit.
+    func sendMessage(_ p: SendMessageRequest, _ session: Session, replyTo: String?) async throws {
         let user = try session.requireUser()
         let text = try Self.messageText(p.text)
         if let cid = p.clientMsgID, cid.isEmpty || cid.count > Limits.clientMsgIDLength {
@@ -14,7 +17,8 @@ extension Router {
         let target = try resolveTarget(room: p.room, with: p.to, field: "to", for: user)
 
         if let cid = p.clientMsgID, let original = try await store.message(senderKey: user.key, clientMsgID: cid) {
-            return MessageResult(message: original.wire)
+            session.send(EnvelopeEncoder.success(replyTo: replyTo, MessageResult(message: original.wire)))
+            return
         }
         if let replyTo = p.replyTo {
             guard let original = try await store.message(id: replyTo), original.conversation == target.conversation.key else {
@@ -25,8 +29,15 @@ extension Router {
             conversation: target.conversation, room: target.room, sender: user.username, senderKey: user.key,
             recipient: target.peer?.username, recipientKey: target.peer?.key, text: text, replyTo: p.replyTo, clientMsgID: p.clientMsgID
         )
-        let stored = try await log.append(draft, origin: session.connection)
-        return MessageResult(message: stored.wire)
+        let connection = session.connection
+        log.append(draft, origin: connection) { result in
+            switch result {
+            case .success(let stored):
+                connection.sink.send(EnvelopeEncoder.success(replyTo: replyTo, MessageResult(message: stored.wire)))
+            case .failure(let error):
+                connection.sink.send(EnvelopeEncoder.error(replyTo: replyTo, error as? ProtocolError ?? ProtocolError(.internal, "the message could not be stored")))
+            }
+        }
     }
 
     func history(_ p: HistoryRequest, _ session: Session) async throws -> HistoryResult {

@@ -129,8 +129,9 @@ public final class Router: Service, Sendable {
             return .keepOpen
         }
         do {
-            let frame = try await request.run(self, session, replyTo)
-            session.send(frame)
+            if let frame = try await request.run(self, session, replyTo) {
+                session.send(frame)
+            }
             return request.closesConnection ? .close(.logout) : .keepOpen
         } catch let error as ProtocolError {
             session.send(EnvelopeEncoder.error(replyTo: replyTo, error))
