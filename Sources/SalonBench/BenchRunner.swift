@@ -74,6 +74,16 @@ public struct BenchReport: Codable, Sendable {
     public var ok: Bool
 }
 
+public enum BenchError: Error, CustomStringConvertible {
+    case noConnection(String)
+
+    public var description: String {
+        switch self {
+        case .noConnection(let address): return "no client could connect and log in at \(address): is the server running (with --rate-limit 0)?"
+        }
+    }
+}
+
 /// Drives the scenario on its own event loops (by default one: pin it to a core with taskset).
 public final class BenchRunner: Sendable {
     let options: BenchOptions
@@ -126,6 +136,10 @@ public final class BenchRunner: Sendable {
             login: { i in o.scenario == .login ? .token(known[i] ?? "") : .guest }, room: room
         )
         let connected = await collect { $0.ready }.reduce(0, +)
+        guard connected > 0 else {
+            await closeAll()
+            throw BenchError.noConnection(o.transport == .ws ? "ws://\(o.host):\(o.httpPort)/ws" : "tcp://\(o.host):\(o.tcpPort)")
+        }
         let login = await merged { $0.login }
         progress(String(format: "%d of %d clients logged in in %.2f s", connected, o.clients, connectSeconds))
 

@@ -62,6 +62,9 @@ struct BenchCommand: AsyncParsableCommand {
         let report: BenchReport
         do {
             report = try await runner.run { Terminal.write("\($0)\n") }
+        } catch let error as BenchError {
+            await runner.shutdown()
+            throw fail(.unreachable(error.description))
         } catch {
             await runner.shutdown()
             throw fail(.unreachable("the benchmark failed: \(error)"))

@@ -43,6 +43,7 @@ final class RecordingSink: ConnectionSink {
         }
     }
     func close(_ reason: CloseReason) { state.withLock { $0.closed = reason } }
+    var lane: (any DeliveryLane)? { nil }
 
 
     var frames: [EncodedFrame] { state.withLock { $0.frames } }

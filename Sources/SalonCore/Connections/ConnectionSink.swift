@@ -30,6 +30,15 @@ public protocol ConnectionSink: AnyObject, Sendable {
     func send(_ frame: EncodedFrame)
     /// Closes the connection (after what was queued before, where the transport allows).
     func close(_ reason: CloseReason)
+    /// The lane this sink is written from (its event loop), if it has one: fan-out hands a
+    /// frame once to each lane with all of that lane's recipients, instead of once per sink.
+    var lane: (any DeliveryLane)? { get }
+}
+
+/// Where several sinks are written together (a NIO event loop, for the server's transports).
+public protocol DeliveryLane: AnyObject, Sendable {
+    /// Writes `frame` to each of `sinks` (all of this lane).
+    func deliver(_ frame: EncodedFrame, to sinks: [any ConnectionSink])
 }
 
 /// A connection as the core sees it: an identity and a sink.

@@ -12,10 +12,23 @@ final class Hub: Sendable {
         try state.withLock { try body(&$0) }
     }
 
-    /// Sends one encoded envelope to each connection: the same bytes for all.
+    /// Sends one encoded envelope to each connection: the same bytes for all, handed once to
+    /// each lane (event loop) with the list of its recipients.
     static func deliver(_ frame: EncodedFrame, to connections: [Connection]) {
+        if connections.count == 1, let only = connections.first {
+            only.sink.send(frame)
+            return
+        }
+        var lanes: [ObjectIdentifier: (lane: any DeliveryLane, sinks: [any ConnectionSink])] = [:]
         for connection in connections {
-            connection.sink.send(frame)
+            guard let lane = connection.sink.lane else {
+                connection.sink.send(frame)
+                continue
+            }
+            lanes[ObjectIdentifier(lane), default: (lane, [])].sinks.append(connection.sink)
+        }
+        for (lane, sinks) in lanes.values {
+            lane.deliver(frame, to: sinks)
         }
     }
 

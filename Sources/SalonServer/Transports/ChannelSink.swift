@@ -3,6 +3,7 @@ import NIOCore
 import NIOWebSocket
 import SalonCore
 import SalonProtocol
+import Synchronization
 
 /// The core's `ConnectionSink` on a NIO channel, for both transports.
 ///
@@ -23,13 +24,20 @@ final class ChannelSink: ConnectionSink {
     let framing: Framing
     let maxQueuedBytes: Int
     let logger: Logger
+    /// Whether a flush is already queued on the event loop: writes made meanwhile ride along,
+    /// so a burst of pushes to one connection costs one `writev`, not one each.
+    private let flushQueued: NIOLoopBoundBox<Bool>
 
     init(channel: any Channel, framing: Framing, maxQueuedBytes: Int, logger: Logger) {
         self.channel = channel
         self.framing = framing
         self.maxQueuedBytes = maxQueuedBytes
         self.logger = logger
+        self.flushQueued = .makeBoxSendingValue(false, eventLoop: channel.eventLoop)
+        self.lane = EventLoopLane.of(channel.eventLoop)
     }
+
+    let lane: (any DeliveryLane)?
 
     func send(_ frame: EncodedFrame) {
         let loop = channel.eventLoop
@@ -40,16 +48,19 @@ final class ChannelSink: ConnectionSink {
         }
     }
 
+    /// Closes after what is already queued: queued behind earlier writes on the loop, and
+    /// flushing them first (writes are flushed lazily, see `write`).
     func close(_ reason: CloseReason) {
         channel.eventLoop.execute {
             guard self.channel.isActive else { return }
             self.logger.debug("closing connection: \(reason)")
+            self.channel.flush()
             self.channel.close(promise: nil)
         }
     }
 
     /// On the event loop.
-    private func write(_ frame: EncodedFrame) {
+    func write(_ frame: EncodedFrame) {
         guard channel.isActive else { return }
         let queued = (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
         if queued + frame.size > maxQueuedBytes {
@@ -62,9 +73,47 @@ final class ChannelSink: ConnectionSink {
         }
         switch framing {
         case .lengthPrefixed:
-            channel.writeAndFlush(frame.framed, promise: nil)
+            channel.write(frame.framed, promise: nil)
         case .webSocket:
-            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .text, data: frame.json), promise: nil)
+            channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame.json), promise: nil)
         }
+        if !flushQueued.value {
+            flushQueued.value = true
+            // Runs after the writes already queued on this loop (the rest of a fan-out batch).
+            channel.eventLoop.execute {
+                self.flushQueued.value = false
+                self.channel.flush()
+            }
+        }
+    }
+}
+
+/// One event loop as a delivery lane: a fan-out hands it a frame and the sinks of its
+/// connections once, and the loop writes them all in one task.
+final class EventLoopLane: DeliveryLane {
+    let loop: any EventLoop
+
+    private init(loop: any EventLoop) {
+        self.loop = loop
+    }
+
+    private static let lanes = Mutex<[ObjectIdentifier: EventLoopLane]>([:])
+
+    /// The lane of `loop` (one per loop, made on first use).
+    static func of(_ loop: any EventLoop) -> EventLoopLane {
+        let key = ObjectIdentifier(loop as AnyObject)
+        return lanes.withLock { lanes in
+            if let lane = lanes[key] { return lane }
+            let lane = EventLoopLane(loop: loop)
+            lanes[key] = lane
+            return lane
+        }
+    }
+
+    func deliver(_ frame: EncodedFrame, to sinks: [any ConnectionSink]) {
+        let write = {
+            for case let sink as ChannelSink in sinks { sink.write(frame) }
+        }
+        if loop.inEventLoop { write() } else { loop.execute(write) }
     }
 }

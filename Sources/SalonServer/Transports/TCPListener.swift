@@ -69,9 +69,13 @@ final class TCPListener: Service {
                     for try await frame in inbound {
                         switch frame {
                         case .payload(let bytes):
-                            if case .close = await router.handle(bytes, from: session) { return }
+                            if case .close(let reason) = await router.handle(bytes, from: session) {
+                                sink.close(reason)
+                                return
+                            }
                         case .tooLarge(let length):
                             router.reject(session, ProtocolError(.frameTooLarge, "a frame of \(length) bytes is over the limit of \(frameLimit)"))
+                            sink.close(.frameTooLarge)
                             return
                         }
                     }

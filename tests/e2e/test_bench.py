@@ -1,0 +1,52 @@
+"""A few-second smoke of `salon bench`, so the tool keeps working: every scenario runs against
+a real server and must report every expected message delivered. (Speed is measured by
+scripts/bench on a release build, not here.)"""
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import BINARY
+
+
+def bench(server, *args):
+    out = subprocess.run(
+        [BINARY, "bench", *args, "--port", str(server.http_port), "--tcp-port", str(server.tcp_port)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["ok"] is True
+    assert report["connected"] == report["clients"]
+    return report
+
+
+@pytest.mark.parametrize("transport", ["ws", "tcp"])
+def test_fanout_delivers_everything(server, transport):
+    report = bench(server, "fanout", "--transport", transport, "--clients", "12", "--senders", "2", "--rate", "50", "--duration", "1")
+    step = report["steps"][0]
+    assert step["sent"] == 50
+    assert step["delivered"] == step["expected"] == 50 * 11
+    assert step["acked"] == 50
+
+
+def test_rooms_and_history(server):
+    rooms = bench(server, "rooms", "--clients", "12", "--room-size", "4", "--rate", "2", "--duration", "1")
+    assert rooms["steps"][0]["expected"] == rooms["steps"][0]["sent"] * 3 > 0
+    history = bench(server, "history", "--clients", "4", "--rate", "20", "--duration", "1")
+    assert history["steps"][0]["historyPagesPerSecond"] > 0
+
+
+def test_idle_reports_server_memory_and_login_storm(server):
+    idle = bench(server, "idle", "--clients", "20", "--duration", "0.2", "--server-pid", str(server.process.pid))
+    assert idle["serverRSSAfterKiB"] > 0
+    login = bench(server, "login", "--clients", "10", "--transport", "tcp")
+    assert login["connected"] == 10
+
+
+def test_a_missing_server_is_a_clear_failure(server):
+    out = subprocess.run([BINARY, "bench", "fanout", "--port", "1", "--clients", "2", "--duration", "0.2"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert "no client could connect" in out.stderr
