@@ -168,3 +168,37 @@ private enum TestRegistry: PayloadRegistry {
         #expect(!Limits.isValidRoomName("a.b"))
     }
 }
+
+@Suite struct MessageJSONTests {
+    private struct Envelope<D: Decodable>: Decodable {
+        var action: String
+        var reply_to: String?
+        var data: D
+        var timestamp: Timestamp
+    }
+
+    static let texts = [
+        "salut", "quote \" and backslash \\ and slash /", "lines\nand\ttabs\r", "\u{0}\u{1}\u{1f} controls",
+        "émoji 😀 and 中文", "<img src=x onerror=alert(1)>", "\u{2028}\u{2029}", String(repeating: "long ", count: 800),
+    ]
+
+    @Test(arguments: texts)
+    func handWrittenEnvelopesAreTheSameJSON(_ text: String) throws {
+        for message in [
+            Message(id: 42, room: "general", to: nil, from: "ana", text: text, timestamp: Timestamp(milliseconds: 1_795_257_000_123), replyTo: nil),
+            Message(id: 43, room: nil, to: "bob", from: "Ana.B-2", text: text, timestamp: Timestamp(milliseconds: 0), replyTo: 7),
+        ] {
+            let push = EnvelopeEncoder.receiveMessage(message)
+            let decoded = try JSONDecoder().decode(Envelope<ReceiveMessagePush>.self, from: Data(push.json.readableBytesView))
+            #expect(decoded.action == "receive_message")
+            #expect(decoded.reply_to == nil)
+            #expect(decoded.data.message == message)
+            let reply = EnvelopeEncoder.messageSuccess(replyTo: "c\"1", message)
+            let decodedReply = try JSONDecoder().decode(Envelope<MessageResult>.self, from: Data(reply.json.readableBytesView))
+            #expect(decodedReply.action == "success")
+            #expect(decodedReply.reply_to == "c\"1")
+            #expect(decodedReply.data.message == message)
+            #expect(reply.framed.getInteger(at: reply.framed.readerIndex, as: UInt32.self) == UInt32(reply.size))
+        }
+    }
+}

@@ -48,6 +48,6 @@ final class Hub: Sendable {
             return out
         }
         guard !recipients.isEmpty else { return }
-        Self.deliver(EnvelopeEncoder.push("receive_message", ReceiveMessagePush(message: message.wire)), to: recipients)
+        Self.deliver(EnvelopeEncoder.receiveMessage(message.wire), to: recipients)
     }
 }

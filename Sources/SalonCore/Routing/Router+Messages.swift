@@ -33,7 +33,7 @@ extension Router {
         log.append(draft, origin: connection) { result in
             switch result {
             case .success(let stored):
-                connection.sink.send(EnvelopeEncoder.success(replyTo: replyTo, MessageResult(message: stored.wire)))
+                connection.sink.send(EnvelopeEncoder.messageSuccess(replyTo: replyTo, stored.wire))
             case .failure(let error):
                 connection.sink.send(EnvelopeEncoder.error(replyTo: replyTo, error as? ProtocolError ?? ProtocolError(.internal, "the message could not be stored")))
             }
