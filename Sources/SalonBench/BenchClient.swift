@@ -213,7 +213,8 @@ enum Scan {
         return digits > 0 ? value : nil
     }
 
-    static func string<C: Collection>(after key: [UInt8], in bytes: C) -> String? where C.Element == UInt8, C.Index == Int {
+    /// The bytes of the JSON string value after `key` (up to its closing quote).
+    static func bytes<C: Collection>(after key: [UInt8], in bytes: C) -> [UInt8]? where C.Element == UInt8, C.Index == Int {
         guard let at = find(key, in: bytes) else { return nil }
         var i = at + key.count
         var out: [UInt8] = []
@@ -221,7 +222,11 @@ enum Scan {
             out.append(bytes[i])
             i += 1
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
+    }
+
+    static func string<C: Collection>(after key: [UInt8], in bytes: C) -> String? where C.Element == UInt8, C.Index == Int {
+        Self.bytes(after: key, in: bytes).map { String(decoding: $0, as: UTF8.self) }
     }
 
     static let idKey = Array("\"id\":".utf8)
@@ -238,13 +243,6 @@ enum Scan {
     }
 
     static func replyTo<C: Collection>(in bytes: C) -> [UInt8]? where C.Element == UInt8, C.Index == Int {
-        guard let at = find(replyKey, in: bytes) else { return nil }
-        var i = at + replyKey.count
-        var out: [UInt8] = []
-        while i < bytes.endIndex, bytes[i] != UInt8(ascii: "\"") {
-            out.append(bytes[i])
-            i += 1
-        }
-        return out
+        Self.bytes(after: replyKey, in: bytes)
     }
 }

@@ -77,6 +77,16 @@ class Page:
         self.driver.quit()
 
 
+def two_guests(pages, first="ana", second="bob"):
+    """Two pages, each signed in as a guest."""
+    a, b = pages(), pages()
+    a.sign_in("guest", first)
+    b.sign_in("guest", second)
+    a.signed_in()
+    b.signed_in()
+    return a, b
+
+
 @pytest.fixture
 def pages(server):
     opened = []
@@ -132,11 +142,7 @@ def test_two_people_register_create_a_room_and_chat(pages):
 
 
 def test_a_private_message_raises_the_unread_badge(pages):
-    ana, bob = pages(), pages()
-    ana.sign_in("guest", "ana")
-    bob.sign_in("guest", "bob")
-    ana.signed_in()
-    bob.signed_in()
+    ana, bob = two_guests(pages)
     bob.say("/msg ana are you there?")
     ana.wait(lambda: ana.badge("@bob") == "1")
     assert ana.driver.title == "(1) Salon"
@@ -213,11 +219,7 @@ def test_the_page_recovers_from_a_server_restart_without_loss_or_duplicates(serv
 
 
 def test_markup_is_shown_as_text_and_never_run(pages):
-    ana, bob = pages(), pages()
-    ana.sign_in("guest", "ana")
-    bob.sign_in("guest", "bob")
-    ana.signed_in()
-    bob.signed_in()
+    ana, bob = two_guests(pages)
     evil = "<img src=x onerror=alert(1)>"
     ana.say(evil)
     bob.shows(evil)
