@@ -73,9 +73,17 @@ import Testing
     func rateLimited(_ transport: TestServer.Transport) async throws {
         try await withServer({ $0.chat.rateLimit = 2 }) { server in
             let client = try await server.connect(transport)
-            var codes: [ErrorCode?] = []
-            for _ in 0..<5 { codes.append(try await client.errorCode("ping")) }
-            #expect(codes == [nil, nil, nil, nil, .rateLimited])
+            // Five pings back to back (no waiting between them, so the bucket cannot refill):
+            // a burst of twice the rate passes, the fifth is refused.
+            for i in 0..<5 {
+                try await client.sendRaw(Array(#"{"action":"ping","id":"p\#(i)"}"#.utf8))
+            }
+            var codes: [String: ErrorCode?] = [:]
+            while codes.count < 5, let reply = await client.nextReply() {
+                codes.updateValue(reply.error?.code, forKey: reply.replyTo ?? "")
+            }
+            #expect((0..<4).allSatisfy { codes["p\($0)"] == .some(nil) })
+            #expect(codes["p4"] == .some(.rateLimited))
             await client.close()
         }
     }

@@ -17,6 +17,11 @@ public final class Session {
     /// SHA-256 of the token this session logged in with (revoked by `logout`).
     var tokenHash: String?
     var bucket: TokenBucket
+    /// Messages sent on this connection and not yet stored.
+    let inFlight = InFlightLimit(limit: Session.maxMessagesInFlight)
+
+    /// How many messages one connection may have waiting for their commit.
+    static let maxMessagesInFlight = 256
 
     init(connection: Connection, rateLimit: Int) {
         self.connection = connection

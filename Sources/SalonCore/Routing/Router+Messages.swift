@@ -30,7 +30,10 @@ extension Router {
             recipient: target.peer?.username, recipientKey: target.peer?.key, text: text, replyTo: p.replyTo, clientMsgID: p.clientMsgID
         )
         let connection = session.connection
+        let inFlight = session.inFlight
+        await inFlight.acquire()
         log.append(draft, origin: connection) { result in
+            inFlight.release()
             switch result {
             case .success(let stored):
                 connection.sink.send(EnvelopeEncoder.messageSuccess(replyTo: replyTo, stored.wire))
