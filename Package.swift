@@ -19,6 +19,9 @@ let package = Package(
         .executable(name: "salon", targets: ["salon"]),
         .library(name: "SalonProtocol", targets: ["SalonProtocol"]),
         .library(name: "SalonClient", targets: ["SalonClient"]),
+        // For the micro-benchmarks in Benchmarks/ (a package of their own).
+        .library(name: "SalonCore", targets: ["SalonCore"]),
+        .library(name: "SalonStore", targets: ["SalonStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
