@@ -209,9 +209,13 @@ def test_the_page_recovers_from_a_server_restart_without_loss_or_duplicates(serv
             for i in range(1, 4):
                 await ws_request(ws, "send_message", {"room": "general", "text": f"carol {i}"}, id=str(i))
     asyncio.run(while_away())
-    for page in (ana, bob):
+    for name, page in (("ana", ana), ("bob", bob)):
         page.wait(lambda: not page.find("#banner").is_displayed(), timeout=40)
-        page.wait(lambda: all(t in page.texts() for t in ["carol 1", "carol 2", "carol 3", "typed while the server was down"]))
+        try:
+            page.wait(lambda: all(t in page.texts() for t in ["carol 1", "carol 2", "carol 3", "typed while the server was down"]))
+        except Exception:
+            page.shot(f"restart-failure-{name}")
+            raise AssertionError(f"{name} shows {page.texts()} with banner {page.find('#banner').text!r}")
         texts = page.texts()
         assert len(texts) == len(set(texts)), f"duplicates: {texts}"
         assert texts.index("carol 1") < texts.index("carol 2") < texts.index("carol 3")

@@ -16,6 +16,7 @@ const state = {
   loggedIn: false,
   mode: 'login',         // sign-in tab
   online: new Set(),     // lower-cased names of people online now
+  generation: 0,         // bumped at every (re)connection: work begun for an older one stops
 };
 
 const alerts = new Alerts();
@@ -87,6 +88,7 @@ const connection = new Connection(wsURL, {
   onPush: (envelope) => push(envelope),
   onClose: (wait) => {
     state.connected = false;
+    state.generation++;
     if (state.loggedIn) showBanner(`Connection lost. Reconnecting in ${Math.ceil(wait / 1000)} s…`);
   },
 });
@@ -94,6 +96,7 @@ const connection = new Connection(wsURL, {
 /** After (re)connecting: log in again with what we have, then catch up. */
 async function resume() {
   state.connected = true;
+  const generation = ++state.generation;
   const token = storage.getItem('salon.token');
   const guest = storage.getItem('salon.guest');
   if (!token && !guest) {
@@ -102,9 +105,10 @@ async function resume() {
   }
   try {
     const auth = await connection.request('login', token ? { token } : { username: guest });
-    await enter(auth);
+    if (generation !== state.generation) return;
+    await enter(auth, generation);
   } catch (error) {
-    if (error.code === 'disconnected') return;
+    if (error.code === 'disconnected' || generation !== state.generation) return;
     // The token was revoked, or the guest name is taken now: sign in again.
     storage.removeItem('salon.token');
     storage.removeItem('salon.guest');
@@ -113,7 +117,7 @@ async function resume() {
   }
 }
 
-async function enter(auth) {
+async function enter(auth, generation = state.generation) {
   const again = state.loggedIn && state.me && state.me.username === auth.user.username;
   state.me = auth.user;
   state.loggedIn = true;
@@ -130,7 +134,7 @@ async function enter(auth) {
     for (const peer of peers) conversation(`@${peer}`);
     await open(state.current && state.conversations.has(state.current) ? state.current : '#general');
   } else {
-    await catchUp(auth);
+    await catchUp(auth, generation);
   }
   try {
     const users = await connection.request('list_users');
@@ -144,27 +148,33 @@ async function enter(auth) {
 
 /** Back after a drop: rejoin what a guest lost, ask each conversation for what came after
  *  the last message it has, then send what was typed meanwhile. */
-async function catchUp(auth) {
+async function catchUp(auth, generation) {
   const serverRooms = new Set(auth.rooms.map((r) => r.name));
+  // Stops as soon as the connection changed: the next one catches up from where we are.
+  const current = () => generation === state.generation;
   for (const c of state.conversations.values()) {
+    if (!current()) return;
     try {
       if (c.kind === 'room' && c.joined && !serverRooms.has(c.name)) {
         await connection.request('join_room', { room: c.name });
       }
       if (!c.loaded) continue;
       let more = true;
-      while (more) {
+      while (more && current()) {
         const page = await connection.request('history', { ...target(c), after: lastId(c), limit: 200 });
         const added = merge(c, page.messages);
         if (c.key !== state.current || document.hidden) c.unread += added;
         more = page.has_more && page.messages.length > 0;
       }
     } catch (error) {
-      if (error.code === 'disconnected') return;
+      if (error.code === 'disconnected' || !current()) return;
     }
   }
   for (const c of state.conversations.values()) {
-    for (const p of c.pending.filter((p) => p.state === 'pending')) await deliver(c, p);
+    for (const p of c.pending.filter((p) => p.state === 'pending')) {
+      if (!current()) return;
+      await deliver(c, p);
+    }
   }
   if (state.current) renderConversation({ stick: true });
   markRead();
@@ -360,7 +370,8 @@ async function deliver(c, p) {
     c.pending = c.pending.filter((x) => x !== p);
     merge(c, [result.message]);
   } catch (error) {
-    if (error.code === 'disconnected') return; // stays pending; sent once back
+    // Lost, or a new connection not logged in yet: it stays pending and goes once back.
+    if (error.code === 'disconnected' || error.code === 'auth_required') return;
     p.state = 'failed';
     p.reason = error.message;
   }
