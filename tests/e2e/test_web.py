@@ -77,6 +77,16 @@ class Page:
         self.driver.quit()
 
 
+def post_as(server, name, texts):
+    """A guest `name` posts `texts` to #general over a WebSocket of its own, each stored."""
+    async def run():
+        async with websockets.connect(server.ws_url) as ws:
+            await ws_request(ws, "login", {"username": name})
+            for i, text in enumerate(texts):
+                await ws_request(ws, "send_message", {"room": "general", "text": text}, id=str(i))
+    asyncio.run(run())
+
+
 def two_guests(pages, first="ana", second="bob"):
     """Two pages, each signed in as a guest."""
     a, b = pages(), pages()
@@ -156,12 +166,7 @@ def test_a_private_message_raises_the_unread_badge(pages):
 
 
 def test_scrolling_up_loads_older_history_without_a_jump(server, pages):
-    async def seed():
-        async with websockets.connect(server.ws_url) as ws:
-            await ws_request(ws, "login", {"username": "archivist"})
-            for i in range(1, 131):
-                await ws_request(ws, "send_message", {"room": "general", "text": f"old message {i}"}, id=str(i))
-    asyncio.run(seed())
+    post_as(server, "archivist", [f"old message {i}" for i in range(1, 131)])
     page = pages(height=700)
     page.sign_in("guest", "reader")
     page.signed_in()
@@ -203,12 +208,7 @@ def test_the_page_recovers_from_a_server_restart_without_loss_or_duplicates(serv
     ana.wait(lambda: "sending…" in ana.find("#messages").text)
     server.start()
 
-    async def while_away():
-        async with websockets.connect(server.ws_url) as ws:
-            await ws_request(ws, "login", {"username": "carol"})
-            for i in range(1, 4):
-                await ws_request(ws, "send_message", {"room": "general", "text": f"carol {i}"}, id=str(i))
-    asyncio.run(while_away())
+    post_as(server, "carol", [f"carol {i}" for i in range(1, 4)])
     for name, page in (("ana", ana), ("bob", bob)):
         page.wait(lambda: not page.find("#banner").is_displayed(), timeout=40)
         try:
