@@ -34,6 +34,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Requests a second per connection, bursts of twice that; 0 turns it off (SALON_RATE_LIMIT).")
     var rateLimit: Int = Int(env["SALON_RATE_LIMIT"] ?? "") ?? 20
 
+    @Option(help: "Rooms with more members than this send no presence pushes; clients ask list_users (SALON_PRESENCE_ROOM_LIMIT).")
+    var presenceRoomLimit: Int = Int(env["SALON_PRESENCE_ROOM_LIMIT"] ?? "") ?? 1_000
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (SALON_LOG_LEVEL).")
     var logLevel: String = env["SALON_LOG_LEVEL"] ?? "info"
 
@@ -44,6 +47,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard (0...65535).contains(tcpPort) else { throw ValidationError("--tcp-port must be 0…65535") }
         guard rateLimit >= 0 else { throw ValidationError("--rate-limit cannot be negative") }
+        guard presenceRoomLimit >= 0 else { throw ValidationError("--presence-room-limit cannot be negative") }
         guard Logger.Level(rawValue: logLevel.lowercased()) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -67,6 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.databaseURL = db ?? Self.env["SALON_DB"]
         configuration.chat.guestsAllowed = !noGuests
         configuration.chat.rateLimit = rateLimit
+        configuration.chat.presenceRoomLimit = presenceRoomLimit
         configuration.chat.bcryptCost = Self.bcryptCost
 
         do {

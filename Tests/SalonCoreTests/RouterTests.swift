@@ -306,6 +306,30 @@ import Testing
         #expect(ak.pushes("presence").last?.payload["online"] as? Bool == false)
         try await h.stop()
     }
+
+    @Test func roomsAboveThePresenceLimitCarryNoPresence() async throws {
+        let h = try await CoreHarness.make { $0.presenceRoomLimit = 2 }
+        let (a, ak) = h.connect()
+        let (b, bk) = h.connect()
+        let (c, ck) = h.connect()
+        try await h.request(a, ak, "login", ["username": "ana"])
+        try await h.request(b, bk, "login", ["username": "bob"])
+        #expect(ak.pushes("presence").map { $0.payload["username"] as? String } == ["bob"])
+        try await h.request(a, ak, "create_room", ["name": "small"])
+        // `general` now has three members, over the limit: carl's arrival is not pushed.
+        try await h.request(c, ck, "login", ["username": "carl"])
+        try await h.request(c, ck, "join_room", ["room": "small"])
+        #expect(ak.pushes("presence").count == 1)
+        #expect(bk.pushes("presence").isEmpty)
+        // `small` (ana, carl) is under the limit: ana hears that carl left; bob does not.
+        h.router.close(c)
+        #expect(ak.pushes("presence").last?.payload["username"] as? String == "carl")
+        #expect(ak.pushes("presence").last?.payload["online"] as? Bool == false)
+        #expect(bk.pushes("presence").isEmpty)
+        let users = try await h.request(b, bk, "list_users")
+        #expect((users.payload["users"] as? [[String: Any]])?.compactMap { $0["username"] as? String } == ["ana", "bob"])
+        try await h.stop()
+    }
 }
 
 @Suite struct InFlightLimitTests {

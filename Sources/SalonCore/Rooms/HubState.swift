@@ -139,12 +139,14 @@ struct HubState: Sendable {
         return out
     }
 
-    /// Connections of everyone online who shares a room with `key` (not `key` itself).
-    func presenceAudience(of key: String) -> [Connection] {
+    /// Connections of everyone online who shares a room of at most `roomLimit` members with
+    /// `key` (not `key` itself): larger rooms carry no presence (`ChatConfiguration`).
+    func presenceAudience(of key: String, roomLimit: Int) -> [Connection] {
         var seen: Set<String> = [key]
         var out: [Connection] = []
-        for room in memberships[key] ?? [] {
-            for other in rooms[room]?.onlineMembers ?? [] where seen.insert(other).inserted {
+        for name in memberships[key] ?? [] {
+            guard let room = rooms[name], room.members.count <= roomLimit else { continue }
+            for other in room.onlineMembers where seen.insert(other).inserted {
                 out.append(contentsOf: online[other]?.connections ?? [])
             }
         }

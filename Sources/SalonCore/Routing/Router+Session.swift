@@ -124,10 +124,11 @@ extension Router {
     /// user was offline until now.
     @discardableResult
     func comeOnline(_ session: Session, as user: SessionUser, requireNew: Bool = false) -> Bool {
+        let limit = configuration.presenceRoomLimit
         let result = hub.withState { s -> (attached: Bool, first: Bool, audience: [Connection]) in
             if requireNew && (s.online[user.key] != nil || s.directory[user.key] != nil) { return (false, false, []) }
             let first = s.attach(session.connection, as: user)
-            return (true, first, first ? s.presenceAudience(of: user.key) : [])
+            return (true, first, first ? s.presenceAudience(of: user.key, roomLimit: limit) : [])
         }
         guard result.attached else { return false }
         session.user = user

@@ -92,8 +92,13 @@ public final class Router: Service, Sendable {
     public func close(_ session: Session) {
         guard let user = session.user else { return }
         session.user = nil
+        let limit = configuration.presenceRoomLimit
         let (gone, audience) = hub.withState { s -> (SessionUser?, [Connection]) in
-            let audience = s.presenceAudience(of: user.key)
+            // The audience is taken before `detach`, which ends a guest's memberships.
+            guard s.connections(of: user.key).count == 1 else {
+                return (s.detach(session.connection, key: user.key), [])
+            }
+            let audience = s.presenceAudience(of: user.key, roomLimit: limit)
             return (s.detach(session.connection, key: user.key), audience)
         }
         if let gone {
