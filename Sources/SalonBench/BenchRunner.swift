@@ -198,6 +198,7 @@ public final class BenchRunner: Sendable {
                 shard.failed = 0
                 shard.clients = []
                 shard.tokens = [:]
+                shard.login.reset()  // the login storm's figure must not include the registrations
                 let promise = shard.loop.makePromise(of: Void.self)
                 shard.readyPromise = promise
                 if share == 0 { promise.succeed() }

@@ -59,14 +59,16 @@ public final class SalonServer: Sendable {
                     await endpoint.serve(inbound: inbound, outbound: outbound, channel: channel, logger: context.logger)
                 }
             },
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Salon"),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "Salon", backlog: configuration.listenBacklog
+            ),
             onServerRunning: { channel in ports.set(http: channel.localAddress?.port ?? 0) },
             logger: logger
         )
         var services: [any Service] = [router, app]
         if let tcpPort = configuration.tcpPort {
             services.append(TCPListener(
-                router: router, host: configuration.host, port: tcpPort, frameLimit: configuration.frameLimit,
+                router: router, host: configuration.host, port: tcpPort, backlog: configuration.listenBacklog, frameLimit: configuration.frameLimit,
                 outboundQueueLimit: configuration.outboundQueueLimit, logger: logger
             ) { port in ports.set(tcp: port) })
         }

@@ -18,6 +18,10 @@ public struct ServerConfiguration: Sendable {
     /// How many bytes may wait in one connection's outgoing queue before the client is
     /// considered stalled and cut off.
     public var outboundQueueLimit: Int = 1 << 20
+    /// Connections the kernel may hold waiting for `accept`. With the usual 128 or 256, a
+    /// reconnect storm overflows the queue and the dropped SYNs come back only after the
+    /// client's retransmission backoff (1 s, 3 s, 7 s…). Linux caps it at `net.core.somaxconn`.
+    public var listenBacklog: Int = 4096
 
     public init() {}
 }

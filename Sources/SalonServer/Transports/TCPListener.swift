@@ -11,15 +11,17 @@ final class TCPListener: Service {
     let router: SalonCore.Router
     let host: String
     let port: Int
+    let backlog: Int
     let frameLimit: Int
     let outboundQueueLimit: Int
     let logger: Logger
     let onBound: @Sendable (Int) -> Void
 
-    init(router: SalonCore.Router, host: String, port: Int, frameLimit: Int, outboundQueueLimit: Int, logger: Logger, onBound: @escaping @Sendable (Int) -> Void) {
+    init(router: SalonCore.Router, host: String, port: Int, backlog: Int, frameLimit: Int, outboundQueueLimit: Int, logger: Logger, onBound: @escaping @Sendable (Int) -> Void) {
         self.router = router
         self.host = host
         self.port = port
+        self.backlog = backlog
         self.frameLimit = frameLimit
         self.outboundQueueLimit = outboundQueueLimit
         self.logger = logger
@@ -30,6 +32,7 @@ final class TCPListener: Service {
         let frameLimit = self.frameLimit
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: Int32(clamping: backlog))
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { child in
                 child.eventLoop.makeCompletedFuture {
