@@ -5,23 +5,31 @@ import Foundation
 #endif
 import NIOCore
 
-/// One envelope already encoded to JSON, in the two shapes the transports need, sharing one
-/// storage: `framed` (the 4-byte big-endian length, then the JSON: a TCP frame as it is
-/// written) and `json` (a slice of it without the prefix: a WebSocket text frame's payload).
+/// One envelope already encoded to JSON, in the shapes the transports write, all slices of
+/// one storage: `framed` (the 4-byte big-endian length, then the JSON: a TCP frame as it is
+/// written), `webSocket` (a complete server text frame: header, then the JSON) and `json`
+/// (the JSON alone).
 ///
 /// Fan-out encodes a push once into an `EncodedFrame` and hands the same bytes to every
-/// recipient; no transport copies or re-encodes them.
+/// recipient; no transport copies, frames or re-encodes them per connection.
 public struct EncodedFrame: Sendable {
     public let framed: ByteBuffer
+    public let webSocket: ByteBuffer
     public let json: ByteBuffer
 
     /// Wraps JSON bytes that are already encoded.
     public init(json bytes: some Collection<UInt8>) {
-        var buffer = ByteBufferAllocator().buffer(capacity: bytes.count + 4)
-        buffer.writeInteger(UInt32(truncatingIfNeeded: bytes.count))
+        let count = bytes.count
+        let header = WebSocketFraming.headerSize(payload: count)
+        var buffer = ByteBufferAllocator().buffer(capacity: 4 + count + header + count)
+        buffer.writeInteger(UInt32(truncatingIfNeeded: count))
         buffer.writeBytes(bytes)
-        self.framed = buffer
-        self.json = buffer.getSlice(at: buffer.readerIndex + 4, length: bytes.count) ?? ByteBuffer()
+        let webSocketStart = buffer.writerIndex
+        WebSocketFraming.writeHeader(opcode: .text, payload: count, into: &buffer)
+        buffer.writeBytes(bytes)
+        self.framed = buffer.getSlice(at: 0, length: 4 + count) ?? ByteBuffer()
+        self.json = buffer.getSlice(at: 4, length: count) ?? ByteBuffer()
+        self.webSocket = buffer.getSlice(at: webSocketStart, length: header + count) ?? ByteBuffer()
     }
 
     /// Length of the JSON payload in bytes.

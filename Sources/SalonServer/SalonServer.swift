@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
+
 import Logging
 import NIOCore
 import SalonCore
@@ -39,25 +39,15 @@ public final class SalonServer: Sendable {
         }
         self.ports = ports
 
-        let endpoint = WebSocketEndpoint(router: router, frameLimit: configuration.frameLimit, outboundQueueLimit: configuration.outboundQueueLimit)
+        let frameLimit = configuration.frameLimit
+        let queueLimit = configuration.outboundQueueLimit
         let app = Application(
             router: HTTPRoutes.make(logger: logger),
-            server: .http1WebSocketUpgrade(
-                configuration: .init(
-                    http1: .init(idleTimeout: .seconds(120)),
-                    ws: WebSocketServerConfiguration(
-                        // Above the frame limit, so that an oversized message reaches the
-                        // endpoint, which answers `frame_too_large` before closing.
-                        maxFrameSize: configuration.frameLimit * 4,
-                        autoPing: .enabled(timePeriod: .seconds(30)),
-                        validateUTF8: false
-                    )
+            server: HTTPServerBuilder { responder in
+                SalonHTTPChannel(
+                    responder: responder, router: router, frameLimit: frameLimit, outboundQueueLimit: queueLimit,
+                    idleTimeout: .seconds(120), logger: logger
                 )
-            ) { request, channel, logger in
-                guard request.path?.split(separator: "?", maxSplits: 1).first == "/ws" else { return .dontUpgrade }
-                return .upgrade([:]) { inbound, outbound, context in
-                    await endpoint.serve(inbound: inbound, outbound: outbound, channel: channel, logger: context.logger)
-                }
             },
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "Salon", backlog: configuration.listenBacklog

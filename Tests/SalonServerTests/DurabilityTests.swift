@@ -113,7 +113,7 @@ import Testing
         server.process.waitUntilExit()
         #expect(server.process.terminationReason == .exit)
         #expect(server.process.terminationStatus == 0)
-        _ = await client.waitUntilClosed()
+        #expect(await client.waitUntilClosed() == 1001)
         #expect(server.remainingOutput().contains("Salon stopped"))
 
         let again = try await ServerProcess.start(directory: directory)

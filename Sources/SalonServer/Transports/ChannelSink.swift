@@ -1,6 +1,5 @@
 import Logging
 import NIOCore
-import NIOWebSocket
 import SalonCore
 import SalonProtocol
 import Synchronization
@@ -9,7 +8,7 @@ import Synchronization
 ///
 /// Writes happen on the channel's event loop, straight into the channel (no task, no async
 /// writer in between), with the same `EncodedFrame` bytes for every recipient: TCP writes the
-/// length-prefixed buffer, WebSocket a text frame over the JSON slice of it.
+/// length-prefixed buffer, WebSocket the whole text frame built once with it.
 ///
 /// The outgoing queue is bounded: before each write the sink asks the channel how many bytes
 /// are still waiting for the socket; past `maxQueuedBytes` the client is not reading fast
@@ -49,13 +48,31 @@ final class ChannelSink: ConnectionSink {
     }
 
     /// Closes after what is already queued: queued behind earlier writes on the loop, and
-    /// flushing them first (writes are flushed lazily, see `write`).
+    /// flushing them first (writes are flushed lazily, see `write`). A WebSocket gets a close
+    /// frame with the matching status code first.
     func close(_ reason: CloseReason) {
+        switch (framing, reason) {
+        case (.webSocket, .logout): closeWebSocket(code: 1000, reason: "logged out")
+        case (.webSocket, .frameTooLarge): closeWebSocket(code: 1009, reason: "frame too large")
+        case (.webSocket, .shutdown): closeWebSocket(code: 1001, reason: "server stopping")
+        default:
+            channel.eventLoop.execute {
+                guard self.channel.isActive else { return }
+                self.logger.debug("closing connection: \(reason)")
+                self.channel.flush()
+                self.channel.close(promise: nil)
+            }
+        }
+    }
+
+    /// Sends a WebSocket close frame after what is queued, then closes the connection.
+    func closeWebSocket(code: UInt16, reason: String) {
         channel.eventLoop.execute {
             guard self.channel.isActive else { return }
-            self.logger.debug("closing connection: \(reason)")
-            self.channel.flush()
-            self.channel.close(promise: nil)
+            self.logger.debug("closing WebSocket", metadata: ["code": "\(code)", "reason": "\(reason)"])
+            self.channel.writeAndFlush(WebSocketFraming.close(code: code, reason: reason)).whenComplete { _ in
+                self.channel.close(promise: nil)
+            }
         }
     }
 
@@ -75,7 +92,7 @@ final class ChannelSink: ConnectionSink {
         case .lengthPrefixed:
             channel.write(frame.framed, promise: nil)
         case .webSocket:
-            channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame.json), promise: nil)
+            channel.write(frame.webSocket, promise: nil)
         }
         if !flushQueued.value {
             flushQueued.value = true
@@ -111,7 +128,7 @@ final class EventLoopLane: DeliveryLane {
     }
 
     func deliver(_ frame: EncodedFrame, to sinks: [any ConnectionSink]) {
-        let write = {
+        let write: @Sendable () -> Void = {
             for case let sink as ChannelSink in sinks { sink.write(frame) }
         }
         if loop.inEventLoop { write() } else { loop.execute(write) }

@@ -1,12 +1,14 @@
 import Logging
 import NIOCore
+import NIOExtras
 import NIOPosix
 import SalonCore
 import SalonProtocol
 import ServiceLifecycle
 
-/// The TCP transport: 4-byte length-prefixed JSON frames (PROTOCOL.md §1), a thin adapter
-/// that reads frames and hands them to the core one at a time.
+/// The TCP transport: 4-byte length-prefixed JSON frames (PROTOCOL.md §1), a thin adapter:
+/// a NIO pipeline per connection (`LengthPrefixedFrameDecoder`, `TCPConnectionHandler`) that
+/// hands each frame to the core through the connection's `RequestPump`.
 final class TCPListener: Service {
     let router: SalonCore.Router
     let host: String
@@ -29,65 +31,35 @@ final class TCPListener: Service {
     }
 
     func run() async throws {
-        let frameLimit = self.frameLimit
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let (frameLimit, queueLimit, router, logger) = (self.frameLimit, self.outboundQueueLimit, self.router, self.logger)
+        let group = MultiThreadedEventLoopGroup.singleton
+        let quiescing = ServerQuiescingHelper(group: group)
+        let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: Int32(clamping: backlog))
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: host, port: port) { child in
+            .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
                     // The decoder rejects an oversized frame from its header; the buffer bound
                     // is a second fence in case of a bug.
-                    try child.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(LengthPrefixedFrameDecoder(maxFrameLength: frameLimit), maximumBufferSize: 2 * (frameLimit + 4))
+                    try child.pipeline.syncOperations.addHandlers(
+                        ByteToMessageHandler(LengthPrefixedFrameDecoder(maxFrameLength: frameLimit), maximumBufferSize: 2 * (frameLimit + 4)),
+                        TCPConnectionHandler(router: router, frameLimit: frameLimit, outboundQueueLimit: queueLimit, logger: logger)
                     )
-                    return try NIOAsyncChannel<InboundFrame, ByteBuffer>(wrappingChannelSynchronously: child)
                 }
             }
-        onBound(server.channel.localAddress?.port ?? port)
-        await withGracefulShutdownHandler {
-            await withDiscardingTaskGroup { group in
-                do {
-                    try await server.executeThenClose { inbound in
-                        for try await connection in inbound {
-                            group.addTask { await self.serve(connection) }
-                        }
-                    }
-                } catch {
-                    self.logger.error("TCP listener failed", metadata: ["error": "\(error)"])
-                }
-            }
-        } onGracefulShutdown: {
-            server.channel.close(promise: nil)
-        }
-    }
-
-    private func serve(_ connection: NIOAsyncChannel<InboundFrame, ByteBuffer>) async {
-        let sink = ChannelSink(channel: connection.channel, framing: .lengthPrefixed, maxQueuedBytes: outboundQueueLimit, logger: logger)
-        let session = router.open(sink)
-        defer { router.close(session) }
-        do {
-            try await withGracefulShutdownHandler {
-                try await connection.executeThenClose { inbound, _ in
-                    for try await frame in inbound {
-                        switch frame {
-                        case .payload(let bytes):
-                            if case .close(let reason) = await router.handle(bytes, from: session) {
-                                sink.close(reason)
-                                return
-                            }
-                        case .tooLarge(let length):
-                            router.reject(session, ProtocolError(.frameTooLarge, "a frame of \(length) bytes is over the limit of \(frameLimit)"))
-                            sink.close(.frameTooLarge)
-                            return
-                        }
-                    }
-                }
-            } onGracefulShutdown: {
-                sink.close(.shutdown)
-            }
-        } catch {
-            logger.debug("TCP connection ended", metadata: ["error": "\(error)"])
-        }
+            .bind(host: host, port: port).get()
+        onBound(server.localAddress?.port ?? port)
+        // Until the server stops: then no new connections, and each open one is told to close
+        // (`ChannelShouldQuiesceEvent`: it flushes what is queued) before this returns.
+        try? await gracefulShutdown()
+        let closed = server.eventLoop.makePromise(of: Void.self)
+        quiescing.initiateShutdown(promise: closed)
+        try await closed.futureResult.get()
     }
 }

@@ -1,0 +1,43 @@
+import Logging
+import NIOCore
+import SalonCore
+
+/// What both transports' channel handlers share: the sink that writes to the channel, the
+/// request pump that runs requests in order, and the gate that holds `read` while the pump is
+/// full. Lives on the channel's event loop, inside its handler.
+struct PumpedConnection {
+    let sink: ChannelSink
+    let pump: RequestPump
+    private var paused = false
+    private var readPending = false
+
+    /// Made in `handlerAdded`: opens the session. `resume` is how the pump, from its task,
+    /// reopens reading; it holds the handler only as long as the pump lives.
+    init(context: ChannelHandlerContext, framing: ChannelSink.Framing, router: SalonCore.Router, outboundQueueLimit: Int, logger: Logger, resume: @escaping @Sendable () -> Void) {
+        sink = ChannelSink(channel: context.channel, framing: framing, maxQueuedBytes: outboundQueueLimit, logger: logger)
+        pump = RequestPump(router: router, sink: sink, resumeReading: resume)
+    }
+
+    /// Queues a complete request or an error to answer; pauses reading when the queue is full.
+    mutating func enqueue(_ item: RequestPump.Item) {
+        if !pump.enqueue(item) { paused = true }
+    }
+
+    /// The handler's `read`: passed on unless paused.
+    mutating func read(_ context: ChannelHandlerContext) {
+        if paused {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// The pump worked its queue down: read again if a read was held back.
+    mutating func resume(_ context: ChannelHandlerContext) {
+        paused = false
+        if readPending {
+            readPending = false
+            context.read()
+        }
+    }
+}

@@ -1,0 +1,168 @@
+import Logging
+import NIOCore
+import NIOExtras
+import NIOWebSocket
+import SalonCore
+import SalonProtocol
+
+/// One WebSocket connection at `/ws`, after NIOWebSocket's frame decoder: one text message,
+/// one envelope (PROTOCOL.md §1), handed to the core through the connection's `RequestPump`.
+/// Plain NIO: nothing runs for the connection while it is idle but a ping every 30 seconds.
+///
+/// Messages are reassembled here, so that an oversized one is first answered with
+/// `frame_too_large`, then closed with 1009; a single frame over the limit is refused by the
+/// decoder from its header and answered the same way. Invalid UTF-8 in a text message closes
+/// with 1007, as RFC 6455 asks; a binary message gets `invalid_frame` and the connection stays.
+/// Outgoing frames are written whole (`WebSocketFraming`): there is no frame encoder here.
+final class WebSocketConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    static let pingInterval = TimeAmount.seconds(30)
+
+    private let router: SalonCore.Router
+    private let frameLimit: Int
+    private let outboundQueueLimit: Int
+    private let logger: Logger
+    private var connection: PumpedConnection?
+    /// The message being reassembled from its frames.
+    private var message: ByteBuffer?
+    private var isText = true
+    /// Something arrived since the last ping.
+    private var heard = true
+    private var pinger: RepeatedTask?
+    /// The connection is closing: frames that still arrive are ignored.
+    private var closing = false
+
+    init(router: SalonCore.Router, frameLimit: Int, outboundQueueLimit: Int, logger: Logger) {
+        self.router = router
+        self.frameLimit = frameLimit
+        self.outboundQueueLimit = outboundQueueLimit
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let loop = context.eventLoop
+        connection = PumpedConnection(
+            context: context, framing: .webSocket, router: router, outboundQueueLimit: outboundQueueLimit, logger: logger
+        ) {
+            loop.execute {
+                let (handler, context) = bound.value
+                handler.connection?.resume(context)
+            }
+        }
+        pinger = loop.scheduleRepeatedTask(initialDelay: Self.pingInterval, delay: Self.pingInterval) { _ in
+            bound.value.0.ping()
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        pinger?.cancel()
+        pinger = nil
+        connection = nil  // the pump and the pinger refer to this handler: let them go
+    }
+
+    /// Every interval: a connection that sent nothing since the last ping is gone.
+    private func ping() {
+        guard let sink = connection?.sink else { return }
+        if !heard {
+            sink.closeWebSocket(code: 1001, reason: "no answer to ping")
+            return
+        }
+        heard = false
+        sink.channel.writeAndFlush(WebSocketFraming.frame(.ping), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        heard = true
+        guard !closing, connection != nil else { return }
+        guard frame.maskKey != nil else {
+            return fail(1002, "client frames must be masked")
+        }
+        switch frame.opcode {
+        case .ping:
+            context.writeAndFlush(wrapOutboundOut(WebSocketFraming.frame(.pong, payload: frame.unmaskedData)), promise: nil)
+            return
+        case .pong:
+            return
+        case .connectionClose:
+            // The client is leaving: answer its close frame, then close.
+            return fail(1000, "")
+        case .text, .binary:
+            guard message == nil else { return fail(1002, "a new message began before the last one ended") }
+            isText = frame.opcode == .text
+            message = frame.unmaskedData
+        case .continuation:
+            guard message != nil else { return fail(1002, "a continuation frame with no message") }
+            var data = frame.unmaskedData
+            message?.writeBuffer(&data)
+        default:
+            return fail(1002, "unknown opcode")
+        }
+        if let size = message?.readableBytes, size > frameLimit {
+            return tooLarge()
+        }
+        guard frame.fin, let complete = message else { return }
+        message = nil
+        guard isText else {
+            connection?.enqueue(.reject(ProtocolError(.invalidFrame, "binary messages are not part of the protocol: send JSON as text"), then: nil))
+            return
+        }
+        guard String(validating: complete.readableBytesView, as: UTF8.self) != nil else {
+            return fail(1007, "invalid UTF-8")
+        }
+        connection?.enqueue(.request(complete))
+    }
+
+    /// Answers `frame_too_large` after the requests already queued, then closes with 1009.
+    private func tooLarge() {
+        closing = true
+        message = nil
+        connection?.enqueue(.reject(ProtocolError(.frameTooLarge, "a message of more than \(frameLimit) bytes is over the limit"), then: .frameTooLarge))
+    }
+
+    /// Closes with a status code and no further reading.
+    private func fail(_ code: UInt16, _ reason: String) {
+        closing = true
+        connection?.sink.closeWebSocket(code: code, reason: reason)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if connection != nil {
+            connection?.read(context)
+        } else {
+            context.read()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connection?.pump.connectionClosed()
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case is ChannelShouldQuiesceEvent:
+            closing = true
+            connection?.sink.close(.shutdown)
+        case ChannelEvent.inputClosed:
+            context.close(promise: nil)
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard !closing else { return }
+        if let error = error as? NIOWebSocketError, error == .invalidFrameLength {
+            // A single frame over the limit, refused by the decoder from its header.
+            tooLarge()
+        } else {
+            logger.debug("WebSocket protocol error", metadata: ["error": "\(error)"])
+            fail(1002, "protocol error")
+        }
+    }
+}
