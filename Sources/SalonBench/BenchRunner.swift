@@ -56,6 +56,10 @@ public struct StepReport: Codable, Sendable {
     public var historyP99Ms: Double?
     public var errors: Int
     public var disconnects: Int
+    /// Server CPU time (user + system) over the step, from `/proc` (with `--server-pid`), and
+    /// per delivery: the server's cost independent of how fast this generator can read.
+    public var serverCPUSeconds: Double?
+    public var serverMicrosPerDelivery: Double?
     public var complete: Bool { delivered >= expected && errors == 0 && disconnects == 0 }
 }
 
@@ -237,6 +241,7 @@ public final class BenchRunner: Sendable {
             shard.historyRunning = history
             if history { shard.clients.forEach { $0.requestHistory(before: nil) } }
         }
+        let cpuBefore = o.serverPID.flatMap(Self.cpuSeconds)
         let start = nowNanos()
         var finished: [EventLoopFuture<Void>] = []
         for (s, bound) in shards.enumerated() {
@@ -271,6 +276,7 @@ public final class BenchRunner: Sendable {
             if counts.map(\.1).reduce(0, +) >= sent * recipientsPerMessage && counts.map(\.2).reduce(0, +) >= sent { break }
             try await Task.sleep(for: .milliseconds(10))
         }
+        let cpu = o.serverPID.flatMap(Self.cpuSeconds).flatMap { after in cpuBefore.map { after - $0 } }
         let delivery = await merged { $0.delivery }
         let ack = await merged { $0.ack }
         let historyHist = await merged { $0.history }
@@ -287,7 +293,8 @@ public final class BenchRunner: Sendable {
             historyPagesPerSecond: history ? Double(pages) / duration : nil,
             historyP50Ms: history ? Self.ms(historyHist.valueAtPercentile(50)) : nil,
             historyP99Ms: history ? Self.ms(historyHist.valueAtPercentile(99)) : nil,
-            errors: counts.map(\.3).reduce(0, +), disconnects: counts.map(\.4).reduce(0, +)
+            errors: counts.map(\.3).reduce(0, +), disconnects: counts.map(\.4).reduce(0, +),
+            serverCPUSeconds: cpu, serverMicrosPerDelivery: cpu.flatMap { delivered > 0 ? $0 * 1e6 / Double(delivered) : nil }
         )
     }
 
@@ -336,11 +343,25 @@ public final class BenchRunner: Sendable {
         return Int(line.split(separator: " ").dropFirst().first ?? "")
     }
 
+    /// User + system CPU seconds of a process so far (`/proc/PID/stat`, fields 14 and 15).
+    static func cpuSeconds(_ pid: Int32) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // Fields after the command name (which may hold spaces) start at field 3.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     public static func describe(_ s: StepReport) -> String {
         var text = String(format: "rate %.0f/s: sent %d, delivered %d of %d (%.0f/s), p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.1f ms; ack p50 %.2f ms, p99 %.2f ms",
                           s.rate, s.sent, s.delivered, s.expected, s.deliveriesPerSecond, s.deliveryP50Ms, s.deliveryP99Ms, s.deliveryP999Ms, s.deliveryMaxMs, s.ackP50Ms, s.ackP99Ms)
         if let pages = s.historyPagesPerSecond {
             text += String(format: "; history %.0f pages/s, p50 %.2f ms, p99 %.2f ms", pages, s.historyP50Ms ?? 0, s.historyP99Ms ?? 0)
+        }
+        if let cpu = s.serverCPUSeconds, let each = s.serverMicrosPerDelivery {
+            text += String(format: "; server CPU %.2f s, %.2f µs per delivery", cpu, each)
         }
         if s.errors > 0 || s.disconnects > 0 { text += "; \(s.errors) errors, \(s.disconnects) disconnects" }
         return text

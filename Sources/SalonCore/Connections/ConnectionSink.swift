@@ -37,8 +37,15 @@ public protocol ConnectionSink: AnyObject, Sendable {
 
 /// Where several sinks are written together (a NIO event loop, for the server's transports).
 public protocol DeliveryLane: AnyObject, Sendable {
-    /// Writes `frame` to each of `sinks` (all of this lane).
-    func deliver(_ frame: EncodedFrame, to sinks: [any ConnectionSink])
+    /// Writes each delivery's frame to each of its sinks (all of this lane), in order, in one
+    /// go: a whole commit batch of messages reaches each connection in one write.
+    func deliver(_ deliveries: [Delivery])
+}
+
+/// One frame for some sinks of one lane.
+public struct Delivery: Sendable {
+    public let frame: EncodedFrame
+    public var sinks: [any ConnectionSink]
 }
 
 /// A connection as the core sees it: an identity and a sink.

@@ -50,9 +50,9 @@ final class MessageLog: Sendable {
     private let store: any ChatStore
     private let maxBatch: Int
     private let logger: Logger
-    private let deliver: @Sendable (Committed) -> Void
+    private let deliver: @Sendable ([Committed]) -> Void
 
-    init(store: any ChatStore, lastID: Int64, maxBatch: Int, logger: Logger, deliver: @escaping @Sendable (Committed) -> Void) {
+    init(store: any ChatStore, lastID: Int64, maxBatch: Int, logger: Logger, deliver: @escaping @Sendable ([Committed]) -> Void) {
         self.state = Mutex(State(nextID: lastID + 1))
         self.store = store
         self.maxBatch = maxBatch
@@ -101,8 +101,8 @@ final class MessageLog: Sendable {
                 logger.error("storing \(batch.count) messages failed", metadata: ["error": "\(error)"])
                 failure = error
             }
+            if failure == nil { deliver(batch) }
             for item in batch {
-                if failure == nil { deliver(item) }
                 let waiters = state.withLock { s in
                     if let cid = item.message.clientMsgID { s.inflight[item.message.senderKey + "\u{0}" + cid] = nil }
                     return s.waiters.removeValue(forKey: item.message.id) ?? []

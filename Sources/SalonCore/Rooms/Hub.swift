@@ -19,35 +19,63 @@ final class Hub: Sendable {
             only.sink.send(frame)
             return
         }
-        var lanes: [ObjectIdentifier: (lane: any DeliveryLane, sinks: [any ConnectionSink])] = [:]
+        var lanes = Lanes()
+        lanes.add(frame, for: connections)
+        lanes.send()
+    }
+
+    /// Delivers a committed batch of messages to everyone concerned but the connection that
+    /// sent each one: each message encoded once, the same bytes for all, and the whole batch
+    /// handed to each lane in one go (so that a connection gets it in one write).
+    func fanOut(_ batch: [MessageLog.Committed]) {
+        let recipients = withState { s -> [[Connection]] in
+            batch.map { committed in
+                let message = committed.message
+                if let room = message.room {
+                    if message.id > s.rooms[room]?.lastMessageID ?? 0 { s.rooms[room]?.lastMessageID = message.id }
+                    return s.connections(ofRoom: room, excluding: committed.origin)
+                }
+                var out = s.connections(of: message.senderKey).filter { $0 != committed.origin }
+                if let peer = committed.recipientKey, peer != message.senderKey {
+                    out += s.connections(of: peer)
+                }
+                return out
+            }
+        }
+        var lanes = Lanes()
+        for (committed, connections) in zip(batch, recipients) where !connections.isEmpty {
+            lanes.add(EnvelopeEncoder.receiveMessage(committed.message.wire), for: connections)
+        }
+        lanes.send()
+    }
+}
+
+/// Deliveries grouped by lane, in order.
+private struct Lanes {
+    var byLane: [ObjectIdentifier: (lane: any DeliveryLane, deliveries: [Delivery])] = [:]
+
+    mutating func add(_ frame: EncodedFrame, for connections: [Connection]) {
+        var current: [ObjectIdentifier: Int] = [:]
         for connection in connections {
             guard let lane = connection.sink.lane else {
                 connection.sink.send(frame)
                 continue
             }
-            lanes[ObjectIdentifier(lane), default: (lane, [])].sinks.append(connection.sink)
-        }
-        for (lane, sinks) in lanes.values {
-            lane.deliver(frame, to: sinks)
+            let key = ObjectIdentifier(lane)
+            if let index = current[key] {
+                byLane[key]?.deliveries[index].sinks.append(connection.sink)
+            } else {
+                var entry = byLane[key] ?? (lane, [])
+                current[key] = entry.deliveries.count
+                entry.deliveries.append(Delivery(frame: frame, sinks: [connection.sink]))
+                byLane[key] = entry
+            }
         }
     }
 
-    /// Delivers a stored message to everyone concerned but the connection that sent it:
-    /// encoded once, the same bytes for all.
-    func fanOut(_ committed: MessageLog.Committed) {
-        let message = committed.message
-        let recipients = withState { s -> [Connection] in
-            if let room = message.room {
-                if message.id > s.rooms[room]?.lastMessageID ?? 0 { s.rooms[room]?.lastMessageID = message.id }
-                return s.connections(ofRoom: room, excluding: committed.origin)
-            }
-            var out = s.connections(of: message.senderKey).filter { $0 != committed.origin }
-            if let peer = committed.recipientKey, peer != message.senderKey {
-                out += s.connections(of: peer)
-            }
-            return out
+    func send() {
+        for (lane, deliveries) in byLane.values {
+            lane.deliver(deliveries)
         }
-        guard !recipients.isEmpty else { return }
-        Self.deliver(EnvelopeEncoder.receiveMessage(message.wire), to: recipients)
     }
 }

@@ -14,7 +14,7 @@ struct PumpedConnection {
     /// Made in `handlerAdded`: opens the session. `resume` is how the pump, from its task,
     /// reopens reading; it holds the handler only as long as the pump lives.
     init(context: ChannelHandlerContext, framing: ChannelSink.Framing, router: SalonCore.Router, outboundQueueLimit: Int, logger: Logger, resume: @escaping @Sendable () -> Void) {
-        sink = ChannelSink(channel: context.channel, framing: framing, maxQueuedBytes: outboundQueueLimit, logger: logger)
+        sink = ChannelSink(context: context, framing: framing, maxQueuedBytes: outboundQueueLimit, logger: logger)
         pump = RequestPump(router: router, sink: sink, resumeReading: resume)
     }
 
