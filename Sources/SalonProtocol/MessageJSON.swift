@@ -27,7 +27,7 @@ extension EnvelopeEncoder {
         w.raw(",\"data\":{\"message\":")
         w.message(message)
         w.raw("},\"timestamp\":")
-        w.string(Timestamp.now().iso8601)
+        w.timestamp(.now())
         w.raw("}")
         return EncodedFrame(json: w.bytes)
     }
@@ -47,12 +47,35 @@ struct JSONWriter {
     }
 
     mutating func int(_ value: Int64) {
-        bytes.append(contentsOf: String(value).utf8)
+        guard value >= 0 else {
+            bytes.append(contentsOf: String(value).utf8)
+            return
+        }
+        // Digits backwards into place, with no String in between.
+        let start = bytes.count
+        var v = value
+        repeat {
+            bytes.append(UInt8(48 + v % 10))
+            v /= 10
+        } while v > 0
+        bytes[start...].reverse()
+    }
+
+    mutating func timestamp(_ value: Timestamp) {
+        bytes.append(UInt8(ascii: "\""))
+        value.appendISO8601(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     /// A JSON string: `"`, `\` and control characters escaped; everything else as UTF-8.
     mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
+        // Most strings need no escape: copied in one go.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            bytes.append(contentsOf: value.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): raw("\\\"")
@@ -88,7 +111,7 @@ struct JSONWriter {
         raw(",\"text\":")
         string(m.text)
         raw(",\"timestamp\":")
-        string(m.timestamp.iso8601)
+        timestamp(m.timestamp)
         if let replyTo = m.replyTo {
             raw(",\"reply_to\":")
             int(replyTo)

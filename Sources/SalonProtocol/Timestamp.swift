@@ -22,22 +22,29 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`
     public var iso8601: String {
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        appendISO8601(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the `iso8601` form without allocating (every message envelope has two).
+    public func appendISO8601(to out: inout [UInt8]) {
         let ms = milliseconds
         let totalSeconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
         let millis = Int(ms - totalSeconds * 1000)
         let days = totalSeconds >= 0 ? totalSeconds / 86_400 : (totalSeconds - 86_399) / 86_400
         let secondOfDay = Int(totalSeconds - days * 86_400)
         let (y, m, d) = Self.civil(fromDays: days)
-        var out: [UInt8] = []
-        out.reserveCapacity(24)
         func put(_ value: Int, _ width: Int) {
-            var digits = [UInt8](repeating: 48, count: width)
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
             var v = value
-            for i in stride(from: width - 1, through: 0, by: -1) {
-                digits[i] = UInt8(48 + v % 10)
-                v /= 10
+            while divisor > 0 {
+                out.append(UInt8(48 + (v / divisor) % 10))
+                v %= divisor
+                divisor /= 10
             }
-            out.append(contentsOf: digits)
         }
         put(Int(y), 4); out.append(45)
         put(m, 2); out.append(45)
@@ -46,7 +53,6 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
         put(secondOfDay / 60 % 60, 2); out.append(58)
         put(secondOfDay % 60, 2); out.append(46)
         put(millis, 3); out.append(90)
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Parses the format above (the `Z` suffix is required; fractions of any length are
