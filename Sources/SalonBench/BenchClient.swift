@@ -108,8 +108,8 @@ final class BenchClient: ChannelInboundHandler {
 
     // MARK: Inbound
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
+    /// One message from the server (a slice of what was read, from `FrameSplitter`).
+    func receive(_ buffer: ByteBuffer) {
         let bytes = buffer.readableBytesView
         if let at = Scan.find(Scan.benchText, in: bytes), Scan.find(Scan.receiveMessage, in: bytes) != nil {
             if let sentAt = Scan.number(in: bytes, from: at + Scan.benchText.count) {

@@ -7,18 +7,88 @@ import SalonProtocol
 /// Both transports reduced to "JSON in, JSON out" for the bench client: adapters below it
 /// frame and unframe, so one handler drives WebSocket and TCP connections alike.
 
-/// TCP: length-prefixed frames in, JSON up; JSON down, prefixed out.
-final class TCPFrameAdapter: ChannelDuplexHandler {
-    typealias InboundIn = InboundFrame
-    typealias InboundOut = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+/// Splits what a connection reads into messages and hands each straight to its client: no
+/// decoder, no pipeline step and no allocation per message (a slice of the read buffer). The
+/// generator must cost far less per message than the server it measures; this was most of
+/// its cost per delivery when each message went through `ByteToMessageHandler` and an adapter.
+final class FrameSplitter: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    enum Framing { case lengthPrefixed, webSocket }
+
+    let framing: Framing
+    let client: BenchClient
+    /// The start of a message that is not complete yet.
+    private var pending: ByteBuffer?
+
+    init(framing: Framing, client: BenchClient) {
+        self.framing = framing
+        self.client = client
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .payload(let json) = unwrapInboundIn(data) {
-            context.fireChannelRead(wrapInboundOut(json))
+        var buffer = unwrapInboundIn(data)
+        if var start = pending {
+            pending = nil
+            start.writeBuffer(&buffer)
+            buffer = start
         }
+        while buffer.readableBytes > 0 {
+            let consumed: Int?
+            switch framing {
+            case .lengthPrefixed: consumed = nextFrame(&buffer)
+            case .webSocket: consumed = nextWebSocketFrame(&buffer, context: context)
+            }
+            guard let consumed else { break }
+            buffer.moveReaderIndex(forwardBy: consumed)
+        }
+        if buffer.readableBytes > 0 { pending = buffer }
     }
+
+    /// One length-prefixed frame at the reader index: delivered, and its size returned.
+    private func nextFrame(_ buffer: inout ByteBuffer) -> Int? {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self),
+              let json = buffer.getSlice(at: buffer.readerIndex + 4, length: Int(length))
+        else { return nil }
+        if length > 0 { client.receive(json) }
+        return 4 + Int(length)
+    }
+
+    /// One server WebSocket frame (unmasked, whole) at the reader index.
+    private func nextWebSocketFrame(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) -> Int? {
+        let at = buffer.readerIndex
+        guard let first = buffer.getInteger(at: at, as: UInt8.self), let second = buffer.getInteger(at: at + 1, as: UInt8.self) else { return nil }
+        var header = 2
+        var length = Int(second & 0x7F)
+        if length == 126 {
+            guard let extended = buffer.getInteger(at: at + 2, as: UInt16.self) else { return nil }
+            header = 4
+            length = Int(extended)
+        } else if length == 127 {
+            guard let extended = buffer.getInteger(at: at + 2, as: UInt64.self) else { return nil }
+            header = 10
+            length = Int(truncatingIfNeeded: extended)
+        }
+        guard let payload = buffer.getSlice(at: at + header, length: length) else { return nil }
+        switch first & 0x0F {
+        case 0x1, 0x2:
+            client.receive(payload)
+        case 0x9:
+            let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: payload)
+            context.writeAndFlush(NIOAny(pong), promise: nil)
+        case 0x8:
+            context.close(promise: nil)
+        default:
+            break
+        }
+        return header + length
+    }
+}
+
+/// TCP: JSON down, length-prefixed out.
+final class TCPFrameEncoder: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let json = unwrapOutboundIn(data)
@@ -29,31 +99,43 @@ final class TCPFrameAdapter: ChannelDuplexHandler {
     }
 }
 
-/// WebSocket: text frames in (answering pings), JSON up; JSON down as masked text frames.
-final class WebSocketFrameAdapter: ChannelDuplexHandler {
-    typealias InboundIn = WebSocketFrame
-    typealias InboundOut = ByteBuffer
+/// WebSocket: JSON down as masked text frames (NIOWebSocket's encoder writes them).
+final class WebSocketTextEncoder: ChannelOutboundHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = WebSocketFrame
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        switch frame.opcode {
-        case .text, .binary:
-            context.fireChannelRead(wrapInboundOut(frame.unmaskedData))
-        case .ping:
-            let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)
-            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
-        case .connectionClose:
-            context.close(promise: nil)
-        default:
-            break
-        }
-    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: unwrapOutboundIn(data))
         context.write(wrapOutboundOut(frame), promise: promise)
+    }
+}
+
+/// The WebSocket upgrade: NIOWebSocket's upgrader makes and checks the handshake keys; the
+/// pipeline then gets its frame encoder (outbound) and the `FrameSplitter` (inbound).
+struct BenchWebSocketUpgrader: NIOHTTPClientProtocolUpgrader {
+    let handshake = NIOWebSocketClientUpgrader(requestKey: NIOWebSocketClientUpgrader.randomRequestKey()) { _, _ in
+        preconditionFailure("not used: `upgrade` below sets the pipeline up")
+    }
+    let makeClient: () -> BenchClient
+
+    var supportedProtocol: String { handshake.supportedProtocol }
+    var requiredUpgradeHeaders: [String] { handshake.requiredUpgradeHeaders }
+
+    func addCustom(upgradeRequestHeaders: inout HTTPHeaders) {
+        handshake.addCustom(upgradeRequestHeaders: &upgradeRequestHeaders)
+    }
+
+    func shouldAllowUpgrade(upgradeResponse: HTTPResponseHead) -> Bool {
+        handshake.shouldAllowUpgrade(upgradeResponse: upgradeResponse)
+    }
+
+    func upgrade(context: ChannelHandlerContext, upgradeResponse: HTTPResponseHead) -> EventLoopFuture<Void> {
+        context.eventLoop.makeCompletedFuture {
+            let client = makeClient()
+            try context.pipeline.syncOperations.addHandlers(
+                WebSocketFrameEncoder(), FrameSplitter(framing: .webSocket, client: client), WebSocketTextEncoder(), client
+            )
+        }
     }
 }
 
@@ -87,10 +169,10 @@ public enum BenchTransport: String, Sendable, CaseIterable {
     case ws, tcp
 }
 
-/// Opens one connection whose JSON goes to `handler`, on `loop`.
+/// Opens one connection whose JSON goes to the client `make` builds, on `loop`.
 func openConnection(
     transport: BenchTransport, host: String, httpPort: Int, tcpPort: Int, on loop: any EventLoop,
-    handler: @escaping @Sendable () -> any ChannelHandler
+    make: @escaping @Sendable () -> BenchClient
 ) -> EventLoopFuture<any Channel> {
     switch transport {
     case .tcp:
@@ -98,10 +180,9 @@ func openConnection(
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let client = make()
                     try channel.pipeline.syncOperations.addHandlers(
-                        ByteToMessageHandler(LengthPrefixedFrameDecoder(maxFrameLength: 1 << 24)),
-                        TCPFrameAdapter(),
-                        handler()
+                        FrameSplitter(framing: .lengthPrefixed, client: client), TCPFrameEncoder(), client
                     )
                 }
             }
@@ -110,16 +191,12 @@ func openConnection(
         return ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
-                let upgrader = NIOWebSocketClientUpgrader(
-                    requestKey: NIOWebSocketClientUpgrader.randomRequestKey(), maxFrameSize: 1 << 24, automaticErrorHandling: true
-                ) { channel, _ in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandlers(WebSocketFrameAdapter(), handler())
-                    }
-                }
-                let configuration: NIOHTTPClientUpgradeSendableConfiguration = (upgraders: [upgrader], completionHandler: { _ in })
-                return channel.pipeline.addHTTPClientHandlers(withClientUpgrade: configuration).flatMap {
-                    channel.pipeline.addHandler(UpgradeRequester(host: "\(host):\(httpPort)", path: "/ws"))
+                let configuration: NIOHTTPClientUpgradeConfiguration = (
+                    upgraders: [BenchWebSocketUpgrader(makeClient: make)], completionHandler: { _ in }
+                )
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(withClientUpgrade: configuration)
+                    try channel.pipeline.syncOperations.addHandler(UpgradeRequester(host: "\(host):\(httpPort)", path: "/ws"))
                 }
             }
             .connect(host: host, port: httpPort)
