@@ -42,10 +42,18 @@ public protocol DeliveryLane: AnyObject, Sendable {
     func deliver(_ deliveries: [Delivery])
 }
 
-/// One frame for some sinks of one lane.
+/// One frame for some sinks of one lane, but not for `excluding` (the sender's connection,
+/// when the list is a room's whole audience).
 public struct Delivery: Sendable {
     public let frame: EncodedFrame
     public var sinks: [any ConnectionSink]
+    public var excluding: (any ConnectionSink)?
+
+    public init(frame: EncodedFrame, sinks: [any ConnectionSink], excluding: (any ConnectionSink)? = nil) {
+        self.frame = frame
+        self.sinks = sinks
+        self.excluding = excluding
+    }
 }
 
 /// A connection as the core sees it: an identity and a sink.

@@ -28,25 +28,39 @@ final class Hub: Sendable {
     /// sent each one: each message encoded once, the same bytes for all, and the whole batch
     /// handed to each lane in one go (so that a connection gets it in one write).
     func fanOut(_ batch: [MessageLog.Committed]) {
-        let recipients = withState { s -> [[Connection]] in
+        var lanes = Lanes()
+        // Under the lock only what is needed: room audiences are taken as they are (arrays
+        // shared, not copied); direct messages are listed.
+        let targets = withState { s -> [Target] in
             batch.map { committed in
                 let message = committed.message
                 if let room = message.room {
                     if message.id > s.rooms[room]?.lastMessageID ?? 0 { s.rooms[room]?.lastMessageID = message.id }
-                    return s.connections(ofRoom: room, excluding: committed.origin)
+                    return .room(s.rooms[room]?.audience ?? RoomAudience())
                 }
                 var out = s.connections(of: message.senderKey).filter { $0 != committed.origin }
                 if let peer = committed.recipientKey, peer != message.senderKey {
                     out += s.connections(of: peer)
                 }
-                return out
+                return .connections(out)
             }
         }
-        var lanes = Lanes()
-        for (committed, connections) in zip(batch, recipients) where !connections.isEmpty {
-            lanes.add(EnvelopeEncoder.receiveMessage(committed.message.wire), for: connections)
+        for (committed, target) in zip(batch, targets) {
+            switch target {
+            case .room(let audience) where audience.count > 0:
+                lanes.add(EnvelopeEncoder.receiveMessage(committed.message.wire), for: audience, excluding: committed.origin)
+            case .connections(let connections) where !connections.isEmpty:
+                lanes.add(EnvelopeEncoder.receiveMessage(committed.message.wire), for: connections)
+            default:
+                continue
+            }
         }
         lanes.send()
+    }
+
+    private enum Target {
+        case room(RoomAudience)
+        case connections([Connection])
     }
 }
 
@@ -70,6 +84,18 @@ private struct Lanes {
                 entry.deliveries.append(Delivery(frame: frame, sinks: [connection.sink]))
                 byLane[key] = entry
             }
+        }
+    }
+
+    /// A room's whole audience, but the sender's connection.
+    mutating func add(_ frame: EncodedFrame, for audience: RoomAudience, excluding origin: Connection?) {
+        for connection in audience.unlaned where connection != origin {
+            connection.sink.send(frame)
+        }
+        for (key, group) in audience.groups {
+            var entry = byLane.removeValue(forKey: key) ?? (group.lane, [])
+            entry.deliveries.append(Delivery(frame: frame, sinks: group.sinks, excluding: origin?.sink))
+            byLane[key] = entry
         }
     }
 

@@ -14,6 +14,8 @@ struct RoomState: Sendable {
     var isPrivate: Bool
     var members: [String: RoomRole] = [:]
     var onlineMembers: Set<String> = []
+    /// The online members' connections, by lane: what a message to the room is written to.
+    var audience = RoomAudience()
     var lastMessageID: Int64 = 0
 
     init(record: RoomRecord) {
@@ -59,13 +61,17 @@ struct HubState: Sendable {
     mutating func addMember(_ key: String, to room: String, role: RoomRole) {
         guard rooms[room] != nil else { return }
         rooms[room]?.members[key] = role
-        if online[key] != nil { rooms[room]?.onlineMembers.insert(key) }
+        if let user = online[key] {
+            rooms[room]?.onlineMembers.insert(key)
+            for connection in user.connections { rooms[room]?.audience.insert(connection) }
+        }
         memberships[key, default: []].insert(room)
     }
 
     mutating func removeMember(_ key: String, from room: String) {
         rooms[room]?.members[key] = nil
         rooms[room]?.onlineMembers.remove(key)
+        for connection in online[key]?.connections ?? [] { rooms[room]?.audience.remove(connection) }
         memberships[key]?.remove(room)
     }
 
@@ -88,6 +94,9 @@ struct HubState: Sendable {
     mutating func attach(_ connection: Connection, as user: SessionUser) -> Bool {
         if online[user.key] != nil {
             online[user.key]?.connections.append(connection)
+            for room in memberships[user.key] ?? [] {
+                rooms[room]?.audience.insert(connection)
+            }
             return false
         }
         online[user.key] = OnlineUser(user: user, connections: [connection])
@@ -96,6 +105,7 @@ struct HubState: Sendable {
         }
         for room in memberships[user.key] ?? [] {
             rooms[room]?.onlineMembers.insert(user.key)
+            rooms[room]?.audience.insert(connection)
         }
         return true
     }
@@ -105,6 +115,9 @@ struct HubState: Sendable {
     mutating func detach(_ connection: Connection, key: String) -> SessionUser? {
         guard var entry = online[key] else { return nil }
         entry.connections.removeAll { $0 == connection }
+        for room in memberships[key] ?? [] {
+            rooms[room]?.audience.remove(connection)
+        }
         guard entry.connections.isEmpty else {
             online[key] = entry
             return nil

@@ -179,7 +179,10 @@ final class EventLoopLane: DeliveryLane {
     func deliver(_ deliveries: [Delivery]) {
         let write: @Sendable () -> Void = {
             for delivery in deliveries {
-                for case let sink as ChannelSink in delivery.sinks { sink.write(delivery.frame) }
+                let excluded = delivery.excluding
+                for case let sink as ChannelSink in delivery.sinks where sink !== excluded {
+                    sink.write(delivery.frame)
+                }
             }
         }
         if loop.inEventLoop { write() } else { loop.execute(write) }
