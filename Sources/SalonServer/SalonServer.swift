@@ -22,6 +22,7 @@ public final class SalonServer: Sendable {
 
     /// Opens the database and builds the services; `run()` starts them.
     public static func make(configuration: ServerConfiguration, logger: Logger) async throws -> SalonServer {
+        MemoryTuning.apply()
         let store = try await openStore(configuration, logger: logger)
         let router = try await SalonCore.Router.start(store: store, configuration: configuration.chat, logger: logger)
         return SalonServer(configuration: configuration, router: router, logger: logger)

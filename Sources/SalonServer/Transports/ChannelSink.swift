@@ -32,6 +32,7 @@ final class ChannelSink: ConnectionSink {
     /// `iovec` instead of one each (a NIO write costs far more than copying a few hundred
     /// bytes). An idle connection holds no buffer.
     private let outgoing: NIOLoopBoundBox<Outgoing>
+    private let lastGathered: NIOLoopBoundBox<Int>
 
     private enum Outgoing {
         case idle
@@ -49,6 +50,7 @@ final class ChannelSink: ConnectionSink {
         self.logger = logger
         self.context = NIOLoopBound(context, eventLoop: context.eventLoop)
         self.outgoing = .makeBoxSendingValue(.idle, eventLoop: context.eventLoop)
+        self.lastGathered = .makeBoxSendingValue(0, eventLoop: context.eventLoop)
         self.eventLoopLane = EventLoopLane.of(context.eventLoop)
         let marks = ChannelOptions.Types.WriteBufferWaterMark(low: maxQueuedBytes / 2, high: maxQueuedBytes)
         try? context.channel.syncOptions?.setOption(.writeBufferWaterMark, value: marks)
@@ -106,7 +108,10 @@ final class ChannelSink: ConnectionSink {
             eventLoopLane.flushSoon(self)
         case .one(let first):
             guard isWithinBound(adding: bytes.readableBytes, pending: first.readableBytes) else { return }
-            var buffer = channel.allocator.buffer(capacity: 2 * (first.readableBytes + bytes.readableBytes))
+            // As large as the last flush that gathered several frames: a steady stream
+            // rarely has to grow (and copy) the buffer.
+            let capacity = max(2 * (first.readableBytes + bytes.readableBytes), lastGathered.value)
+            var buffer = channel.allocator.buffer(capacity: capacity)
             buffer.writeImmutableBuffer(first)
             buffer.writeImmutableBuffer(bytes)
             outgoing.value = .many(buffer)
@@ -139,8 +144,12 @@ final class ChannelSink: ConnectionSink {
         switch outgoing.value {
         case .idle:
             return
-        case .one(let bytes), .many(let bytes):
+        case .one(let bytes):
             outgoing.value = .idle
+            context.value.writeAndFlush(NIOAny(bytes), promise: nil)
+        case .many(let bytes):
+            outgoing.value = .idle
+            lastGathered.value = min(bytes.readableBytes, maxQueuedBytes)
             context.value.writeAndFlush(NIOAny(bytes), promise: nil)
         }
     }
@@ -212,6 +221,6 @@ final class EventLoopLane: DeliveryLane {
         dirty.value = []
         for sink in sinks { sink.flush() }
         let ended = NIODeadline.now()
-        nextFlush.value = ended + (ended - started)
+        nextFlush.value = ended + TimeAmount.nanoseconds((ended - started).nanoseconds / 2)
     }
 }
