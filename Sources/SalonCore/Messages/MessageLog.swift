@@ -31,8 +31,15 @@ final class MessageLog: Sendable {
         var origin: Connection?
     }
 
-    /// Told once the message is stored (or could not be).
-    typealias Completion = @Sendable (Result<StoredMessage, any Error>) -> Void
+    /// Told once the message is stored (or could not be); returns the reply to send, which
+    /// the log sends with the rest of the batch (one task per event loop for all of it).
+    typealias Completion = @Sendable (Result<StoredMessage, any Error>) -> Reply?
+
+    /// A frame for one connection.
+    struct Reply: Sendable {
+        var connection: Connection
+        var frame: EncodedFrame
+    }
 
     private struct State {
         var nextID: Int64
@@ -50,9 +57,11 @@ final class MessageLog: Sendable {
     private let store: any ChatStore
     private let maxBatch: Int
     private let logger: Logger
-    private let deliver: @Sendable ([Committed]) -> Void
+    private let deliver: @Sendable ([Committed], [Reply]) -> Void
 
-    init(store: any ChatStore, lastID: Int64, maxBatch: Int, logger: Logger, deliver: @escaping @Sendable ([Committed]) -> Void) {
+    /// `deliver` gets each stored batch (empty if it could not be stored) and the replies to
+    /// its senders, to send together.
+    init(store: any ChatStore, lastID: Int64, maxBatch: Int, logger: Logger, deliver: @escaping @Sendable ([Committed], [Reply]) -> Void) {
         self.state = Mutex(State(nextID: lastID + 1))
         self.store = store
         self.maxBatch = maxBatch
@@ -87,7 +96,9 @@ final class MessageLog: Sendable {
             s.wakeup = nil
             return (wake, false)
         }
-        if refused { completion(.failure(ProtocolError(.internal, "the server is shutting down"))) }
+        if refused, let reply = completion(.failure(ProtocolError(.internal, "the server is shutting down"))) {
+            reply.connection.sink.send(reply.frame)
+        }
         wake?.resume()
     }
 
@@ -101,16 +112,22 @@ final class MessageLog: Sendable {
                 logger.error("storing \(batch.count) messages failed", metadata: ["error": "\(error)"])
                 failure = error
             }
-            if failure == nil { deliver(batch) }
-            for item in batch {
-                let waiters = state.withLock { s in
+            let waiters = state.withLock { s in
+                batch.map { item in
                     if let cid = item.message.clientMsgID { s.inflight[item.message.senderKey + "\u{0}" + cid] = nil }
                     return s.waiters.removeValue(forKey: item.message.id) ?? []
                 }
-                for waiter in waiters {
-                    waiter(failure == nil ? .success(item.message) : .failure(ProtocolError(.internal, "the message could not be stored")))
+            }
+            var replies: [Reply] = []
+            replies.reserveCapacity(batch.count)
+            for (item, itemWaiters) in zip(batch, waiters) {
+                for waiter in itemWaiters {
+                    let result: Result<StoredMessage, any Error> = failure == nil
+                        ? .success(item.message) : .failure(ProtocolError(.internal, "the message could not be stored"))
+                    if let reply = waiter(result) { replies.append(reply) }
                 }
             }
+            deliver(failure == nil ? batch : [], replies)
         }
     }
 

@@ -25,9 +25,10 @@ final class Hub: Sendable {
     }
 
     /// Delivers a committed batch of messages to everyone concerned but the connection that
-    /// sent each one: each message encoded once, the same bytes for all, and the whole batch
-    /// handed to each lane in one go (so that a connection gets it in one write).
-    func fanOut(_ batch: [MessageLog.Committed]) {
+    /// sent each one, then the senders' replies: each message encoded once, the same bytes for
+    /// all, and the whole of it handed to each lane in one go (one task per event loop, and a
+    /// connection gets its share in one write).
+    func fanOut(_ batch: [MessageLog.Committed], replies: [MessageLog.Reply] = []) {
         var lanes = Lanes()
         // Under the lock only what is needed: room audiences are taken as they are (arrays
         // shared, not copied); direct messages are listed.
@@ -54,6 +55,9 @@ final class Hub: Sendable {
             default:
                 continue
             }
+        }
+        for reply in replies {
+            lanes.add(reply.frame, for: [reply.connection])
         }
         lanes.send()
     }

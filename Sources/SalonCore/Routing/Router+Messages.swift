@@ -36,9 +36,10 @@ extension Router {
             inFlight.release()
             switch result {
             case .success(let stored):
-                connection.sink.send(EnvelopeEncoder.messageSuccess(replyTo: replyTo, stored.wire))
+                return .init(connection: connection, frame: EnvelopeEncoder.messageSuccess(replyTo: replyTo, stored.wire))
             case .failure(let error):
-                connection.sink.send(EnvelopeEncoder.error(replyTo: replyTo, error as? ProtocolError ?? ProtocolError(.internal, "the message could not be stored")))
+                let error = error as? ProtocolError ?? ProtocolError(.internal, "the message could not be stored")
+                return .init(connection: connection, frame: EnvelopeEncoder.error(replyTo: replyTo, error))
             }
         }
     }

@@ -25,8 +25,8 @@ public final class Router: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.passwords = PasswordHasher(cost: configuration.bcryptCost)
-        self.log = MessageLog(store: store, lastID: lastMessageID, maxBatch: configuration.maxBatch, logger: logger) { committed in
-            hub.fanOut(committed)
+        self.log = MessageLog(store: store, lastID: lastMessageID, maxBatch: configuration.maxBatch, logger: logger) { committed, replies in
+            hub.fanOut(committed, replies: replies)
         }
     }
 
