@@ -146,6 +146,11 @@ public struct ClientEnvelope<Registry: PayloadRegistry>: Decodable {
             guard String(validating: bytes.readableBytesView, as: UTF8.self) != nil else {
                 throw ProtocolError(.invalidJSON, "invalid UTF-8")
             }
+            // The common, plain request on the fast path; anything else (and every error)
+            // as `JSONDecoder` reads it.
+            if let fast = FlatJSONDecoder.decode(ClientEnvelope.self, from: bytes), case .success = fast.payload {
+                return fast
+            }
             return try JSONDecoder().decode(ClientEnvelope.self, from: Data(bytes.readableBytesView))
         } catch {
             return ClientEnvelope(action: "", id: nil, payload: .failure(ProtocolError(.invalidJSON, "a request must be one JSON object in UTF-8")))
@@ -190,6 +195,9 @@ public enum PayloadDecoding {
     public static func decode<P: Decodable>(_ type: P.Type, from decoder: (any Decoder)?) throws -> P {
         if let decoder {
             return try P(from: decoder)
+        }
+        if let payload = try? P(from: FlatDecoder(value: .object([:]), codingPath: [])) {
+            return payload  // no `data` and nothing required: no JSONDecoder needed
         }
         do {
             return try JSONDecoder().decode(P.self, from: emptyObject)
