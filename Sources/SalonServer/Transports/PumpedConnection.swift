@@ -41,3 +41,34 @@ struct PumpedConnection {
         }
     }
 }
+
+/// A channel handler that drives a `PumpedConnection` (both transports' handlers).
+protocol PumpedHandler: AnyObject {
+    var connection: PumpedConnection? { get set }
+}
+
+extension PumpedHandler {
+    /// In `handlerAdded`: opens the session; the pump reopens reading through this handler,
+    /// on its event loop.
+    func attachPump(_ context: ChannelHandlerContext, framing: ChannelSink.Framing, router: SalonCore.Router, outboundQueueLimit: Int, logger: Logger) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let loop = context.eventLoop
+        connection = PumpedConnection(
+            context: context, framing: framing, router: router, outboundQueueLimit: outboundQueueLimit, logger: logger
+        ) {
+            loop.execute {
+                let (handler, context) = bound.value
+                handler.connection?.resume(context)
+            }
+        }
+    }
+
+    /// The handler's `read`: held while the pump is full.
+    func passRead(_ context: ChannelHandlerContext) {
+        if connection != nil {
+            connection?.read(context)
+        } else {
+            context.read()
+        }
+    }
+}

@@ -6,7 +6,7 @@ import SalonProtocol
 
 /// One TCP connection, after `LengthPrefixedFrameDecoder`: each frame goes to the request pump.
 /// Plain NIO: nothing runs for the connection while it is idle.
-final class TCPConnectionHandler: ChannelDuplexHandler {
+final class TCPConnectionHandler: ChannelDuplexHandler, PumpedHandler {
     typealias InboundIn = InboundFrame
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -15,7 +15,7 @@ final class TCPConnectionHandler: ChannelDuplexHandler {
     private let frameLimit: Int
     private let outboundQueueLimit: Int
     private let logger: Logger
-    private var connection: PumpedConnection?
+    var connection: PumpedConnection?
 
     init(router: SalonCore.Router, frameLimit: Int, outboundQueueLimit: Int, logger: Logger) {
         self.router = router
@@ -25,16 +25,7 @@ final class TCPConnectionHandler: ChannelDuplexHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let loop = context.eventLoop
-        connection = PumpedConnection(
-            context: context, framing: .lengthPrefixed, router: router, outboundQueueLimit: outboundQueueLimit, logger: logger
-        ) {
-            loop.execute {
-                let (handler, context) = bound.value
-                handler.connection?.resume(context)
-            }
-        }
+        attachPump(context, framing: .lengthPrefixed, router: router, outboundQueueLimit: outboundQueueLimit, logger: logger)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -52,11 +43,7 @@ final class TCPConnectionHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if connection != nil {
-            connection?.read(context)
-        } else {
-            context.read()
-        }
+        passRead(context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -14,7 +14,7 @@ import SalonProtocol
 /// decoder from its header and answered the same way. Invalid UTF-8 in a text message closes
 /// with 1007, as RFC 6455 asks; a binary message gets `invalid_frame` and the connection stays.
 /// Outgoing frames are written whole (`WebSocketFraming`): there is no frame encoder here.
-final class WebSocketConnectionHandler: ChannelDuplexHandler {
+final class WebSocketConnectionHandler: ChannelDuplexHandler, PumpedHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -25,7 +25,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler {
     private let frameLimit: Int
     private let outboundQueueLimit: Int
     private let logger: Logger
-    private var connection: PumpedConnection?
+    var connection: PumpedConnection?
     /// The message being reassembled from its frames.
     private var message: ByteBuffer?
     private var isText = true
@@ -43,18 +43,10 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let loop = context.eventLoop
-        connection = PumpedConnection(
-            context: context, framing: .webSocket, router: router, outboundQueueLimit: outboundQueueLimit, logger: logger
-        ) {
-            loop.execute {
-                let (handler, context) = bound.value
-                handler.connection?.resume(context)
-            }
-        }
-        pinger = loop.scheduleRepeatedTask(initialDelay: Self.pingInterval, delay: Self.pingInterval) { _ in
-            bound.value.0.ping()
+        attachPump(context, framing: .webSocket, router: router, outboundQueueLimit: outboundQueueLimit, logger: logger)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        pinger = context.eventLoop.scheduleRepeatedTask(initialDelay: Self.pingInterval, delay: Self.pingInterval) { _ in
+            bound.value.ping()
         }
     }
 
@@ -131,11 +123,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if connection != nil {
-            connection?.read(context)
-        } else {
-            context.read()
-        }
+        passRead(context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
