@@ -51,7 +51,8 @@ extension PumpedHandler {
     /// In `handlerAdded`: opens the session; the pump reopens reading through this handler,
     /// on its event loop.
     func attachPump(_ context: ChannelHandlerContext, framing: ChannelSink.Framing, router: SalonCore.Router, outboundQueueLimit: Int, logger: Logger) {
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        // As an existential: the closure must not capture the generic `Self` (not `Sendable`).
+        let bound = NIOLoopBound((self as any PumpedHandler, context), eventLoop: context.eventLoop)
         let loop = context.eventLoop
         connection = PumpedConnection(
             context: context, framing: framing, router: router, outboundQueueLimit: outboundQueueLimit, logger: logger
