@@ -148,13 +148,38 @@ public struct ClientEnvelope<Registry: PayloadRegistry>: Decodable {
             }
             // The common, plain request on the fast path; anything else (and every error)
             // as `JSONDecoder` reads it.
-            if let fast = FlatJSONDecoder.decode(ClientEnvelope.self, from: bytes), case .success = fast.payload {
+            if let fast = decodePlain(bytes) {
                 return fast
             }
             return try JSONDecoder().decode(ClientEnvelope.self, from: Data(bytes.readableBytesView))
         } catch {
             return ClientEnvelope(action: "", id: nil, payload: .failure(ProtocolError(.invalidJSON, "a request must be one JSON object in UTF-8")))
         }
+    }
+
+    /// The fast path: the envelope read straight from the parsed object (no `Decodable` for
+    /// it), the payload through `FlatDecoder`. Nil, for `JSONDecoder` to read it, unless all
+    /// is plain and correct.
+    static func decodePlain(_ bytes: ByteBuffer) -> ClientEnvelope? {
+        let parsed = bytes.withUnsafeReadableBytes { raw -> FlatValue? in
+            var parser = FlatJSONParser(bytes: raw)
+            return parser.parseDocument()
+        }
+        guard case .object(let fields)? = parsed, case .string(let action)? = fields["action"] else { return nil }
+        var id: String?
+        switch fields["id"] {
+        case nil, .null?: id = nil
+        case .string(let text)? where text.count <= maxIDLength: id = text
+        default: return nil
+        }
+        let data: (any Decoder)?
+        switch fields["data"] {
+        case nil, .null?: data = nil
+        case .object(let object)?: data = FlatDecoder(value: .object(object), codingPath: [CodingKeys.data])
+        default: return nil
+        }
+        guard let payload = try? Registry.decodePayload(action: action, from: data) else { return nil }
+        return ClientEnvelope(action: action, id: id, payload: .success(payload))
     }
 
     /// Turns a decoding error into the documented code: a missing key is `missing_field`, any
@@ -193,6 +218,10 @@ public enum PayloadDecoding {
     /// Decodes `P` from `data`, or from an empty object when the request had no `data`, so that
     /// a missing required field is reported as `missing_field 'data.NAME'`.
     public static func decode<P: Decodable>(_ type: P.Type, from decoder: (any Decoder)?) throws -> P {
+        if let flat = decoder as? FlatDecoder, case .object(let fields) = flat.value,
+           let plain = P.self as? any FlatDecodable.Type, let payload = plain.init(flat: fields) as? P {
+            return payload
+        }
         if let decoder {
             return try P(from: decoder)
         }

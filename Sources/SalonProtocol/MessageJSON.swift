@@ -8,16 +8,25 @@ import NIOCore
 extension EnvelopeEncoder {
     /// `{"action":"receive_message","data":{"message":…},"timestamp":…}`
     public static func receiveMessage(_ message: Message) -> EncodedFrame {
-        envelope(action: "receive_message", replyTo: nil, message: message)
+        receiveMessage(EncodedMessage(message))
     }
 
     /// `{"action":"success","reply_to":…,"data":{"message":…},"timestamp":…}`
     public static func messageSuccess(replyTo: String?, _ message: Message) -> EncodedFrame {
+        messageSuccess(replyTo: replyTo, EncodedMessage(message))
+    }
+
+    /// The same, around a message encoded once for both (its push and its sender's reply).
+    public static func receiveMessage(_ message: EncodedMessage) -> EncodedFrame {
+        envelope(action: "receive_message", replyTo: nil, message: message)
+    }
+
+    public static func messageSuccess(replyTo: String?, _ message: EncodedMessage) -> EncodedFrame {
         envelope(action: "success", replyTo: replyTo, message: message)
     }
 
-    private static func envelope(action: String, replyTo: String?, message: Message) -> EncodedFrame {
-        var w = JSONWriter(capacity: 160 + message.text.utf8.count)
+    private static func envelope(action: String, replyTo: String?, message: EncodedMessage) -> EncodedFrame {
+        var w = JSONWriter(capacity: 96 + message.bytes.count)
         w.raw("{\"action\":")
         w.string(action)
         if let replyTo {
@@ -25,11 +34,22 @@ extension EnvelopeEncoder {
             w.string(replyTo)
         }
         w.raw(",\"data\":{\"message\":")
-        w.message(message)
+        w.bytes.append(contentsOf: message.bytes)
         w.raw("},\"timestamp\":")
         w.timestamp(.now())
         w.raw("}")
         return EncodedFrame(json: w.bytes)
+    }
+}
+
+/// A message's JSON object, written once and placed in each envelope that carries it.
+public struct EncodedMessage: Sendable {
+    public let bytes: [UInt8]
+
+    public init(_ message: Message) {
+        var w = JSONWriter(capacity: 96 + message.text.utf8.count)
+        w.message(message)
+        bytes = w.bytes
     }
 }
 

@@ -27,13 +27,15 @@ final class MessageLog: Sendable {
     /// A stored message with what fan-out needs to know.
     struct Committed: Sendable {
         var message: StoredMessage
+        /// Its JSON, written once after the commit for both its push and its reply.
+        var encoded: EncodedMessage?
         var recipientKey: String?
         var origin: Connection?
     }
 
     /// Told once the message is stored (or could not be); returns the reply to send, which
     /// the log sends with the rest of the batch (one task per event loop for all of it).
-    typealias Completion = @Sendable (Result<StoredMessage, any Error>) -> Reply?
+    typealias Completion = @Sendable (Result<Committed, any Error>) -> Reply?
 
     /// A frame for one connection.
     struct Reply: Sendable {
@@ -112,6 +114,10 @@ final class MessageLog: Sendable {
                 logger.error("storing \(batch.count) messages failed", metadata: ["error": "\(error)"])
                 failure = error
             }
+            var batch = batch
+            if failure == nil {
+                for index in batch.indices { batch[index].encoded = EncodedMessage(batch[index].message.wire) }
+            }
             let waiters = state.withLock { s in
                 batch.map { item in
                     if let cid = item.message.clientMsgID { s.inflight[item.message.senderKey + "\u{0}" + cid] = nil }
@@ -122,8 +128,8 @@ final class MessageLog: Sendable {
             replies.reserveCapacity(batch.count)
             for (item, itemWaiters) in zip(batch, waiters) {
                 for waiter in itemWaiters {
-                    let result: Result<StoredMessage, any Error> = failure == nil
-                        ? .success(item.message) : .failure(ProtocolError(.internal, "the message could not be stored"))
+                    let result: Result<Committed, any Error> = failure == nil
+                        ? .success(item) : .failure(ProtocolError(.internal, "the message could not be stored"))
                     if let reply = waiter(result) { replies.append(reply) }
                 }
             }

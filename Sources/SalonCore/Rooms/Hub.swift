@@ -49,9 +49,9 @@ final class Hub: Sendable {
         for (committed, target) in zip(batch, targets) {
             switch target {
             case .room(let audience) where audience.count > 0:
-                lanes.add(EnvelopeEncoder.receiveMessage(committed.message.wire), for: audience, excluding: committed.origin)
+                lanes.add(EnvelopeEncoder.receiveMessage(committed.encodedMessage), for: audience, excluding: committed.origin)
             case .connections(let connections) where !connections.isEmpty:
-                lanes.add(EnvelopeEncoder.receiveMessage(committed.message.wire), for: connections)
+                lanes.add(EnvelopeEncoder.receiveMessage(committed.encodedMessage), for: connections)
             default:
                 continue
             }
@@ -66,6 +66,10 @@ final class Hub: Sendable {
         case room(RoomAudience)
         case connections([Connection])
     }
+}
+
+extension MessageLog.Committed {
+    var encodedMessage: EncodedMessage { encoded ?? EncodedMessage(message.wire) }
 }
 
 /// Deliveries grouped by lane, in order. Lanes live in an array, mutated in place: a

@@ -35,8 +35,8 @@ extension Router {
         log.append(draft, origin: connection) { result in
             inFlight.release()
             switch result {
-            case .success(let stored):
-                return .init(connection: connection, frame: EnvelopeEncoder.messageSuccess(replyTo: replyTo, stored.wire))
+            case .success(let committed):
+                return .init(connection: connection, frame: EnvelopeEncoder.messageSuccess(replyTo: replyTo, committed.encodedMessage))
             case .failure(let error):
                 let error = error as? ProtocolError ?? ProtocolError(.internal, "the message could not be stored")
                 return .init(connection: connection, frame: EnvelopeEncoder.error(replyTo: replyTo, error))
