@@ -225,7 +225,7 @@ public enum PayloadDecoding {
         if let decoder {
             return try P(from: decoder)
         }
-        if let payload = try? P(from: FlatDecoder(value: .object([:]), codingPath: [])) {
+        if let payload = try? P(from: FlatDecoder(value: .object(FlatObject()), codingPath: [])) {
             return payload  // no `data` and nothing required: no JSONDecoder needed
         }
         do {

@@ -14,13 +14,13 @@ import NIOCore
 /// the one request sent far more than any other. `init(flat:)` returns nil for anything it
 /// does not take as `Decodable` would (then `Decodable` runs, and reports any error).
 protocol FlatDecodable {
-    init?(flat fields: [String: FlatValue])
+    init?(flat fields: FlatObject)
 }
 
 extension SendMessageRequest: FlatDecodable {
-    init?(flat fields: [String: FlatValue]) {
+    init?(flat fields: FlatObject) {
         var text: String?
-        for (key, value) in fields {
+        for (key, value) in fields.members {
             switch (key, value) {
             case ("text", .string(let s)): text = s
             case ("room", .string(let s)): room = s
@@ -43,7 +43,25 @@ indirect enum FlatValue {
     case integer(Int64)
     case bool(Bool)
     case null
-    case object([String: FlatValue])
+    case object(FlatObject)
+}
+
+/// An object's members in order. Requests have a handful of keys: a linear search costs less
+/// than hashing them into a dictionary.
+struct FlatObject {
+    private(set) var members: [(key: String, value: FlatValue)] = []
+
+    subscript(key: String) -> FlatValue? {
+        for member in members where member.key == key { return member.value }
+        return nil
+    }
+
+    /// Adds a member; false if the key is there already (a duplicate key).
+    mutating func add(_ key: String, _ value: FlatValue) -> Bool {
+        guard self[key] == nil else { return false }
+        members.append((key, value))
+        return true
+    }
 }
 
 /// A strict parser for the plain shape; nil for anything else.
@@ -71,7 +89,7 @@ struct FlatJSONParser {
     private mutating func parseObject(depth: Int) -> FlatValue? {
         guard depth < 3 else { return nil }
         at += 1  // {
-        var fields: [String: FlatValue] = [:]
+        var fields = FlatObject()
         skipSpace()
         if peek == UInt8(ascii: "}") {
             at += 1
@@ -84,7 +102,7 @@ struct FlatJSONParser {
             guard peek == UInt8(ascii: ":") else { return nil }
             at += 1
             skipSpace()
-            guard let value = parseValue(depth: depth), fields.updateValue(value, forKey: key) == nil else { return nil }
+            guard let value = parseValue(depth: depth), fields.add(key, value) else { return nil }
             skipSpace()
             switch peek {
             case UInt8(ascii: ","): at += 1
@@ -176,9 +194,9 @@ struct FlatDecoder: Decoder {
     func singleValueContainer() throws -> any SingleValueDecodingContainer { Single(value: value, codingPath: codingPath) }
 
     struct Keyed<Key: CodingKey>: KeyedDecodingContainerProtocol {
-        let fields: [String: FlatValue]
+        let fields: FlatObject
         let codingPath: [any CodingKey]
-        var allKeys: [Key] { fields.keys.compactMap { Key(stringValue: $0) } }
+        var allKeys: [Key] { fields.members.compactMap { Key(stringValue: $0.key) } }
 
         func contains(_ key: Key) -> Bool { fields[key.stringValue] != nil }
 
