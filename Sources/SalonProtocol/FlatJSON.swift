@@ -38,7 +38,7 @@ extension SendMessageRequest: FlatDecodable {
 }
 
 /// A parsed value of the plain shape.
-indirect enum FlatValue {
+enum FlatValue {
     case string(String)
     case integer(Int64)
     case bool(Bool)

@@ -31,6 +31,9 @@ final class MessageLog: Sendable {
         var encoded: EncodedMessage?
         var recipientKey: String?
         var origin: Connection?
+
+        /// The message's JSON: as written after the commit, or written now.
+        var encodedMessage: EncodedMessage { encoded ?? EncodedMessage(message.wire) }
     }
 
     /// Told once the message is stored (or could not be); returns the reply to send, which

@@ -15,10 +15,6 @@ final class Hub: Sendable {
     /// Sends one encoded envelope to each connection: the same bytes for all, handed once to
     /// each lane (event loop) with the list of its recipients.
     static func deliver(_ frame: EncodedFrame, to connections: [Connection]) {
-        if connections.count == 1, let only = connections.first {
-            only.sink.send(frame)
-            return
-        }
         var lanes = Lanes()
         lanes.add(frame, for: connections)
         lanes.send()
@@ -66,10 +62,6 @@ final class Hub: Sendable {
         case room(RoomAudience)
         case connections([Connection])
     }
-}
-
-extension MessageLog.Committed {
-    var encodedMessage: EncodedMessage { encoded ?? EncodedMessage(message.wire) }
 }
 
 /// Deliveries grouped by lane, in order. Lanes live in an array, mutated in place: a

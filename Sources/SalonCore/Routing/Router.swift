@@ -94,11 +94,10 @@ public final class Router: Service, Sendable {
         session.user = nil
         let limit = configuration.presenceRoomLimit
         let (gone, audience) = hub.withState { s -> (SessionUser?, [Connection]) in
-            // The audience is taken before `detach`, which ends a guest's memberships.
-            guard s.connections(of: user.key).count == 1 else {
-                return (s.detach(session.connection, key: user.key), [])
-            }
-            let audience = s.presenceAudience(of: user.key, roomLimit: limit)
+            // Only a user's last connection takes them offline; the audience is taken before
+            // `detach`, which ends a guest's memberships.
+            let last = s.connections(of: user.key).count == 1
+            let audience = last ? s.presenceAudience(of: user.key, roomLimit: limit) : []
             return (s.detach(session.connection, key: user.key), audience)
         }
         if let gone {
