@@ -67,7 +67,10 @@ final class CoreHarness: Sendable {
     let directory: URL
     private let task: Task<Void, any Error>
 
-    static func make(_ configure: (inout ChatConfiguration) -> Void = { _ in }, directory: URL? = nil) async throws -> CoreHarness {
+    static func make(
+        _ configure: (inout ChatConfiguration) -> Void = { _ in }, directory: URL? = nil,
+        wrapStore: (any ChatStore) -> any ChatStore = { $0 }
+    ) async throws -> CoreHarness {
         let dir = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("salon-core-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var configuration = ChatConfiguration(rateLimit: 0, bcryptCost: 4)
@@ -75,7 +78,7 @@ final class CoreHarness: Sendable {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let store = try await SQLiteChatStore.open(path: dir.appendingPathComponent("salon.sqlite").path, logger: logger)
-        let router = try await Router.start(store: store, configuration: configuration, logger: logger)
+        let router = try await Router.start(store: wrapStore(store), configuration: configuration, logger: logger)
         return CoreHarness(router: router, directory: dir)
     }
 

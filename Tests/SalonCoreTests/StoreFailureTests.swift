@@ -1,0 +1,85 @@
+import Foundation
+import SalonProtocol
+import Synchronization
+import Testing
+import SalonCore
+
+/// A message is acknowledged only once stored: when it cannot be stored, its sender gets
+/// `internal` and nobody else sees it; after shutdown, new messages are refused the same way.
+@Suite struct StoreFailureTests {
+    /// The real store, but `insertMessages` fails while `failing` is set.
+    final class FailingInserts: ChatStore {
+        let base: any ChatStore
+        let failing = Atomic<Bool>(false)
+        struct Refused: Error {}
+
+        init(_ base: any ChatStore) { self.base = base }
+
+        func insertMessages(_ messages: [StoredMessage]) async throws {
+            if failing.load(ordering: .relaxed) { throw Refused() }
+            try await base.insertMessages(messages)
+        }
+
+        func migrate() async throws { try await base.migrate() }
+        func close() async throws { try await base.close() }
+        func insertUser(username: String, key: String, passwordHash: String, role: UserRole, at: Timestamp) async throws -> UserRecord? {
+            try await base.insertUser(username: username, key: key, passwordHash: passwordHash, role: role, at: at)
+        }
+        func user(key: String) async throws -> UserRecord? { try await base.user(key: key) }
+        func allUsers() async throws -> [UserRecord] { try await base.allUsers() }
+        func insertToken(hash: String, userID: Int64, at: Timestamp) async throws { try await base.insertToken(hash: hash, userID: userID, at: at) }
+        func user(tokenHash: String) async throws -> UserRecord? { try await base.user(tokenHash: tokenHash) }
+        func deleteToken(hash: String) async throws { try await base.deleteToken(hash: hash) }
+        func insertRoom(_ room: RoomRecord) async throws -> Bool { try await base.insertRoom(room) }
+        func allRooms() async throws -> [RoomRecord] { try await base.allRooms() }
+        func allMemberships() async throws -> [MembershipRecord] { try await base.allMemberships() }
+        func insertMembership(_ membership: MembershipRecord, at: Timestamp) async throws { try await base.insertMembership(membership, at: at) }
+        func deleteMembership(room: String, userKey: String) async throws { try await base.deleteMembership(room: room, userKey: userKey) }
+        func setReadMarker(userKey: String, conversation: String, messageID: Int64) async throws {
+            try await base.setReadMarker(userKey: userKey, conversation: conversation, messageID: messageID)
+        }
+        func unreadCounts(userKey: String) async throws -> [String: Int] { try await base.unreadCounts(userKey: userKey) }
+        func maxMessageID() async throws -> Int64 { try await base.maxMessageID() }
+        func lastMessageIDs() async throws -> [String: Int64] { try await base.lastMessageIDs() }
+        func messages(conversation: String, before: Int64?, after: Int64?, limit: Int) async throws -> [StoredMessage] {
+            try await base.messages(conversation: conversation, before: before, after: after, limit: limit)
+        }
+        func message(id: Int64) async throws -> StoredMessage? { try await base.message(id: id) }
+        func message(senderKey: String, clientMsgID: String) async throws -> StoredMessage? {
+            try await base.message(senderKey: senderKey, clientMsgID: clientMsgID)
+        }
+    }
+
+    @Test func aMessageThatCannotBeStoredIsRefusedAndNotDelivered() async throws {
+        let store = Locked<FailingInserts?>(nil)
+        let h = try await CoreHarness.make(wrapStore: { base in
+            let failing = FailingInserts(base)
+            store.withLock { $0 = failing }
+            return failing
+        })
+        let (a, ak) = h.connect()
+        let (b, bk) = h.connect()
+        try await h.request(a, ak, "login", ["username": "ana"])
+        try await h.request(b, bk, "login", ["username": "bob"])
+        store.withLock { $0?.failing.store(true, ordering: .relaxed) }
+        let refused = try await h.request(a, ak, "send_message", ["room": "general", "text": "lost"])
+        #expect(refused.errorCode == "internal")
+        store.withLock { $0?.failing.store(false, ordering: .relaxed) }
+        let stored = try await h.request(a, ak, "send_message", ["room": "general", "text": "kept"])
+        #expect(stored.action == "success")
+        // Bob's pushes are written before Ana's reply: only the stored message is among them.
+        #expect(bk.pushes("receive_message").compactMap { ($0.payload["message"] as? [String: Any])?["text"] as? String } == ["kept"])
+        let history = try await h.request(b, bk, "history", ["room": "general"])
+        #expect((history.payload["messages"] as? [[String: Any]])?.compactMap { $0["text"] as? String } == ["kept"])
+        try await h.stop()
+    }
+
+    @Test func afterShutdownMessagesAreRefused() async throws {
+        let h = try await CoreHarness.make()
+        let (a, ak) = h.connect()
+        try await h.request(a, ak, "login", ["username": "ana"])
+        try await h.stop()
+        let refused = try await h.request(a, ak, "send_message", ["room": "general", "text": "too late"])
+        #expect(refused.errorCode == "internal")
+    }
+}
