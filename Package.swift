@@ -131,7 +131,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SalonCoreTests",
-            dependencies: ["SalonCore", "SalonStore", "SalonProtocol"],
+            dependencies: ["SalonCore", "SalonStore", "SalonProtocol", .product(name: "SQLiteKit", package: "sqlite-kit")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -129,14 +129,14 @@ public final class BenchRunner: Sendable {
         var tokens: [Int: String] = [:]
         if o.scenario == .login {
             progress("registering \(o.clients) accounts (start the server with SALON_BCRYPT_COST=4 to make this quick)…")
-            _ = try await connect(count: o.clients, name: { "bl\(self.runID)\($0)" }, login: { _ in .register(password: "bench-password") }, room: room)
+            _ = try await connect(count: o.clients, name: { "r\(self.runID)-\($0)" }, login: { _ in .register(password: "bench-password") }, room: room)
             tokens = await collect { $0.tokens }.reduce(into: [:]) { $0.merge($1) { a, _ in a } }
             await closeAll()
             progress("reconnecting \(tokens.count) clients with their tokens at once…")
         }
         let known = tokens
         let connectSeconds = try await connect(
-            count: o.clients, name: { "b\(self.runID)\($0)" },
+            count: o.clients, name: { "b\(self.runID)-\($0)" },
             login: { i in o.scenario == .login ? .token(known[i] ?? "") : .guest }, room: room
         )
         let connected = await collect { $0.ready }.reduce(0, +)

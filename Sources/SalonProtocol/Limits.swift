@@ -13,6 +13,29 @@ public enum Limits {
     public static let historyDefault = 50
     public static let joinHistory = 50
     public static let clientMsgIDLength = 64
+    /// The most bytes a list reply is meant to take (`history`, `join_room`, `list_rooms`,
+    /// `list_users`, `members`): a page stops early, with `has_more`, before passing it. Far
+    /// below the outgoing queue bound (1 MiB), so that one reply never looks like a client
+    /// that stopped reading.
+    public static let replyBudget = 256 * 1024
+    /// `list_rooms`, `list_users` and `members` pages: default and largest `limit`.
+    public static let listDefault = 500
+    public static let listPage = 1000
+
+    /// A control character that text may not hold: C0 and C1 controls and DEL, but `\n` and
+    /// `\t`. They would truncate stored text (NUL), or rewrite a terminal (ESC).
+    public static func isForbiddenControl(_ s: Unicode.Scalar) -> Bool {
+        switch s.value {
+        case 0x09, 0x0A: return false
+        case 0x00...0x1F, 0x7F...0x9F: return true
+        default: return false
+        }
+    }
+
+    /// The first forbidden control character of `text`, if any.
+    public static func forbiddenControl(in text: String) -> Unicode.Scalar? {
+        text.unicodeScalars.first(where: isForbiddenControl)
+    }
 
     /// Usernames: 1–32 ASCII letters, digits, `_`, `-`, `.`. ASCII only, so that names that
     /// look alike are alike, and so that every name is also a valid IRC nickname's letters.

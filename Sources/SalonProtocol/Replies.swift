@@ -14,7 +14,16 @@ public struct AuthResult: Codable, Sendable {
 
 public struct RoomsResult: Codable, Sendable {
     public var rooms: [RoomInfo]
-    public init(rooms: [RoomInfo]) { self.rooms = rooms }
+    /// More rooms come after the last one (ask again with `after`). Absent from old servers.
+    public var hasMore: Bool?
+    enum CodingKeys: String, CodingKey {
+        case rooms
+        case hasMore = "has_more"
+    }
+    public init(rooms: [RoomInfo], hasMore: Bool? = nil) {
+        self.rooms = rooms
+        self.hasMore = hasMore
+    }
 }
 
 public struct RoomResult: Codable, Sendable {
@@ -51,12 +60,28 @@ public struct HistoryResult: Codable, Sendable {
 
 public struct MembersResult: Codable, Sendable {
     public var members: [MemberInfo]
-    public init(members: [MemberInfo]) { self.members = members }
+    public var hasMore: Bool?
+    enum CodingKeys: String, CodingKey {
+        case members
+        case hasMore = "has_more"
+    }
+    public init(members: [MemberInfo], hasMore: Bool? = nil) {
+        self.members = members
+        self.hasMore = hasMore
+    }
 }
 
 public struct UsersResult: Codable, Sendable {
     public var users: [MemberInfo]
-    public init(users: [MemberInfo]) { self.users = users }
+    public var hasMore: Bool?
+    enum CodingKeys: String, CodingKey {
+        case users
+        case hasMore = "has_more"
+    }
+    public init(users: [MemberInfo], hasMore: Bool? = nil) {
+        self.users = users
+        self.hasMore = hasMore
+    }
 }
 
 // MARK: Pushes

@@ -82,9 +82,39 @@ public struct HistoryRequest: Codable, Sendable {
     }
 }
 
+/// `list_users`: everyone online, or a room's members; a page of `limit` after the name
+/// `after` (names in order without regard to case).
 public struct ListUsersRequest: Codable, Sendable {
     public var room: String?
-    public init(room: String? = nil) { self.room = room }
+    public var limit: Int?
+    public var after: String?
+    public init(room: String? = nil, limit: Int? = nil, after: String? = nil) {
+        self.room = room
+        self.limit = limit
+        self.after = after
+    }
+}
+
+/// `list_rooms`: a page of `limit` rooms after the name `after`, in name order.
+public struct ListRoomsRequest: Codable, Sendable {
+    public var limit: Int?
+    public var after: String?
+    public init(limit: Int? = nil, after: String? = nil) {
+        self.limit = limit
+        self.after = after
+    }
+}
+
+/// `members`: a page of a room's members, as `list_users` pages.
+public struct MembersRequest: Codable, Sendable {
+    public var room: String
+    public var limit: Int?
+    public var after: String?
+    public init(room: String, limit: Int? = nil, after: String? = nil) {
+        self.room = room
+        self.limit = limit
+        self.after = after
+    }
 }
 
 /// `mark_read`: moves the user's read marker of a room or conversation.

@@ -43,6 +43,7 @@ final class RecordingSink: ConnectionSink {
         }
     }
     func close(_ reason: CloseReason) { state.withLock { $0.closed = reason } }
+    var closedReason: CloseReason? { state.withLock { $0.closed } }
     var lane: (any DeliveryLane)? { nil }
 
 

@@ -30,10 +30,10 @@ import Testing
             case 0, 1:  // a connection logs in (registered users may have several)
                 nextID += 1
                 let name = "u\(Int.random(in: 0..<20, using: &generator))"
-                let user = SessionUser(username: name, key: name, role: Bool.random(using: &generator) ? .user : .guest)
+                let user = SessionUser(id: Int64(name.dropFirst()) ?? 0, username: name, key: name, role: Bool.random(using: &generator) ? .user : .guest)
                 if user.isGuest && state.online[name] != nil { continue }
                 if let existing = state.online[name], existing.user.role != user.role { continue }
-                let connection = Connection(id: nextID, sink: Sink(lane: lanes.randomElement(using: &generator) ?? nil))
+                let connection = Connection(id: nextID, sink: Sink(lane: lanes.randomElement(using: &generator) ?? nil), address: nil)
                 _ = state.attach(connection, as: user)
                 open.append((connection, user))
             case 2:  // a connection closes

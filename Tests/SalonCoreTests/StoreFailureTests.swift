@@ -28,8 +28,13 @@ import SalonCore
         func user(key: String) async throws -> UserRecord? { try await base.user(key: key) }
         func allUsers() async throws -> [UserRecord] { try await base.allUsers() }
         func insertToken(hash: String, userID: Int64, at: Timestamp) async throws { try await base.insertToken(hash: hash, userID: userID, at: at) }
-        func user(tokenHash: String) async throws -> UserRecord? { try await base.user(tokenHash: tokenHash) }
+        func user(tokenHash: String, usedAt: Timestamp, unusedSince: Timestamp?) async throws -> UserRecord? {
+            try await base.user(tokenHash: tokenHash, usedAt: usedAt, unusedSince: unusedSince)
+        }
         func deleteToken(hash: String) async throws { try await base.deleteToken(hash: hash) }
+        func deleteTokens(unusedSince cutoff: Timestamp) async throws -> Int { try await base.deleteTokens(unusedSince: cutoff) }
+        func updatePasswordHash(userID: Int64, hash: String) async throws { try await base.updatePasswordHash(userID: userID, hash: hash) }
+        func reserveIDs(count: Int) async throws -> ClosedRange<Int64> { try await base.reserveIDs(count: count) }
         func insertRoom(_ room: RoomRecord) async throws -> Bool { try await base.insertRoom(room) }
         func allRooms() async throws -> [RoomRecord] { try await base.allRooms() }
         func allMemberships() async throws -> [MembershipRecord] { try await base.allMemberships() }
@@ -45,8 +50,8 @@ import SalonCore
             try await base.messages(conversation: conversation, before: before, after: after, limit: limit)
         }
         func message(id: Int64) async throws -> StoredMessage? { try await base.message(id: id) }
-        func message(senderKey: String, clientMsgID: String) async throws -> StoredMessage? {
-            try await base.message(senderKey: senderKey, clientMsgID: clientMsgID)
+        func message(senderID: Int64, clientMsgID: String) async throws -> StoredMessage? {
+            try await base.message(senderID: senderID, clientMsgID: clientMsgID)
         }
     }
 

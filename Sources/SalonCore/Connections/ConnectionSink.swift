@@ -1,4 +1,5 @@
 import SalonProtocol
+import Synchronization
 
 /// Why a connection is being closed by the server.
 public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
@@ -56,15 +57,23 @@ public struct Delivery: Sendable {
     }
 }
 
-/// A connection as the core sees it: an identity and a sink.
+/// A connection as the core sees it: an identity, a sink, the client's address, and whether
+/// it has ended (work queued for it, such as a password check, is then dropped).
 public final class Connection: Sendable, Hashable {
     public let id: UInt64
     public let sink: any ConnectionSink
+    /// The client's IP address, when the transport knows it (per-address limits).
+    public let address: String?
+    private let ended = Atomic<Bool>(false)
 
-    init(id: UInt64, sink: any ConnectionSink) {
+    init(id: UInt64, sink: any ConnectionSink, address: String?) {
         self.id = id
         self.sink = sink
+        self.address = address
     }
+
+    public var isClosed: Bool { ended.load(ordering: .relaxed) }
+    func markClosed() { ended.store(true, ordering: .relaxed) }
 
     public static func == (a: Connection, b: Connection) -> Bool { a.id == b.id }
     public func hash(into hasher: inout Hasher) { hasher.combine(id) }

@@ -2,6 +2,8 @@ import SalonProtocol
 
 /// The logged-in identity of a session.
 public struct SessionUser: Sendable, Equatable {
+    /// The person's id: an account's, or a guest's own, new at each guest login.
+    public var id: Int64
     public var username: String
     public var key: String
     public var role: UserRole
@@ -25,7 +27,8 @@ public final class Session {
 
     init(connection: Connection, rateLimit: Int) {
         self.connection = connection
-        self.bucket = TokenBucket(rate: Double(rateLimit), burst: Double(rateLimit * 2))
+        // In floating point: a huge setting must not overflow (it is range-checked at start too).
+        self.bucket = TokenBucket(rate: Double(rateLimit), burst: Double(rateLimit) * 2)
     }
 
     /// Sends one envelope to this connection only.

@@ -17,8 +17,10 @@ final class MessageLog: Sendable {
         var room: String?
         var sender: String
         var senderKey: String
+        var senderID: Int64
         var recipient: String?
         var recipientKey: String?
+        var recipientID: Int64?
         var text: String
         var replyTo: Int64?
         var clientMsgID: String?
@@ -30,6 +32,8 @@ final class MessageLog: Sendable {
         /// Its JSON, written once after the commit for both its push and its reply.
         var encoded: EncodedMessage?
         var recipientKey: String?
+        /// Fan-out checks that whoever holds the name now is the person written to.
+        var recipientID: Int64?
         var origin: Connection?
 
         /// The message's JSON: as written after the commit, or written now.
@@ -51,7 +55,7 @@ final class MessageLog: Sendable {
         var lastMillis: Int64 = 0
         var queue: [Committed] = []
         var waiters: [Int64: [Completion]] = [:]
-        /// `senderKey NUL clientMsgID` of messages queued or being written, so that a retry
+        /// `senderID NUL clientMsgID` of messages queued or being written, so that a retry
         /// that races the original joins it instead of storing a copy.
         var inflight: [String: Int64] = [:]
         var wakeup: CheckedContinuation<Void, Never>?
@@ -80,7 +84,7 @@ final class MessageLog: Sendable {
     func append(_ draft: Draft, origin: Connection?, completion: @escaping Completion) {
         let (wake, refused) = state.withLock { s -> (CheckedContinuation<Void, Never>?, Bool) in
             guard s.accepting else { return (nil, true) }
-            let dedupeKey = draft.clientMsgID.map { draft.senderKey + "\u{0}" + $0 }
+            let dedupeKey = draft.clientMsgID.map { "\(draft.senderID)\u{0}" + $0 }
             if let dedupeKey, let id = s.inflight[dedupeKey] {
                 s.waiters[id, default: []].append(completion)
                 return (nil, false)
@@ -91,10 +95,10 @@ final class MessageLog: Sendable {
             s.lastMillis = millis
             let message = StoredMessage(
                 id: id, conversation: draft.conversation.key, room: draft.room, sender: draft.sender,
-                senderKey: draft.senderKey, recipient: draft.recipient, text: draft.text,
+                senderKey: draft.senderKey, senderID: draft.senderID, recipient: draft.recipient, text: draft.text,
                 createdAt: Timestamp(milliseconds: millis), replyTo: draft.replyTo, clientMsgID: draft.clientMsgID
             )
-            s.queue.append(Committed(message: message, recipientKey: draft.recipientKey, origin: origin))
+            s.queue.append(Committed(message: message, recipientKey: draft.recipientKey, recipientID: draft.recipientID, origin: origin))
             s.waiters[id] = [completion]
             if let dedupeKey { s.inflight[dedupeKey] = id }
             let wake = s.wakeup
@@ -123,7 +127,7 @@ final class MessageLog: Sendable {
             }
             let waiters = state.withLock { s in
                 batch.map { item in
-                    if let cid = item.message.clientMsgID { s.inflight[item.message.senderKey + "\u{0}" + cid] = nil }
+                    if let cid = item.message.clientMsgID { s.inflight["\(item.message.senderID ?? 0)\u{0}" + cid] = nil }
                     return s.waiters.removeValue(forKey: item.message.id) ?? []
                 }
             }

@@ -35,9 +35,11 @@ final class Hub: Sendable {
                     if message.id > s.rooms[room]?.lastMessageID ?? 0 { s.rooms[room]?.lastMessageID = message.id }
                     return .room(s.rooms[room]?.audience ?? RoomAudience())
                 }
-                var out = s.connections(of: message.senderKey).filter { $0 != committed.origin }
+                // By name, then checked by id: a guest's pseudonym may have passed to someone
+                // else since the message was sent.
+                var out = s.connections(of: message.senderKey, id: message.senderID).filter { $0 != committed.origin }
                 if let peer = committed.recipientKey, peer != message.senderKey {
-                    out += s.connections(of: peer)
+                    out += s.connections(of: peer, id: committed.recipientID)
                 }
                 return .connections(out)
             }

@@ -2,6 +2,7 @@ import SalonProtocol
 
 /// A registered user as the directory knows it.
 struct DirectoryEntry: Sendable {
+    var id: Int64
     var username: String
     var role: UserRole
 }
@@ -43,6 +44,11 @@ struct HubState: Sendable {
     var memberships: [String: Set<String>] = [:]
     /// Names being registered right now, so that a guest cannot take one meanwhile.
     var pendingRegistrations: Set<String> = []
+    /// The keys of names in use (accounts, registrations under way, connected guests) by
+    /// their `NameSkeleton`: a new name may not look like one of them.
+    var skeletons: [String: Set<String>] = [:]
+    /// Connections by the SHA-256 of the token they logged in with: `logout` ends them all.
+    var tokenConnections: [String: [Connection]] = [:]
 
     // MARK: Names
 
@@ -54,6 +60,23 @@ struct HubState: Sendable {
     /// connected (a guest).
     func isNameTaken(_ key: String) -> Bool {
         directory[key] != nil || pendingRegistrations.contains(key) || online[key] != nil
+    }
+
+    /// The name in use that `name` looks like (same skeleton, other key), if any.
+    func lookAlike(of name: String) -> String? {
+        let key = UserKey.of(name)
+        guard let keys = skeletons[NameSkeleton.of(name)] else { return nil }
+        return keys.first { $0 != key }.map(displayName)
+    }
+
+    mutating func addSkeleton(_ name: String) {
+        skeletons[NameSkeleton.of(name), default: []].insert(UserKey.of(name))
+    }
+
+    mutating func removeSkeleton(_ name: String) {
+        let skeleton = NameSkeleton.of(name)
+        skeletons[skeleton]?.remove(UserKey.of(name))
+        if skeletons[skeleton]?.isEmpty == true { skeletons[skeleton] = nil }
     }
 
     // MARK: Membership
@@ -100,6 +123,7 @@ struct HubState: Sendable {
             return false
         }
         online[user.key] = OnlineUser(user: user, connections: [connection])
+        if user.isGuest { addSkeleton(user.username) }
         if !isMember(user.key, of: Self.general) {
             addMember(user.key, to: Self.general, role: .member)
         }
@@ -127,6 +151,7 @@ struct HubState: Sendable {
             rooms[room]?.onlineMembers.remove(key)
         }
         if entry.user.isGuest {
+            removeSkeleton(entry.user.username)
             for room in memberships[key] ?? [] {
                 rooms[room]?.members[key] = nil
             }
@@ -137,6 +162,12 @@ struct HubState: Sendable {
 
     func connections(of key: String) -> [Connection] {
         online[key]?.connections ?? []
+    }
+
+    /// The connections of the person with this name, if that person has this id.
+    func connections(of key: String, id: Int64?) -> [Connection] {
+        guard let entry = online[key], entry.user.id == id else { return [] }
+        return entry.connections
     }
 
     /// Connections of the room's online members, but `excluding`.

@@ -13,6 +13,20 @@ public struct ChatConfiguration: Sendable {
     /// `general`, would mean 50 million). Clients ask `list_users` instead, as in the large
     /// rooms of other chat systems.
     public var presenceRoomLimit: Int = 1_000
+    /// The most rooms one user may be a member of (`general` included): what bounds the
+    /// `rooms` of a `login` reply.
+    public var maxRoomsPerUser: Int = 500
+    /// The most rooms the server holds; past it `create_room` is refused.
+    public var maxRooms: Int = 10_000
+    /// Rooms one user may create an hour (bursts of that many); 0 turns the limit off.
+    public var roomsPerHour: Int = 20
+    /// Days a token may go unused before it expires (and is deleted); 0 = never.
+    public var tokenExpiryDays: Int = 90
+    /// Failed password logins: bursts and refill per account and per client address.
+    public var loginThrottle = LoginThrottleSettings()
+    /// The most password checks (bcrypt) queued or running at once, server-wide; past it a
+    /// login is told to retry (`rate_limited`).
+    public var maxPendingPasswordChecks: Int = 64
 
     public init(guestsAllowed: Bool = true, rateLimit: Int = 20, bcryptCost: UInt8 = 12, maxBatch: Int = 512, presenceRoomLimit: Int = 1_000) {
         self.guestsAllowed = guestsAllowed

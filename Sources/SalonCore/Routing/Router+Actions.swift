@@ -44,11 +44,11 @@ enum Actions: PayloadRegistry {
         "logout": action(.user, closes: true) { (r, _: EmptyPayload, s) in try await r.logout(s) },
         "ping": action(.anyone) { (_, _: EmptyPayload, _) in EmptyPayload() },
         // Rooms (§4)
-        "list_rooms": action(.user) { (r, _: EmptyPayload, s) in try await r.listRooms(s) },
+        "list_rooms": action(.user) { (r, p: ListRoomsRequest, s) in try await r.listRooms(p, s) },
         "create_room": action(.user) { (r, p: CreateRoomRequest, s) in try await r.createRoom(p, s) },
         "join_room": action(.user) { (r, p: RoomRequest, s) in try await r.joinRoom(p, s) },
         "leave_room": action(.user) { (r, p: RoomRequest, s) in try await r.leaveRoom(p, s) },
-        "members": action(.user) { (r, p: RoomRequest, s) in try r.members(p, s) },
+        "members": action(.user) { (r, p: MembersRequest, s) in try r.members(p, s) },
         // Messages (§5)
         "send_message": deferredAction(.user) { (r, p: SendMessageRequest, s, replyTo) in try await r.sendMessage(p, s, replyTo: replyTo) },
         "history": action(.user) { (r, p: HistoryRequest, s) in try await r.history(p, s) },

@@ -8,15 +8,18 @@ extension Router {
     func sendMessage(_ p: SendMessageRequest, _ session: Session, replyTo: String?) async throws {
         let user = try session.requireUser()
         let text = try Self.messageText(p.text)
-        if let cid = p.clientMsgID, cid.isEmpty || cid.count > Limits.clientMsgIDLength {
-            throw ProtocolError(.invalidField, "'client_msg_id' is 1 to \(Limits.clientMsgIDLength) characters")
+        if let cid = p.clientMsgID {
+            guard !cid.isEmpty, cid.unicodeScalars.count <= Limits.clientMsgIDLength else {
+                throw ProtocolError(.invalidField, "'client_msg_id' is 1 to \(Limits.clientMsgIDLength) characters")
+            }
+            try Self.checkNoControl(cid, field: "client_msg_id")
         }
         if let attachments = p.attachments, !attachments.isEmpty {
             throw ProtocolError(.invalidField, "attachments are not supported by this server yet")
         }
         let target = try resolveTarget(room: p.room, with: p.to, field: "to", for: user)
 
-        if let cid = p.clientMsgID, let original = try await store.message(senderKey: user.key, clientMsgID: cid) {
+        if let cid = p.clientMsgID, let original = try await store.message(senderID: user.id, clientMsgID: cid) {
             session.send(EnvelopeEncoder.success(replyTo: replyTo, MessageResult(message: original.wire)))
             return
         }
@@ -26,8 +29,9 @@ extension Router {
             }
         }
         let draft = MessageLog.Draft(
-            conversation: target.conversation, room: target.room, sender: user.username, senderKey: user.key,
-            recipient: target.peer?.username, recipientKey: target.peer?.key, text: text, replyTo: p.replyTo, clientMsgID: p.clientMsgID
+            conversation: target.conversation, room: target.room, sender: user.username, senderKey: user.key, senderID: user.id,
+            recipient: target.peer?.username, recipientKey: target.peer?.key, recipientID: target.peer?.id,
+            text: text, replyTo: p.replyTo, clientMsgID: p.clientMsgID
         )
         let connection = session.connection
         let inFlight = session.inFlight
@@ -53,13 +57,12 @@ extension Router {
         guard limit >= 1 else { throw ProtocolError(.invalidField, "'limit' must be at least 1") }
         let target = try resolveTarget(room: p.room, with: p.with, field: "with", for: user)
         let page = min(limit, Limits.historyPage)
-        var messages = try await store.messages(conversation: target.conversation.key, before: p.before, after: p.after, limit: page + 1)
-        let hasMore = messages.count > page
-        if hasMore {
-            // One row more than asked tells whether there is more; drop it on the far side.
-            if p.after != nil { messages.removeLast() } else { messages.removeFirst() }
-        }
-        return HistoryResult(messages: messages.map(\.wire), hasMore: hasMore)
+        let messages = try await store.messages(conversation: target.conversation.key, before: p.before, after: p.after, limit: page + 1)
+        // One row more than asked tells whether there is more; the page keeps the messages
+        // nearest where it starts (the oldest after `after`, else the newest), as many as fit
+        // in `page` and in the reply budget.
+        let (kept, hasMore) = Self.budgeted(messages.map(\.wire), limit: page, fromEnd: p.after == nil)
+        return HistoryResult(messages: kept, hasMore: hasMore)
     }
 
     func markRead(_ p: MarkReadRequest, _ session: Session) async throws -> EmptyPayload {
@@ -76,7 +79,7 @@ extension Router {
     struct Target {
         var conversation: Conversation
         var room: String?
-        var peer: (username: String, key: String)?
+        var peer: (username: String, key: String, id: Int64)?
     }
 
     /// A room the user is in, or a person: exactly one of the two must be given.
@@ -95,9 +98,13 @@ extension Router {
             return Target(conversation: .room(name), room: name, peer: nil)
         case (nil, .some(let peer)):
             let key = UserKey.of(peer)
-            let display = hub.withState { s in s.directory[key]?.username ?? s.online[key]?.user.username }
-            guard let display else { throw ProtocolError(.userNotFound, "no user named '\(peer)'") }
-            return Target(conversation: .direct(between: user.key, and: key), room: nil, peer: (display, key))
+            // The person who holds the name now: an account, or a connected guest.
+            let found = hub.withState { s -> (String, Int64)? in
+                if let entry = s.directory[key] { return (entry.username, entry.id) }
+                return s.online[key].map { ($0.user.username, $0.user.id) }
+            }
+            guard let (display, id) = found else { throw ProtocolError(.userNotFound, "no user named '\(peer)'") }
+            return Target(conversation: .direct(between: user.id, and: id), room: nil, peer: (display, key, id))
         }
     }
 
@@ -114,6 +121,39 @@ extension Router {
         guard count <= Limits.textLength else {
             throw ProtocolError(.messageTooLong, "a message has at most \(Limits.textLength) characters (this one has \(count))")
         }
+        try checkNoControl(text, field: "text")
         return text
+    }
+
+    /// Text that is stored (message text, topics, `client_msg_id`) holds no control
+    /// character but newline and tab: what was acknowledged is what history returns, and no
+    /// text can drive a terminal.
+    static func checkNoControl(_ text: String, field: String) throws {
+        if let bad = Limits.forbiddenControl(in: text) {
+            let code = "U+" + String(bad.value, radix: 16, uppercase: true).leftPadded(to: 4)
+            throw ProtocolError(.invalidField, "'\(field)' cannot contain the control character \(code) (only newline and tab are allowed)")
+        }
+    }
+
+    /// At most `limit` of `items`, within the reply budget: the first ones, or with
+    /// `fromEnd` the last ones (keeping their order); true when some were left out.
+    static func budgeted(_ items: [Message], limit: Int, fromEnd: Bool) -> ([Message], Bool) {
+        var budget = Limits.replyBudget
+        var count = 0
+        let order: [Int] = fromEnd ? Array(items.indices.reversed()) : Array(items.indices)
+        for index in order {
+            let size = JSONSize.message(items[index])
+            guard count < limit, count == 0 || size <= budget else { break }
+            budget -= size
+            count += 1
+        }
+        let kept = fromEnd ? Array(items.suffix(count)) : Array(items.prefix(count))
+        return (kept, count < items.count)
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -6,6 +6,7 @@ extension Router {
     /// With `room`: the room's members, with their server role. Without: everyone online.
     func listUsers(_ p: ListUsersRequest, _ session: Session) throws -> UsersResult {
         let user = try session.requireUser()
+        let limit = try Paging.limit(p.limit)
         return try hub.withState { s in
             let keys: [String]
             if let raw = p.room {
@@ -20,7 +21,9 @@ extension Router {
                 let role = s.directory[key]?.role ?? s.online[key]?.user.role ?? .guest
                 return MemberInfo(username: s.displayName(key), role: role.rawValue, online: s.online[key] != nil)
             }
-            return UsersResult(users: users.sorted { $0.username.lowercased() < $1.username.lowercased() })
+            let sorted = users.sorted { $0.username.lowercased() < $1.username.lowercased() }
+            let page = Paging.page(sorted, after: p.after?.lowercased(), limit: limit, name: { $0.username.lowercased() }, size: JSONSize.member)
+            return UsersResult(users: page.items, hasMore: page.hasMore)
         }
     }
 }

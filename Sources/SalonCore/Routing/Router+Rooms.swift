@@ -2,36 +2,56 @@ import SalonProtocol
 
 /// `list_rooms`, `create_room`, `join_room`, `leave_room`, `members` (PROTOCOL.md §4).
 extension Router {
-    func listRooms(_ session: Session) async throws -> RoomsResult {
+    func listRooms(_ p: ListRoomsRequest, _ session: Session) async throws -> RoomsResult {
         let user = try session.requireUser()
+        let limit = try Paging.limit(p.limit)
+        let after = try p.after.map { try Self.roomName($0) }
         let unread = user.isGuest ? [:] : try await store.unreadCounts(userKey: user.key)
-        let rooms = hub.withState { s in
-            s.rooms.values
+        let (rooms, hasMore) = hub.withState { s in
+            let names = s.rooms.values
                 .filter { !$0.isPrivate || $0.members[user.key] != nil }
-                .sorted { $0.name < $1.name }
-                .compactMap { room in
-                    s.roomInfo(room.name, unread: room.members[user.key] == nil ? nil : unread[Conversation.room(room.name).key] ?? 0)
-                }
+                .map(\.name)
+                .sorted()
+            let infos = names.compactMap { name in
+                s.roomInfo(name, unread: s.rooms[name]?.members[user.key] == nil ? nil : unread[Conversation.room(name).key] ?? 0)
+            }
+            return Paging.page(infos, after: after, limit: limit, name: \.name, size: JSONSize.room)
         }
-        return RoomsResult(rooms: rooms)
+        return RoomsResult(rooms: rooms, hasMore: hasMore)
     }
 
     func createRoom(_ p: CreateRoomRequest, _ session: Session) async throws -> RoomResult {
         let user = try session.requireUser()
         let name = try Self.roomName(p.name)
         let topic = p.topic ?? ""
-        guard topic.count <= Limits.topicLength else {
-            throw ProtocolError(.invalidField, "a topic has at most \(Limits.topicLength) characters")
-        }
+        try Self.checkTopic(topic)
         let record = RoomRecord(name: name, topic: topic, isPrivate: p.private ?? false, createdAt: .now())
+        let (maxRooms, maxPerUser) = (configuration.maxRooms, configuration.maxRoomsPerUser)
         // Reserve the name in memory first, so that two creators cannot both win.
+        let refusal = hub.withState { s -> ProtocolError? in
+            guard s.rooms[name] == nil else { return ProtocolError(.roomExists, "a room named '\(name)' exists") }
+            guard s.rooms.count < maxRooms else {
+                return ProtocolError(.forbidden, "this server holds its most rooms (\(maxRooms)): no new room can be created")
+            }
+            guard (s.memberships[user.key]?.count ?? 0) < maxPerUser else {
+                return ProtocolError(.forbidden, "you are in \(maxPerUser) rooms, the most allowed: leave one first")
+            }
+            return nil
+        }
+        if let refusal { throw refusal }
+        if let wait = roomCreations.take(user.key) {
+            throw ProtocolError(.rateLimited, "you have created many rooms lately: try again in \(wait) s")
+        }
         let reserved = hub.withState { s -> Bool in
-            guard s.rooms[name] == nil else { return false }
+            guard s.rooms[name] == nil, s.rooms.count < maxRooms else { return false }
             s.rooms[name] = RoomState(record: record)
             s.addMember(user.key, to: name, role: .owner)
             return true
         }
-        guard reserved else { throw ProtocolError(.roomExists, "a room named '\(name)' exists") }
+        guard reserved else {
+            roomCreations.refund(user.key)
+            throw ProtocolError(.roomExists, "a room named '\(name)' exists")
+        }
         do {
             guard try await store.insertRoom(record) else { throw ProtocolError(.roomExists, "a room named '\(name)' exists") }
             if !user.isGuest {
@@ -43,6 +63,7 @@ extension Router {
                 s.removeMember(user.key, from: name)
                 s.rooms[name] = nil
             }
+            roomCreations.refund(user.key)
             throw error
         }
         let (info, audience) = hub.withState { s -> (RoomInfo?, [Connection]) in
@@ -61,10 +82,14 @@ extension Router {
         let user = try session.requireUser()
         let name = try Self.roomName(p.room)
         enum Joined { case already, new(lastID: Int64) }
+        let maxPerUser = configuration.maxRoomsPerUser
         let joined = try hub.withState { s -> Joined in
             guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
             if room.members[user.key] != nil { return .already }
             if room.isPrivate { throw ProtocolError(.forbidden, "'\(name)' is private: it takes an invitation") }
+            guard (s.memberships[user.key]?.count ?? 0) < maxPerUser else {
+                throw ProtocolError(.forbidden, "you are in \(maxPerUser) rooms, the most allowed: leave one first")
+            }
             return .new(lastID: room.lastMessageID)
         }
         if case .new(let lastID) = joined {
@@ -87,7 +112,8 @@ extension Router {
         guard let info = hub.withState({ $0.roomInfo(name, unread: unread) }) else {
             throw ProtocolError(.roomNotFound, "no room named '\(name)'")
         }
-        return JoinResult(room: info, messages: messages.map(\.wire))
+        // The latest messages that fit in the reply budget (older ones: `history`).
+        return JoinResult(room: info, messages: Self.budgeted(messages.map(\.wire), limit: Limits.joinHistory, fromEnd: true).0)
     }
 
     func leaveRoom(_ p: RoomRequest, _ session: Session) async throws -> EmptyPayload {
@@ -114,9 +140,10 @@ extension Router {
         return EmptyPayload()
     }
 
-    func members(_ p: RoomRequest, _ session: Session) throws -> MembersResult {
+    func members(_ p: MembersRequest, _ session: Session) throws -> MembersResult {
         let user = try session.requireUser()
         let name = try Self.roomName(p.room)
+        let limit = try Paging.limit(p.limit)
         return try hub.withState { s in
             guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
             if room.isPrivate && room.members[user.key] == nil {
@@ -125,7 +152,8 @@ extension Router {
             let members = room.members
                 .map { key, role in MemberInfo(username: s.displayName(key), role: role.rawValue, online: room.onlineMembers.contains(key)) }
                 .sorted { $0.username.lowercased() < $1.username.lowercased() }
-            return MembersResult(members: members)
+            let page = Paging.page(members, after: p.after?.lowercased(), limit: limit, name: { $0.username.lowercased() }, size: JSONSize.member)
+            return MembersResult(members: page.items, hasMore: page.hasMore)
         }
     }
 
@@ -142,11 +170,23 @@ extension Router {
         return name
     }
 
-    /// The rooms of a user as `login` returns them, with unread counts.
+    /// A topic: at most 256 Unicode scalars (never grapheme clusters, which can be of any
+    /// size), no control character.
+    static func checkTopic(_ topic: String) throws {
+        guard topic.unicodeScalars.count <= Limits.topicLength else {
+            throw ProtocolError(.invalidField, "a topic has at most \(Limits.topicLength) characters")
+        }
+        try checkNoControl(topic, field: "topic")
+    }
+
+    /// The rooms of a user as `login` returns them, with unread counts: at most
+    /// `maxRoomsPerUser` (joining more is refused; a user over it from before sees the first
+    /// ones by name, and all of them with `list_rooms`).
     func roomsOf(_ user: SessionUser) async throws -> [RoomInfo] {
         let unread = user.isGuest ? [:] : try await store.unreadCounts(userKey: user.key)
+        let limit = configuration.maxRoomsPerUser
         return hub.withState { s in
-            (s.memberships[user.key] ?? []).sorted().compactMap { s.roomInfo($0, unread: unread[Conversation.room($0).key] ?? 0) }
+            (s.memberships[user.key] ?? []).sorted().prefix(limit).compactMap { s.roomInfo($0, unread: unread[Conversation.room($0).key] ?? 0) }
         }
     }
 }

@@ -8,22 +8,34 @@ extension Router {
         }
         try Self.checkPassword(p.password)
         let key = UserKey.of(p.username)
-        let reserved = hub.withState { s -> Bool in
-            guard !s.isNameTaken(key) else { return false }
+        let refusal = hub.withState { s -> ProtocolError? in
+            if s.isNameTaken(key) { return ProtocolError(.usernameTaken, "the name '\(p.username)' is taken") }
+            if let other = s.lookAlike(of: p.username) {
+                return ProtocolError(.usernameTaken, "'\(p.username)' looks too much like '\(other)', a name in use: choose another")
+            }
             s.pendingRegistrations.insert(key)
-            return true
+            s.addSkeleton(p.username)
+            return nil
         }
-        guard reserved else { throw ProtocolError(.usernameTaken, "the name '\(p.username)' is taken") }
-        defer { hub.withState { _ = $0.pendingRegistrations.remove(key) } }
+        if let refusal { throw refusal }
+        var registered = false
+        defer {
+            hub.withState { s in
+                s.pendingRegistrations.remove(key)
+                if !registered { s.removeSkeleton(p.username) }
+            }
+        }
 
-        let hash = try await passwords.hash(p.password)
+        let connection = session.connection
+        let hash = try await passwordWork { try await passwords.hash(p.password, unless: { connection.isClosed }) }
         let now = Timestamp.now()
         guard let record = try await store.insertUser(username: p.username, key: key, passwordHash: hash, role: .user, at: now) else {
             throw ProtocolError(.usernameTaken, "the name '\(p.username)' is taken")
         }
+        registered = true
         try await store.insertMembership(MembershipRecord(room: HubState.general, userKey: key, role: .member), at: now)
         let lastGeneral = hub.withState { s -> Int64 in
-            s.directory[key] = DirectoryEntry(username: record.username, role: record.role)
+            s.directory[key] = DirectoryEntry(id: record.id, username: record.username, role: record.role)
             return s.rooms[HubState.general]?.lastMessageID ?? 0
         }
         try await store.setReadMarker(userKey: key, conversation: Conversation.room(HubState.general).key, messageID: lastGeneral)
@@ -33,10 +45,11 @@ extension Router {
 
     func login(_ p: LoginRequest, _ session: Session) async throws -> AuthResult {
         if let token = p.token {
-            guard let record = try await store.user(tokenHash: SessionToken.hash(token)) else {
-                throw ProtocolError(.authFailed, "this token is not valid (it may have been revoked by logout)")
+            let hash = SessionToken.hash(token)
+            guard let record = try await store.user(tokenHash: hash, usedAt: .now(), unusedSince: tokenCutoff()) else {
+                throw ProtocolError(.authFailed, "this token is not valid (it may have been revoked by logout, or have expired)")
             }
-            session.tokenHash = SessionToken.hash(token)
+            session.tokenHash = hash
             return try await attach(session, record, token: nil)
         }
         guard let username = p.username else {
@@ -47,61 +60,136 @@ extension Router {
         }
         let key = UserKey.of(username)
         guard let password = p.password else {
-            return try guestLogin(username, key: key, session)
+            return try await guestLogin(username, key: key, session)
         }
-        guard let record = try await store.user(key: key) else {
-            // Spend the same time as a real check, so that timing does not reveal which names exist.
-            _ = try await passwords.verify(password, hash: Self.dummyHash)
-            throw ProtocolError(.authFailed, "wrong username or password")
+        try Self.checkPasswordCharacters(password)
+        let reservation: LoginThrottle.Reservation
+        switch loginThrottle.reserve(account: key, address: session.connection.address) {
+        case .success(let r): reservation = r
+        case .failure(let wait):
+            throw ProtocolError(.rateLimited, "too many failed logins: try again in \(wait.seconds) s")
         }
-        guard try await passwords.verify(password, hash: record.passwordHash) else {
-            throw ProtocolError(.authFailed, "wrong username or password")
+        let connection = session.connection
+        let record: UserRecord
+        do {
+            guard let found = try await store.user(key: key) else {
+                // Spend the same time as a real check, so that timing does not reveal which names exist.
+                _ = try await passwordWork { try await passwords.verify(password, hash: Self.dummyHash, unless: { connection.isClosed }) }
+                throw ProtocolError(.authFailed, "wrong username or password")
+            }
+            guard try await passwordWork({ try await passwords.verify(password, hash: found.passwordHash, unless: { connection.isClosed }) }) else {
+                throw ProtocolError(.authFailed, "wrong username or password")
+            }
+            record = found
+        } catch let error as ProtocolError where error.code == .authFailed {
+            throw error
+        } catch {
+            loginThrottle.refund(reservation)  // not a failed guess: the server was busy, or the client left
+            throw error
+        }
+        loginThrottle.refund(reservation)
+        if PasswordHasher.needsRehash(record.passwordHash) {
+            // An account from before passwords were pre-hashed: store the new kind of hash.
+            let (passwords, store, logger) = (self.passwords, self.store, self.logger)
+            Task {
+                do {
+                    try await store.updatePasswordHash(userID: record.id, hash: try await passwords.hash(password))
+                } catch {
+                    logger.warning("could not rehash the password of \(record.username): \(error)")
+                }
+            }
         }
         return try await beginSession(session, record)
     }
 
+    /// Revokes the token and ends every connection logged in with it (this one closes once
+    /// the reply is written).
     func logout(_ session: Session) async throws -> EmptyPayload {
         if let hash = session.tokenHash {
             try await store.deleteToken(hash: hash)
             session.tokenHash = nil
+            let others = hub.withState { s -> [Connection] in
+                let all = s.tokenConnections.removeValue(forKey: hash) ?? []
+                return all.filter { $0 != session.connection }
+            }
+            for connection in others { connection.sink.close(.logout) }
         }
         return EmptyPayload()
     }
 
     // MARK: Helpers
 
+    /// A password's rules, counted in Unicode scalars: 8 to 1,024, and no NUL.
     static func checkPassword(_ password: String) throws {
-        guard password.count >= Limits.passwordMinLength else {
+        try checkPasswordCharacters(password)
+        guard password.unicodeScalars.count >= Limits.passwordMinLength else {
             throw ProtocolError(.weakPassword, "a password needs at least \(Limits.passwordMinLength) characters")
         }
-        guard password.count <= Limits.passwordMaxLength else {
+    }
+
+    /// What any password given must be (also at login): every byte counts, so none may be
+    /// one that a C string would stop at.
+    static func checkPasswordCharacters(_ password: String) throws {
+        guard !password.unicodeScalars.contains("\u{0}") else {
+            throw ProtocolError(.invalidField, "a password cannot contain the NUL character")
+        }
+        guard password.unicodeScalars.count <= Limits.passwordMaxLength else {
             throw ProtocolError(.invalidField, "a password has at most \(Limits.passwordMaxLength) characters")
         }
     }
 
-    /// A bcrypt hash of nothing in particular, for the unknown-user path of `login`.
-    static let dummyHash = "$2b$12$C6UzMDM.H6dfI/f/IKcEeO5kLrSvbgeGqE1Sw2lZk4dIG4iKEUeWK"
+    /// Password work, with the hasher's refusals told as protocol errors.
+    func passwordWork<T>(_ work: () async throws -> T) async throws -> T {
+        do {
+            return try await work()
+        } catch is PasswordHasher.Busy {
+            throw ProtocolError(.rateLimited, "the server is busy checking passwords: try again in 1 s")
+        }
+    }
+
+    /// A bcrypt hash (of the pre-hashed kind) of nothing in particular, for the unknown-user
+    /// path of `login`.
+    static let dummyHash = "sha256+$2b$12$C6UzMDM.H6dfI/f/IKcEeO5kLrSvbgeGqE1Sw2lZk4dIG4iKEUeWK"
+
+    /// Tokens unused since before this have expired (nil: they never do).
+    func tokenCutoff(now: Timestamp = .now()) -> Timestamp? {
+        let days = configuration.tokenExpiryDays
+        guard days > 0 else { return nil }
+        return Timestamp(milliseconds: now.milliseconds - Int64(days) * 86_400_000)
+    }
+
+    /// Deletes expired tokens: at start, then at most once an hour (on password logins).
+    func purgeExpiredTokens(now: Timestamp = .now()) async throws {
+        guard let cutoff = tokenCutoff(now: now) else { return }
+        let last = lastTokenPurge.load(ordering: .relaxed)
+        guard now.milliseconds - last >= 3_600_000,
+              lastTokenPurge.compareExchange(expected: last, desired: now.milliseconds, ordering: .relaxed).exchanged
+        else { return }
+        let deleted = try await store.deleteTokens(unusedSince: cutoff)
+        if deleted > 0 { logger.info("deleted \(deleted) expired tokens") }
+    }
 
     /// A new token for a password login or a registration, then the session.
     private func beginSession(_ session: Session, _ record: UserRecord) async throws -> AuthResult {
         let token = SessionToken.generate()
         let hash = SessionToken.hash(token)
-        try await store.insertToken(hash: hash, userID: record.id, at: .now())
+        let now = Timestamp.now()
+        try await store.insertToken(hash: hash, userID: record.id, at: now)
+        try await purgeExpiredTokens(now: now)
         session.tokenHash = hash
         return try await attach(session, record, token: token)
     }
 
     private func attach(_ session: Session, _ record: UserRecord, token: String?) async throws -> AuthResult {
-        let user = SessionUser(username: record.username, key: record.key, role: record.role)
+        let user = SessionUser(id: record.id, username: record.username, key: record.key, role: record.role)
         comeOnline(session, as: user)
         return AuthResult(user: user.info, token: token, rooms: try await roomsOf(user))
     }
 
-    private func guestLogin(_ username: String, key: String, _ session: Session) throws -> AuthResult {
+    private func guestLogin(_ username: String, key: String, _ session: Session) async throws -> AuthResult {
         guard configuration.guestsAllowed else {
             throw ProtocolError(.guestsDisabled, "this server does not accept guests: register an account")
         }
-        let user = SessionUser(username: username, key: key, role: .guest)
         let outcome = hub.withState { s -> ProtocolError? in
             if s.directory[key] != nil || s.pendingRegistrations.contains(key) {
                 return ProtocolError(.passwordRequired, "'\(username)' is a registered account: give its password")
@@ -109,12 +197,16 @@ extension Router {
             if s.online[key] != nil {
                 return ProtocolError(.usernameTaken, "the name '\(username)' is in use by a connected guest")
             }
+            if let other = s.lookAlike(of: username) {
+                return ProtocolError(.usernameTaken, "'\(username)' looks too much like '\(other)', a name in use: choose another")
+            }
             return nil
         }
         if let outcome { throw outcome }
+        let user = SessionUser(id: try await guestIDs.next(), username: username, key: key, role: .guest)
         // `comeOnline` re-checks under the lock: two guests racing for one name cannot both win.
         guard comeOnline(session, as: user, requireNew: true) else {
-            throw ProtocolError(.usernameTaken, "the name '\(username)' is in use by a connected guest")
+            throw ProtocolError(.usernameTaken, "the name '\(username)' is in use")
         }
         let rooms = hub.withState { s in (s.memberships[key] ?? []).sorted().compactMap { s.roomInfo($0, unread: 0) } }
         return AuthResult(user: user.info, token: nil, rooms: rooms)
@@ -125,9 +217,13 @@ extension Router {
     @discardableResult
     func comeOnline(_ session: Session, as user: SessionUser, requireNew: Bool = false) -> Bool {
         let limit = configuration.presenceRoomLimit
+        let tokenHash = session.tokenHash
         let result = hub.withState { s -> (attached: Bool, first: Bool, audience: [Connection]) in
-            if requireNew && (s.online[user.key] != nil || s.directory[user.key] != nil) { return (false, false, []) }
+            if requireNew && (s.online[user.key] != nil || s.directory[user.key] != nil || s.lookAlike(of: user.username) != nil) {
+                return (false, false, [])
+            }
             let first = s.attach(session.connection, as: user)
+            if let tokenHash { s.tokenConnections[tokenHash, default: []].append(session.connection) }
             return (true, first, first ? s.presenceAudience(of: user.key, roomLimit: limit) : [])
         }
         guard result.attached else { return false }

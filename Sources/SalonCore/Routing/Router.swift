@@ -17,14 +17,23 @@ public final class Router: Service, Sendable {
     let passwords: PasswordHasher
     let configuration: ChatConfiguration
     let logger: Logger
+    let loginThrottle: LoginThrottle
+    let guestIDs: GuestIDs
+    /// Room creations per user (`roomsPerHour`).
+    let roomCreations: KeyedRateLimit
     private let connectionIDs = Atomic<UInt64>(0)
+    /// When expired tokens were last deleted (ms since 1970).
+    let lastTokenPurge = Atomic<Int64>(0)
 
     private init(store: any ChatStore, hub: Hub, lastMessageID: Int64, configuration: ChatConfiguration, logger: Logger) {
         self.store = store
         self.hub = hub
         self.configuration = configuration
         self.logger = logger
-        self.passwords = PasswordHasher(cost: configuration.bcryptCost)
+        self.passwords = PasswordHasher(cost: configuration.bcryptCost, maxPending: configuration.maxPendingPasswordChecks)
+        self.loginThrottle = LoginThrottle(settings: configuration.loginThrottle)
+        self.guestIDs = GuestIDs(store: store)
+        self.roomCreations = KeyedRateLimit(perHour: configuration.roomsPerHour)
         self.log = MessageLog(store: store, lastID: lastMessageID, maxBatch: configuration.maxBatch, logger: logger) { committed, replies in
             hub.fanOut(committed, replies: replies)
         }
@@ -44,7 +53,8 @@ public final class Router: Service, Sendable {
         let hub = Hub()
         hub.withState { s in
             for user in users {
-                s.directory[user.key] = DirectoryEntry(username: user.username, role: user.role)
+                s.directory[user.key] = DirectoryEntry(id: user.id, username: user.username, role: user.role)
+                s.addSkeleton(user.username)
             }
             for record in rooms {
                 var room = RoomState(record: record)
@@ -56,7 +66,9 @@ public final class Router: Service, Sendable {
             }
         }
         logger.info("loaded \(rooms.count) rooms, \(users.count) users, last message id \(maxID)")
-        return Router(store: store, hub: hub, lastMessageID: maxID, configuration: configuration, logger: logger)
+        let router = Router(store: store, hub: hub, lastMessageID: maxID, configuration: configuration, logger: logger)
+        try await router.purgeExpiredTokens()
+        return router
     }
 
     public func run() async throws {
@@ -83,17 +95,24 @@ public final class Router: Service, Sendable {
     // MARK: Connections
 
     /// A new connection: the transport keeps the session and passes it back with each frame.
-    public func open(_ sink: any ConnectionSink) -> Session {
+    /// `address` is the client's IP address, for per-address limits.
+    public func open(_ sink: any ConnectionSink, address: String? = nil) -> Session {
         let id = connectionIDs.wrappingAdd(1, ordering: .relaxed).newValue
-        return Session(connection: Connection(id: id, sink: sink), rateLimit: configuration.rateLimit)
+        return Session(connection: Connection(id: id, sink: sink, address: address), rateLimit: configuration.rateLimit)
     }
 
     /// The transport saw the connection end.
     public func close(_ session: Session) {
+        session.connection.markClosed()
         guard let user = session.user else { return }
         session.user = nil
         let limit = configuration.presenceRoomLimit
+        let tokenHash = session.tokenHash
         let (gone, audience) = hub.withState { s -> (SessionUser?, [Connection]) in
+            if let tokenHash {
+                s.tokenConnections[tokenHash]?.removeAll { $0 == session.connection }
+                if s.tokenConnections[tokenHash]?.isEmpty == true { s.tokenConnections[tokenHash] = nil }
+            }
             // Only a user's last connection takes them offline; the audience is taken before
             // `detach`, which ends a guest's memberships.
             let last = s.connections(of: user.key).count == 1

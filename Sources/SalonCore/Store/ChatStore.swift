@@ -17,8 +17,16 @@ public protocol ChatStore: Sendable {
     func user(key: String) async throws -> UserRecord?
     func allUsers() async throws -> [UserRecord]
     func insertToken(hash: String, userID: Int64, at: Timestamp) async throws
-    func user(tokenHash: String) async throws -> UserRecord?
+    /// The token's user, noting the use; nil for an unknown token, or one unused since
+    /// `unusedSince` (which is deleted then).
+    func user(tokenHash: String, usedAt: Timestamp, unusedSince: Timestamp?) async throws -> UserRecord?
     func deleteToken(hash: String) async throws
+    /// Deletes every token unused since `cutoff`; returns how many.
+    func deleteTokens(unusedSince cutoff: Timestamp) async throws -> Int
+    func updatePasswordHash(userID: Int64, hash: String) async throws
+    /// Reserves `count` ids of the sequence that numbers accounts, for guests: an id is never
+    /// given twice, to an account or to a guest.
+    func reserveIDs(count: Int) async throws -> ClosedRange<Int64>
 
     // Rooms and memberships
     /// Inserts a room; returns false when a room of that name exists.
@@ -43,7 +51,7 @@ public protocol ChatStore: Sendable {
     /// with `after`, the oldest `limit` newer than it; with neither, the newest `limit`.
     func messages(conversation: String, before: Int64?, after: Int64?, limit: Int) async throws -> [StoredMessage]
     func message(id: Int64) async throws -> StoredMessage?
-    func message(senderKey: String, clientMsgID: String) async throws -> StoredMessage?
+    func message(senderID: Int64, clientMsgID: String) async throws -> StoredMessage?
 }
 
 public struct UserRecord: Sendable, Equatable {
@@ -92,18 +100,21 @@ public struct StoredMessage: Sendable, Equatable {
     public var room: String?
     public var sender: String
     public var senderKey: String
+    /// The sender's account or guest id (nil for guests' messages stored before ids).
+    public var senderID: Int64?
     public var recipient: String?
     public var text: String
     public var createdAt: Timestamp
     public var replyTo: Int64?
     public var clientMsgID: String?
 
-    public init(id: Int64, conversation: String, room: String?, sender: String, senderKey: String, recipient: String?, text: String, createdAt: Timestamp, replyTo: Int64?, clientMsgID: String?) {
+    public init(id: Int64, conversation: String, room: String?, sender: String, senderKey: String, senderID: Int64?, recipient: String?, text: String, createdAt: Timestamp, replyTo: Int64?, clientMsgID: String?) {
         self.id = id
         self.conversation = conversation
         self.room = room
         self.sender = sender
         self.senderKey = senderKey
+        self.senderID = senderID
         self.recipient = recipient
         self.text = text
         self.createdAt = createdAt
@@ -122,21 +133,25 @@ public enum UserKey {
     public static func of(_ username: String) -> String { username.lowercased() }
 }
 
-/// Where a message lives: a room, or the private conversation of two users.
+/// Where a message lives: a room, or the private conversation of two people.
+///
+/// People are their numeric ids, never their names: a name can pass from one person to
+/// another (a guest's pseudonym, once the guest has gone), an id never does, so a private
+/// conversation belongs to the two people who had it.
 public enum Conversation: Hashable, Sendable {
     case room(String)
-    case direct(String, String)
+    case direct(Int64, Int64)
 
-    /// A private conversation between two user keys, in a canonical order.
-    public static func direct(between a: String, and b: String) -> Conversation {
+    /// A private conversation between two people's ids, in a canonical order.
+    public static func direct(between a: Int64, and b: Int64) -> Conversation {
         a <= b ? .direct(a, b) : .direct(b, a)
     }
 
-    /// The stored key: `#room`, or `@a|b` with the two user keys in order.
+    /// The stored key: `#room`, or `@A|B` with the two ids, smaller first.
     public var key: String {
         switch self {
         case .room(let name): return "#" + name
-        case .direct(let a, let b): return "@" + a + "|" + b
+        case .direct(let a, let b): return "@\(a)|\(b)"
         }
     }
 }

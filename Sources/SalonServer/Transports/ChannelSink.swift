@@ -117,17 +117,22 @@ final class ChannelSink: ConnectionSink {
     }
 
     /// On the event loop.
+    ///
+    /// The bound is on what waits *before* a frame: a client is cut off when more than
+    /// `maxQueuedBytes` is still unread when the next frame comes, never because one frame is
+    /// large (a reply is at most about the reply budget, a quarter of the bound; a frame is
+    /// always accepted by a client that keeps up).
     func write(_ frame: EncodedFrame) {
         assert(channel.eventLoop.inEventLoop)
         let bytes = framing == .lengthPrefixed ? frame.framed : frame.webSocket
         let state = self.state
         switch state.outgoing {
         case .idle:
-            guard channel.isWritable, bytes.readableBytes <= maxQueuedBytes else { return cutOff(pending: 0) }
+            guard channel.isWritable else { return cutOff(pending: 0) }
             state.outgoing = .one(bytes)
             eventLoopLane.flushSoon(self)
         case .one(let first):
-            guard first.readableBytes + bytes.readableBytes <= maxQueuedBytes else { return cutOff(pending: first.readableBytes) }
+            guard first.readableBytes <= maxQueuedBytes else { return cutOff(pending: first.readableBytes) }
             // As large as the last flush that gathered several frames: a steady stream
             // rarely has to grow (and copy) the buffer.
             let capacity = max(2 * (first.readableBytes + bytes.readableBytes), state.lastGathered)
@@ -136,7 +141,7 @@ final class ChannelSink: ConnectionSink {
             buffer.writeImmutableBuffer(bytes)
             state.outgoing = .many(buffer)
         case .many(var buffer):
-            guard buffer.readableBytes + bytes.readableBytes <= maxQueuedBytes else { return cutOff(pending: buffer.readableBytes) }
+            guard buffer.readableBytes <= maxQueuedBytes else { return cutOff(pending: buffer.readableBytes) }
             state.outgoing = .idle  // so that `buffer` is the only reference: no copy on write
             buffer.writeImmutableBuffer(bytes)
             state.outgoing = .many(buffer)

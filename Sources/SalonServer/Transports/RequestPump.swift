@@ -49,7 +49,7 @@ final class RequestPump: Sendable {
     init(router: SalonCore.Router, sink: ChannelSink, resumeReading: @escaping @Sendable () -> Void) {
         self.router = router
         self.sink = sink
-        self.session = router.open(sink)
+        self.session = router.open(sink, address: sink.channel.remoteAddress?.ipAddress)
         self.resumeReading = resumeReading
     }
 

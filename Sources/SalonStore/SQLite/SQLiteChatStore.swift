@@ -117,14 +117,61 @@ public final class SQLiteChatStore: ChatStore {
     }
 
     public func insertToken(hash: String, userID: Int64, at: Timestamp) async throws {
-        try await writer.raw("INSERT INTO tokens (token_hash, user_id, created_at) VALUES (\(bind: hash), \(bind: userID), \(bind: at.milliseconds))").run()
+        try await writer.raw("""
+            INSERT INTO tokens (token_hash, user_id, created_at, last_used_at)
+            VALUES (\(bind: hash), \(bind: userID), \(bind: at.milliseconds), \(bind: at.milliseconds))
+            """).run()
     }
 
-    public func user(tokenHash: String) async throws -> UserRecord? {
-        try await reader.raw("""
-            SELECT u.id AS id, u.username AS username, u.password_hash AS password_hash, u.role AS role
+    private struct TokenUserRow: Decodable {
+        var id: Int64
+        var username: String
+        var password_hash: String
+        var role: String
+        var last_used_at: Int64?
+    }
+
+    public func user(tokenHash: String, usedAt: Timestamp, unusedSince cutoff: Timestamp?) async throws -> UserRecord? {
+        guard let row = try await reader.raw("""
+            SELECT u.id AS id, u.username AS username, u.password_hash AS password_hash, u.role AS role, t.last_used_at AS last_used_at
             FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = \(bind: tokenHash)
-            """).first(decoding: UserRow.self)?.record
+            """).first(decoding: TokenUserRow.self) else { return nil }
+        let lastUsed = row.last_used_at ?? 0
+        if let cutoff, lastUsed < cutoff.milliseconds {
+            try await deleteToken(hash: tokenHash)
+            return nil
+        }
+        // One write an hour at most per token, not one per login.
+        if usedAt.milliseconds - lastUsed > 3_600_000 {
+            try await writer.raw("UPDATE tokens SET last_used_at = \(bind: usedAt.milliseconds) WHERE token_hash = \(bind: tokenHash)").run()
+        }
+        return UserRecord(id: row.id, username: row.username, passwordHash: row.password_hash, role: UserRole(rawValue: row.role) ?? .user)
+    }
+
+    public func deleteTokens(unusedSince cutoff: Timestamp) async throws -> Int {
+        let rows = try await writer.raw("DELETE FROM tokens WHERE last_used_at < \(bind: cutoff.milliseconds) RETURNING token_hash").all()
+        return rows.count
+    }
+
+    public func updatePasswordHash(userID: Int64, hash: String) async throws {
+        try await writer.raw("UPDATE users SET password_hash = \(bind: hash) WHERE id = \(bind: userID)").run()
+    }
+
+    /// Guests' ids come from the same sequence as accounts' (`AUTOINCREMENT` keeps its
+    /// high-water mark in `sqlite_sequence`, which may be written): moving the mark past a
+    /// block reserves it, and no account or later guest ever gets one of those ids.
+    public func reserveIDs(count: Int) async throws -> ClosedRange<Int64> {
+        try await writer.raw("""
+            INSERT INTO sqlite_sequence (name, seq)
+            SELECT 'users', COALESCE((SELECT MAX(id) FROM users), 0)
+            WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'users')
+            """).run()
+        guard let last = try await writer.raw("""
+            UPDATE sqlite_sequence SET seq = seq + \(bind: count) WHERE name = 'users' RETURNING seq
+            """).first(decodingColumn: "seq", as: Int64.self) else {
+            throw StoreError("could not reserve ids")
+        }
+        return (last - Int64(count) + 1)...last
     }
 
     public func deleteToken(hash: String) async throws {
@@ -215,14 +262,15 @@ public final class SQLiteChatStore: ChatStore {
         var created_at: Int64
         var reply_to: Int64?
         var client_msg_id: String?
+        var sender_id: Int64?
 
         var stored: StoredMessage {
-            StoredMessage(id: id, conversation: conversation, room: room, sender: sender, senderKey: sender_key, recipient: recipient,
+            StoredMessage(id: id, conversation: conversation, room: room, sender: sender, senderKey: sender_key, senderID: sender_id, recipient: recipient,
                           text: text, createdAt: Timestamp(milliseconds: created_at), replyTo: reply_to, clientMsgID: client_msg_id)
         }
     }
 
-    private static let messageColumns = "id, conversation, room, sender, sender_key, recipient, text, created_at, reply_to, client_msg_id"
+    private static let messageColumns = "id, conversation, room, sender, sender_key, recipient, text, created_at, reply_to, client_msg_id, sender_id"
 
     /// One multi-row `INSERT` (one transaction, one fsync), bound straight as `SQLiteData`:
     /// SQLKit's `Encodable` path cost about 40 allocations per row on the server's hottest
@@ -230,7 +278,7 @@ public final class SQLiteChatStore: ChatStore {
     public func insertMessages(_ messages: [StoredMessage]) async throws {
         guard !messages.isEmpty else { return }
         var binds: [SQLiteData] = []
-        binds.reserveCapacity(messages.count * 10)
+        binds.reserveCapacity(messages.count * 11)
         for m in messages {
             binds.append(.integer(SQLiteInt64(m.id)))
             binds.append(.text(m.conversation))
@@ -242,12 +290,13 @@ public final class SQLiteChatStore: ChatStore {
             binds.append(.integer(SQLiteInt64(m.createdAt.milliseconds)))
             binds.append(m.replyTo.map { .integer(SQLiteInt64($0)) } ?? .null)
             binds.append(m.clientMsgID.map(SQLiteData.text) ?? .null)
+            binds.append(m.senderID.map { .integer(SQLiteInt64($0)) } ?? .null)
         }
         try await writerConnection.query(Self.insertMessagesSQL(rows: messages.count), binds) { _ in }
     }
 
     private static func insertMessagesSQL(rows: Int) -> String {
-        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         return "INSERT INTO messages (\(messageColumns)) VALUES " + repeatElement(row, count: rows).joined(separator: ", ")
     }
 
@@ -283,10 +332,16 @@ public final class SQLiteChatStore: ChatStore {
         try await reader.raw("SELECT \(unsafeRaw: Self.messageColumns) FROM messages WHERE id = \(bind: id)").first(decoding: MessageRow.self)?.stored
     }
 
-    public func message(senderKey: String, clientMsgID: String) async throws -> StoredMessage? {
+    public func message(senderID: Int64, clientMsgID: String) async throws -> StoredMessage? {
         try await reader.raw("""
             SELECT \(unsafeRaw: Self.messageColumns) FROM messages
-            WHERE sender_key = \(bind: senderKey) AND client_msg_id = \(bind: clientMsgID) ORDER BY id LIMIT 1
+            WHERE sender_id = \(bind: senderID) AND client_msg_id = \(bind: clientMsgID) ORDER BY id LIMIT 1
             """).first(decoding: MessageRow.self)?.stored
     }
+}
+
+/// A storage failure with no SQLite error behind it.
+struct StoreError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

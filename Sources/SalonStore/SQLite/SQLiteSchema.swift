@@ -63,5 +63,44 @@ enum SQLiteSchema {
             "CREATE INDEX messages_by_conversation ON messages (conversation, id)",
             "CREATE INDEX messages_by_client_id ON messages (sender_key, client_msg_id) WHERE client_msg_id IS NOT NULL",
         ],
+        // 2: people by numeric id (issue: a guest name's next holder must not read the earlier
+        // holder's private messages). A private conversation's key becomes `@ID|ID` (the two
+        // account ids, smaller first); a conversation of the old form whose two names were not
+        // both registered accounts when its message was written (a guest took part) is moved
+        // out of reach (`@legacy:` + its old key): nobody holds that guest's id any more.
+        // Messages record their sender's id (guests' messages from before: none); tokens
+        // record when they were last used, for expiry.
+        [
+            "ALTER TABLE messages ADD COLUMN sender_id INTEGER",
+            """
+            UPDATE messages SET sender_id = (
+                SELECT u.id FROM users u WHERE u.username_key = messages.sender_key AND u.created_at <= messages.created_at
+            )
+            """,
+            """
+            UPDATE messages SET conversation = COALESCE(
+                (SELECT '@' || MIN(a.id, b.id) || '|' || MAX(a.id, b.id)
+                 FROM users a, users b
+                 WHERE a.username_key = substr(messages.conversation, 2, instr(messages.conversation, '|') - 2)
+                   AND b.username_key = substr(messages.conversation, instr(messages.conversation, '|') + 1)
+                   AND a.created_at <= messages.created_at AND b.created_at <= messages.created_at),
+                '@legacy:' || messages.conversation)
+            WHERE conversation LIKE '@%' AND conversation NOT LIKE '@legacy:%'
+            """,
+            """
+            UPDATE read_markers SET conversation = COALESCE(
+                (SELECT '@' || MIN(a.id, b.id) || '|' || MAX(a.id, b.id)
+                 FROM users a, users b
+                 WHERE a.username_key = substr(read_markers.conversation, 2, instr(read_markers.conversation, '|') - 2)
+                   AND b.username_key = substr(read_markers.conversation, instr(read_markers.conversation, '|') + 1)),
+                '@legacy:' || read_markers.conversation)
+            WHERE conversation LIKE '@%' AND conversation NOT LIKE '@legacy:%'
+            """,
+            "DROP INDEX messages_by_client_id",
+            "CREATE INDEX messages_by_client_id ON messages (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL",
+            "ALTER TABLE tokens ADD COLUMN last_used_at INTEGER",
+            "UPDATE tokens SET last_used_at = created_at",
+            "CREATE INDEX tokens_by_last_use ON tokens (last_used_at)",
+        ],
     ]
 }
