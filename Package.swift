@@ -80,9 +80,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            // The web client: plain HTML, CSS and JavaScript modules, served as they are.
-            resources: [.copy("Web")],
-            swiftSettings: swiftSettings
+            // The web client: plain HTML, CSS and JavaScript modules, served as they are,
+            // embedded in the binary at build time (the EmbedWeb plugin).
+            exclude: ["Web"],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedWeb"]
+        ),
+        .executableTarget(
+            name: "salon-embed-web",
+            path: "Sources/salon-embed-web"
+        ),
+        .plugin(
+            name: "EmbedWeb",
+            capability: .buildTool(),
+            dependencies: ["salon-embed-web"]
         ),
         .target(
             name: "SalonClient",

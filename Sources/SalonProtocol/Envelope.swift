@@ -151,7 +151,13 @@ public struct ClientEnvelope<Registry: PayloadRegistry>: Decodable {
             if let fast = decodePlain(bytes) {
                 return fast
             }
+            // Foundation's decoder is lenient: strict JSON first, duplicate keys refused.
+            if let problem = StrictJSON.problem(in: Array(bytes.readableBytesView)) {
+                throw ProtocolError(.invalidJSON, "a request must be one JSON object: \(problem.description)")
+            }
             return try JSONDecoder().decode(ClientEnvelope.self, from: Data(bytes.readableBytesView))
+        } catch let error as ProtocolError where error.code == .invalidJSON {
+            return ClientEnvelope(action: "", id: nil, payload: .failure(error))
         } catch {
             return ClientEnvelope(action: "", id: nil, payload: .failure(ProtocolError(.invalidJSON, "a request must be one JSON object in UTF-8")))
         }

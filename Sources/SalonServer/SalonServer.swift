@@ -23,6 +23,9 @@ public final class SalonServer: Sendable {
     /// Opens the database and builds the services; `run()` starts them.
     public static func make(configuration: ServerConfiguration, logger: Logger) async throws -> SalonServer {
         MemoryTuning.apply()
+        if let files = FileLimit.raiseToHardLimit() {
+            logger.info("open-file limit: \(files)")
+        }
         let store = try await openStore(configuration, logger: logger)
         let router = try await SalonCore.Router.start(store: store, configuration: configuration.chat, logger: logger)
         return SalonServer(configuration: configuration, router: router, logger: logger)
@@ -42,12 +45,18 @@ public final class SalonServer: Sendable {
 
         let frameLimit = configuration.frameLimit
         let queueLimit = configuration.outboundQueueLimit
+        let guards = TransportGuards(
+            gate: ConnectionGate(maxPerAddress: configuration.maxConnectionsPerAddress, logger: logger),
+            meter: InputMeter(limit: configuration.inputBufferLimit),
+            loginTimeout: configuration.loginTimeout > 0 ? .seconds(Int64(configuration.loginTimeout)) : nil
+        )
+        let (idle, header, origins) = (configuration.httpIdleTimeout, configuration.headerTimeout, configuration.allowedOrigins)
         let app = Application(
             router: HTTPRoutes.make(logger: logger),
             server: HTTPServerBuilder { responder in
                 SalonHTTPChannel(
                     responder: responder, router: router, frameLimit: frameLimit, outboundQueueLimit: queueLimit,
-                    idleTimeout: .seconds(120), logger: logger
+                    idleTimeout: .seconds(idle), headerTimeout: .seconds(Int64(header)), guards: guards, allowedOrigins: origins, logger: logger
                 )
             },
             configuration: .init(
@@ -60,7 +69,7 @@ public final class SalonServer: Sendable {
         if let tcpPort = configuration.tcpPort {
             services.append(TCPListener(
                 router: router, host: configuration.host, port: tcpPort, backlog: configuration.listenBacklog, frameLimit: configuration.frameLimit,
-                outboundQueueLimit: configuration.outboundQueueLimit, logger: logger
+                outboundQueueLimit: configuration.outboundQueueLimit, guards: guards, logger: logger
             ) { port in ports.set(tcp: port) })
         }
         self.group = ServiceGroup(configuration: .init(

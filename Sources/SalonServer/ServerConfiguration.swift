@@ -22,6 +22,20 @@ public struct ServerConfiguration: Sendable {
     /// reconnect storm overflows the queue and the dropped SYNs come back only after the
     /// client's retransmission backoff (1 s, 3 s, 7 s…). Linux caps it at `net.core.somaxconn`.
     public var listenBacklog: Int = 4096
+    /// Seconds a WebSocket or TCP connection has to log in (0 = no limit).
+    public var loginTimeout: Int = 10
+    /// Seconds an HTTP connection has to send the head of its first request.
+    public var headerTimeout: Int = 10
+    /// Seconds a kept-alive HTTP connection may stay idle between requests.
+    public var httpIdleTimeout: Int = 60
+    /// Connections open at once from one client address, both ports together (0 = no cap).
+    public var maxConnectionsPerAddress: Int = 256
+    /// Bytes of unfinished frames held for all connections together; a connection that
+    /// would pass it is closed (0 = no bound).
+    public var inputBufferLimit: Int = 64 << 20
+    /// Origins a browser may open the WebSocket from (`Origin` header), besides the
+    /// server's own; `*` allows any. Clients that send no `Origin` (not browsers) are let in.
+    public var allowedOrigins: [String] = []
 
     public init() {}
 }

@@ -37,17 +37,64 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Rooms with more members than this send no presence pushes; clients ask list_users (SALON_PRESENCE_ROOM_LIMIT).")
     var presenceRoomLimit: Int = Int(env["SALON_PRESENCE_ROOM_LIMIT"] ?? "") ?? 1_000
 
+    @Option(help: "Connections at once from one client address, both ports; 0 = no cap (SALON_MAX_CONNECTIONS_PER_IP).")
+    var maxConnectionsPerIp: Int = Int(env["SALON_MAX_CONNECTIONS_PER_IP"] ?? "") ?? 256
+
+    @Option(help: "Seconds a WebSocket or TCP connection has to log in; 0 = no limit (SALON_LOGIN_TIMEOUT).")
+    var loginTimeout: Int = Int(env["SALON_LOGIN_TIMEOUT"] ?? "") ?? 10
+
+    @Option(help: "Seconds an HTTP connection has to send its request head (SALON_HEADER_TIMEOUT).")
+    var headerTimeout: Int = Int(env["SALON_HEADER_TIMEOUT"] ?? "") ?? 10
+
+    @Option(help: "Seconds a kept-alive HTTP connection may stay idle (SALON_HTTP_IDLE_TIMEOUT).")
+    var httpIdleTimeout: Int = Int(env["SALON_HTTP_IDLE_TIMEOUT"] ?? "") ?? 60
+
+    @Option(help: "MiB of unfinished frames held for all connections together; 0 = no bound (SALON_INPUT_BUFFER_LIMIT_MB).")
+    var inputBufferLimitMb: Int = Int(env["SALON_INPUT_BUFFER_LIMIT_MB"] ?? "") ?? 64
+
+    @Option(help: "Rooms the server may hold (SALON_MAX_ROOMS).")
+    var maxRooms: Int = Int(env["SALON_MAX_ROOMS"] ?? "") ?? 10_000
+
+    @Option(help: "Rooms one user may be a member of (SALON_MAX_ROOMS_PER_USER).")
+    var maxRoomsPerUser: Int = Int(env["SALON_MAX_ROOMS_PER_USER"] ?? "") ?? 500
+
+    @Option(help: "Rooms one user may create an hour; 0 = no limit (SALON_ROOMS_PER_HOUR).")
+    var roomsPerHour: Int = Int(env["SALON_ROOMS_PER_HOUR"] ?? "") ?? 20
+
+    @Option(help: "Days a session token may go unused before it expires; 0 = never (SALON_TOKEN_EXPIRY_DAYS).")
+    var tokenExpiryDays: Int = Int(env["SALON_TOKEN_EXPIRY_DAYS"] ?? "") ?? 90
+
+    @Option(help: "Comma-separated origins allowed to open the WebSocket besides the server's own, or * (SALON_ALLOWED_ORIGINS).")
+    var allowedOrigins: String = env["SALON_ALLOWED_ORIGINS"] ?? ""
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (SALON_LOG_LEVEL).")
     var logLevel: String = env["SALON_LOG_LEVEL"] ?? "info"
 
     /// Test hook, not a flag: a lower bcrypt cost makes end-to-end suites register quickly.
     private static let bcryptCost = UInt8(env["SALON_BCRYPT_COST"] ?? "") ?? 12
 
+    /// Every numeric setting has a range, checked before anything starts: a value out of it
+    /// is a clear message, never an overflow later.
+    var ranges: [(flag: String, range: ClosedRange<Int>, value: KeyPath<ServeCommand, Int>)] { [
+        ("--port", 0...65535, \.port),
+        ("--tcp-port", 0...65535, \.tcpPort),
+        ("--rate-limit", 0...100_000, \.rateLimit),
+        ("--presence-room-limit", 0...10_000_000, \.presenceRoomLimit),
+        ("--max-connections-per-ip", 0...1_000_000, \.maxConnectionsPerIp),
+        ("--login-timeout", 0...86_400, \.loginTimeout),
+        ("--header-timeout", 1...3_600, \.headerTimeout),
+        ("--http-idle-timeout", 1...86_400, \.httpIdleTimeout),
+        ("--input-buffer-limit-mb", 0...1_048_576, \.inputBufferLimitMb),
+        ("--max-rooms", 1...10_000_000, \.maxRooms),
+        ("--max-rooms-per-user", 1...1_000_000, \.maxRoomsPerUser),
+        ("--rooms-per-hour", 0...1_000_000, \.roomsPerHour),
+        ("--token-expiry-days", 0...36_500, \.tokenExpiryDays),
+    ] }
+
     func validate() throws {
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
-        guard (0...65535).contains(tcpPort) else { throw ValidationError("--tcp-port must be 0…65535") }
-        guard rateLimit >= 0 else { throw ValidationError("--rate-limit cannot be negative") }
-        guard presenceRoomLimit >= 0 else { throw ValidationError("--presence-room-limit cannot be negative") }
+        for (flag, range, value) in ranges where !range.contains(self[keyPath: value]) {
+            throw ValidationError("\(flag) must be \(range.lowerBound)…\(range.upperBound) (it is \(self[keyPath: value]))")
+        }
         guard Logger.Level(rawValue: logLevel.lowercased()) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -73,6 +120,16 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.chat.rateLimit = rateLimit
         configuration.chat.presenceRoomLimit = presenceRoomLimit
         configuration.chat.bcryptCost = Self.bcryptCost
+        configuration.chat.maxRooms = maxRooms
+        configuration.chat.maxRoomsPerUser = maxRoomsPerUser
+        configuration.chat.roomsPerHour = roomsPerHour
+        configuration.chat.tokenExpiryDays = tokenExpiryDays
+        configuration.maxConnectionsPerAddress = maxConnectionsPerIp
+        configuration.loginTimeout = loginTimeout
+        configuration.headerTimeout = headerTimeout
+        configuration.httpIdleTimeout = httpIdleTimeout
+        configuration.inputBufferLimit = inputBufferLimitMb << 20
+        configuration.allowedOrigins = allowedOrigins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 
         do {
             let server = try await SalonServer.make(configuration: configuration, logger: logger)

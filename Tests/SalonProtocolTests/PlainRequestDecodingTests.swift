@@ -103,8 +103,14 @@ import Testing
             #expect(reference?.action == fast.action)
             #expect((try? reference?.payload.get()) == payload)
         }
-        // The public entry point gives JSONDecoder's answer, error or not.
+        // The public entry point refuses what is not strict JSON (duplicate keys included),
+        // and otherwise gives JSONDecoder's answer, error or not.
         let decoded = Envelope.decode(ByteBuffer(string: json))
+        if StrictJSON.problem(in: Array(json.utf8)) != nil {
+            guard case .failure(let error) = decoded.payload else { Issue.record("accepted: \(json)"); return }
+            #expect(error.code == .invalidJSON)
+            return
+        }
         let reference = try? JSONDecoder().decode(Envelope.self, from: Data(json.utf8))
         #expect(decoded.id == reference?.id)
         switch (decoded.payload, reference?.payload) {

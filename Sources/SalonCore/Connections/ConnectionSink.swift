@@ -11,6 +11,8 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
     case slowConsumer(queuedBytes: Int)
     /// The server is stopping.
     case shutdown
+    /// The connection did not log in within the login timeout.
+    case loginTimeout
 
     public var description: String {
         switch self {
@@ -18,6 +20,7 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
         case .frameTooLarge: return "frame too large"
         case .slowConsumer(let bytes): return "slow consumer (\(bytes) bytes queued)"
         case .shutdown: return "server shutting down"
+        case .loginTimeout: return "no login in time"
         }
     }
 }
@@ -72,8 +75,13 @@ public final class Connection: Sendable, Hashable {
         self.address = address
     }
 
+    private let loggedIn = Atomic<Bool>(false)
+
     public var isClosed: Bool { ended.load(ordering: .relaxed) }
     func markClosed() { ended.store(true, ordering: .relaxed) }
+    /// Whether a login or registration succeeded on it (the transport's login timeout).
+    public var hasLoggedIn: Bool { loggedIn.load(ordering: .relaxed) }
+    func markLoggedIn() { loggedIn.store(true, ordering: .relaxed) }
 
     public static func == (a: Connection, b: Connection) -> Bool { a.id == b.id }
     public func hash(into hasher: inout Hasher) { hasher.combine(id) }

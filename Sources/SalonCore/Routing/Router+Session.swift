@@ -228,6 +228,7 @@ extension Router {
         }
         guard result.attached else { return false }
         session.user = user
+        session.connection.markLoggedIn()
         if result.first {
             Hub.deliver(EnvelopeEncoder.push("presence", PresencePush(username: user.username, online: true)), to: result.audience)
         }

@@ -9,38 +9,105 @@ enum HTTPRoutes {
     static func make(logger: Logger) -> Hummingbird.Router<BasicRequestContext> {
         let router = Hummingbird.Router()
         router.add(middleware: SecurityHeadersMiddleware())
-        if let web = webRoot {
-            // `no-cache`: the browser revalidates every file (ETag), so it never runs stale code.
-            router.add(middleware: FileMiddleware(
-                web, cacheControl: .init([(MediaType(type: .any), [.noCache])]), searchForIndexHtml: true, logger: logger
-            ))
-        } else {
-            logger.warning("the web client's files were not found next to the executable; / will not serve it")
-        }
+        router.add(middleware: WebClientMiddleware(files: WebClientFiles.load(logger: logger)))
         router.get("/healthz") { _, _ in "ok\n" }
         return router
     }
+}
 
-    /// Where the web client's files are: the `Web` resource folder built beside the binary.
-    static var webRoot: String? {
-        let path = Bundle.module.bundleURL.appendingPathComponent("Web").path
-        return FileManager.default.fileExists(atPath: path + "/index.html") ? path : nil
+/// The headers every response carries, error responses included: a Content-Security-Policy
+/// that allows scripts, styles and connections from this origin only and no inline script,
+/// `nosniff`, and no referrer.
+enum SecurityHeaders {
+    static let policy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        + "manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+    static func apply(to fields: inout HTTPFields) {
+        if let csp = HTTPField.Name("Content-Security-Policy") { fields[csp] = policy }
+        if let nosniff = HTTPField.Name("X-Content-Type-Options") { fields[nosniff] = "nosniff" }
+        if let referrer = HTTPField.Name("Referrer-Policy") { fields[referrer] = "no-referrer" }
     }
 }
 
-/// Adds the headers every response carries: a Content-Security-Policy that allows scripts,
-/// styles and connections from this origin only and no inline script, and `nosniff`.
+/// Adds `SecurityHeaders` to every response the router makes, also when a handler or the
+/// router throws (404, 405, 400): the error is turned into its response here, then marked.
+/// A path holding a NUL or another control character (`/index.html%00.js`) is refused with
+/// 400 before anything looks at it.
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
-    static var policy: String {
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-            + "manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response: Response
+        if request.uri.path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            response = Response(status: .badRequest, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "bad request: a path cannot hold control characters\n")))
+        } else {
+            do {
+                response = try await next(request, context)
+            } catch let error as any HTTPResponseError {
+                response = try error.response(from: request, context: context)
+            } catch {
+                response = Response(status: .internalServerError, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "internal error\n")))
+            }
+        }
+        SecurityHeaders.apply(to: &response.headers)
+        return response
+    }
+}
+
+/// The web client's files, embedded in the binary at build time (`EmbeddedWebFiles`), decoded
+/// once at start.
+struct WebClientFiles: Sendable {
+    struct File: Sendable {
+        let bytes: ByteBuffer
+        let contentType: String
+        let etag: String
     }
 
+    let files: [String: File]
+
+    static func load(logger: Logger) -> WebClientFiles {
+        var files: [String: File] = [:]
+        for (name, base64) in EmbeddedWebFiles.files {
+            guard let data = Data(base64Encoded: base64) else {
+                logger.error("the embedded web file \(name) could not be decoded")
+                continue
+            }
+            var hasher = Hasher()  // not stable across runs: fine for an ETag of one process
+            hasher.combine(data)
+            let etag = "\"\(String(UInt64(bitPattern: Int64(hasher.finalize())), radix: 16))-\(data.count)\""
+            files[name] = File(bytes: ByteBuffer(bytes: data), contentType: contentType(of: name), etag: etag)
+        }
+        return WebClientFiles(files: files)
+    }
+
+    static func contentType(of name: String) -> String {
+        switch name.split(separator: ".").last.map(String.init) ?? "" {
+        case "html": return "text/html; charset=utf-8"
+        case "js": return "text/javascript; charset=utf-8"
+        case "css": return "text/css; charset=utf-8"
+        case "svg": return "image/svg+xml"
+        case "webmanifest": return "application/manifest+json"
+        default: return "application/octet-stream"
+        }
+    }
+}
+
+/// Serves the embedded web client for `GET` and `HEAD`: `/` is `index.html`, every other
+/// file by its exact name. `no-cache` with an ETag: the browser revalidates each file, so it
+/// never runs stale code, and gets 304 when nothing changed. No range requests (a full 200 is
+/// a valid answer to `Range`), so Hummingbird 2.28's file middleware bug with
+/// `Range: bytes=99999999-` (a negative Content-Length) cannot happen here.
+struct WebClientMiddleware<Context: RequestContext>: RouterMiddleware {
+    let files: WebClientFiles
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var response = try await next(request, context)
-        if let csp = HTTPField.Name("Content-Security-Policy") { response.headers[csp] = Self.policy }
-        if let nosniff = HTTPField.Name("X-Content-Type-Options") { response.headers[nosniff] = "nosniff" }
-        if let referrer = HTTPField.Name("Referrer-Policy") { response.headers[referrer] = "no-referrer" }
-        return response
+        guard request.method == .get || request.method == .head else { return try await next(request, context) }
+        let path = request.uri.path
+        let name = path == "/" ? "index.html" : String(path.dropFirst())
+        guard path.hasPrefix("/"), !name.contains("/"), let file = files.files[name] else { return try await next(request, context) }
+        var headers: HTTPFields = [.contentType: file.contentType, .cacheControl: "no-cache", .eTag: file.etag]
+        if request.headers[.ifNoneMatch] == file.etag {
+            return Response(status: .notModified, headers: headers)
+        }
+        headers[.contentLength] = String(file.bytes.readableBytes)
+        return Response(status: .ok, headers: headers, body: request.method == .head ? .init() : .init(byteBuffer: file.bytes))
     }
 }

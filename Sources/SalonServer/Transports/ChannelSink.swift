@@ -94,6 +94,7 @@ final class ChannelSink: ConnectionSink {
         case (.webSocket, .logout): closeWebSocket(code: 1000, reason: "logged out")
         case (.webSocket, .frameTooLarge): closeWebSocket(code: 1009, reason: "frame too large")
         case (.webSocket, .shutdown): closeWebSocket(code: 1001, reason: "server stopping")
+        case (.webSocket, .loginTimeout): closeWebSocket(code: 1008, reason: "no login in time")
         default:
             channel.eventLoop.execute {
                 guard self.channel.isActive else { return }

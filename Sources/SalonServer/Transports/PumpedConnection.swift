@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import SalonCore
+import SalonProtocol
 
 /// What both transports' channel handlers share: the sink that writes to the channel, the
 /// request pump that runs requests in order, and the gate that holds `read` while the pump is
@@ -50,7 +51,10 @@ protocol PumpedHandler: AnyObject {
 extension PumpedHandler {
     /// In `handlerAdded`: opens the session; the pump reopens reading through this handler,
     /// on its event loop.
-    func attachPump(_ context: ChannelHandlerContext, framing: ChannelSink.Framing, router: SalonCore.Router, outboundQueueLimit: Int, logger: Logger) {
+    ///
+    /// A connection that has not logged in `loginTimeout` after it opened is told so
+    /// (`auth_required`) and closed: connections that never log in hold no descriptor for long.
+    func attachPump(_ context: ChannelHandlerContext, framing: ChannelSink.Framing, router: SalonCore.Router, outboundQueueLimit: Int, loginTimeout: TimeAmount?, logger: Logger) {
         // As an existential: the closure must not capture the generic `Self` (not `Sendable`).
         let bound = NIOLoopBound((self as any PumpedHandler, context), eventLoop: context.eventLoop)
         let loop = context.eventLoop
@@ -60,6 +64,14 @@ extension PumpedHandler {
             loop.execute {
                 let (handler, context) = bound.value
                 handler.connection?.resume(context)
+            }
+        }
+        if let loginTimeout {
+            loop.scheduleTask(in: loginTimeout) {
+                let (handler, _) = bound.value
+                guard let pump = handler.connection?.pump, !pump.hasLoggedIn else { return }
+                let seconds = loginTimeout.nanoseconds / 1_000_000_000
+                handler.connection?.enqueue(.reject(ProtocolError(.authRequired, "no login within \(seconds) s: the connection is closed"), then: .loginTimeout))
             }
         }
     }

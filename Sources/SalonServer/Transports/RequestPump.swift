@@ -53,6 +53,9 @@ final class RequestPump: Sendable {
         self.resumeReading = resumeReading
     }
 
+    /// Whether the connection has logged in (read from the event loop by the login timeout).
+    var hasLoggedIn: Bool { session.connection.hasLoggedIn }
+
     /// Queues an item; returns false when the transport should stop reading for now.
     @discardableResult
     func enqueue(_ item: Item) -> Bool {

@@ -21,7 +21,7 @@ struct SalonHTTPChannel: HTTPChannelHandler {
     enum Negotiated: Sendable {
         case webSocket
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
-        case failedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        case failedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, UpgradeRefusal)
     }
 
     struct Value: ServerChildChannelValue {
@@ -34,34 +34,57 @@ struct SalonHTTPChannel: HTTPChannelHandler {
     let frameLimit: Int
     let outboundQueueLimit: Int
     let idleTimeout: Duration
+    let headerTimeout: TimeAmount
+    let guards: TransportGuards
+    let allowedOrigins: [String]
     let logger: Logger
 
-    init(responder: @escaping HTTPChannelHandler.Responder, router: SalonCore.Router, frameLimit: Int, outboundQueueLimit: Int, idleTimeout: Duration, logger: Logger) {
+    init(
+        responder: @escaping HTTPChannelHandler.Responder, router: SalonCore.Router, frameLimit: Int, outboundQueueLimit: Int,
+        idleTimeout: Duration, headerTimeout: TimeAmount, guards: TransportGuards, allowedOrigins: [String], logger: Logger
+    ) {
         self.responder = Self.redirectingLateUpgrades(responder)
         self.router = router
         self.frameLimit = frameLimit
         self.outboundQueueLimit = outboundQueueLimit
         self.idleTimeout = idleTimeout
+        self.headerTimeout = headerTimeout
+        self.guards = guards
+        self.allowedOrigins = allowedOrigins.map { $0.lowercased() }
         self.logger = logger
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        channel.eventLoop.makeCompletedFuture {
-            let attempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+        guard guards.gate.admit(channel) else {
+            return channel.close().flatMapThrowing { throw ChannelError.ioOnClosedChannel }
+        }
+        return channel.eventLoop.makeCompletedFuture {
+            // Raw bytes first: the head of the first request must come whole and in time.
+            try channel.pipeline.syncOperations.addHandler(HeadGuardHandler(timeout: headerTimeout))
+            let refusal = NIOLoopBoundBox<UpgradeRefusal?>(nil, eventLoop: channel.eventLoop)
+            let (guards, allowedOrigins) = (self.guards, self.allowedOrigins)
             let upgrader = WebSocketUpgrader(
                 handshake: NIOTypedWebSocketServerUpgrader<Negotiated>(
                     shouldUpgrade: { channel, head in
-                        attempted.value = true
                         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first
-                        return channel.eventLoop.makeSucceededFuture(path == "/ws" ? HTTPHeaders() : nil)
+                        guard path == "/ws" else {
+                            refusal.value = .notFound
+                            return channel.eventLoop.makeSucceededFuture(nil)
+                        }
+                        return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
                     },
                     upgradePipelineHandler: { channel, _ in channel.eventLoop.makeSucceededFuture(.webSocket) }
                 ),
                 makeHandler: {
-                    WebSocketConnectionHandler(router: router, frameLimit: frameLimit, outboundQueueLimit: outboundQueueLimit, logger: logger)
+                    WebSocketConnectionHandler(
+                        router: router, frameLimit: frameLimit, outboundQueueLimit: outboundQueueLimit, loginTimeout: guards.loginTimeout, logger: logger
+                    )
                 },
                 // A single frame over the limit is refused from its header (and answered).
-                maxFrameSize: frameLimit
+                maxFrameSize: frameLimit,
+                meter: guards.meter,
+                check: { head in UpgradeRefusal.check(head, allowedOrigins: allowedOrigins) },
+                refusal: refusal
             )
             let idleTimeout = self.idleTimeout
             let upgrades = NIOTypedHTTPServerUpgradeConfiguration<Negotiated>(
@@ -73,15 +96,19 @@ struct SalonHTTPChannel: HTTPChannelHandler {
                         let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                             wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true)
                         )
-                        return attempted.value ? .failedUpgrade(http) : .http(http)
+                        if let refused = refusal.value { return .failedUpgrade(http, refused) }
+                        return .http(http)
                     }
                 }
             )
             var configuration = NIOUpgradableHTTPServerPipelineConfiguration<Negotiated>(upgradeConfiguration: upgrades)
             configuration.enablePipelining = false  // NIOAsyncChannel serves one request at a time
-            configuration.enableErrorHandling = false  // Hummingbird's responder handles errors
+            // Malformed requests (Transfer-Encoding with Content-Length, a head too large) are
+            // answered 400, 431 or 414 before the connection closes (`HTTPParseErrorHandler`).
+            configuration.enableErrorHandling = false
             configuration.enableResponseHeaderValidation = false  // HTTPTypes validated them
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            try channel.pipeline.syncOperations.addHandler(HTTPParseErrorHandler())
             return Value(negotiated: negotiated, channel: channel)
         }
     }
@@ -93,12 +120,9 @@ struct SalonHTTPChannel: HTTPChannelHandler {
                 return  // the channel's handlers serve it from here on
             case .http(let http):
                 await handleHTTP(asyncChannel: http, logger: logger)
-            case .failedUpgrade(let http):
+            case .failedUpgrade(let http, let refusal):
                 try await http.executeThenClose { _, outbound in
-                    try await outbound.write(contentsOf: [
-                        .head(HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"])),
-                        .end(nil),
-                    ])
+                    try await outbound.write(contentsOf: [.head(refusal.response), .end(nil)])
                 }
             }
         } catch {
@@ -114,6 +138,11 @@ struct SalonHTTPChannel: HTTPChannelHandler {
         return { request, writer, channel in
             guard request.headers[.upgrade]?.lowercased() == "websocket" else {
                 return try await responder(request, writer, channel)
+            }
+            // An upgrade that NIO did not take (no key, another version): say why.
+            if let refusal = UpgradeRefusal.check(request.head, allowedOrigins: ["*"]) {
+                try await writer.writeResponse(refusal.response)
+                throw RedirectedUpgrade()
             }
             var location = request.uri.path
             if let query = request.uri.query { location += "?\(query)" }
@@ -132,18 +161,36 @@ struct WebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     let handshake: NIOTypedWebSocketServerUpgrader<UpgradeResult>
     let makeHandler: @Sendable () -> WebSocketConnectionHandler
     let maxFrameSize: Int
+    let meter: InputMeter
+    /// RFC 6455's rules for the handshake, and the `Origin` check: NIO's upgrader fails
+    /// without an answer, so the refusal is noted and answered as HTTP.
+    let check: @Sendable (HTTPRequest) -> UpgradeRefusal?
+    let refusal: NIOLoopBoundBox<UpgradeRefusal?>
 
     var supportedProtocol: String { handshake.supportedProtocol }
     var requiredUpgradeHeaders: [String] { handshake.requiredUpgradeHeaders }
 
+    struct Refused: Error {}
+
     func buildUpgradeResponse(channel: any Channel, upgradeRequest: HTTPRequestHead, initialResponseHeaders: HTTPHeaders) -> EventLoopFuture<HTTPHeaders> {
-        handshake.buildUpgradeResponse(channel: channel, upgradeRequest: upgradeRequest, initialResponseHeaders: initialResponseHeaders)
+        let request: HTTPRequest
+        do {
+            request = try HTTPRequest(upgradeRequest, secure: false, splitCookie: false)
+        } catch {
+            refusal.value = .badRequest("the request head is not valid")
+            return channel.eventLoop.makeFailedFuture(Refused())
+        }
+        if let refused = check(request) {
+            refusal.value = refused
+            return channel.eventLoop.makeFailedFuture(Refused())
+        }
+        return handshake.buildUpgradeResponse(channel: channel, upgradeRequest: upgradeRequest, initialResponseHeaders: initialResponseHeaders)
     }
 
     func upgrade(channel: any Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<UpgradeResult> {
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandlers(
-                ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxFrameSize)),
+                ByteToMessageHandler(MeteredDecoder(WebSocketFrameDecoder(maxFrameSize: maxFrameSize), meter: meter)),
                 makeHandler()
             )
             return .webSocket

@@ -14,18 +14,20 @@ final class TCPConnectionHandler: ChannelDuplexHandler, PumpedHandler {
     private let router: SalonCore.Router
     private let frameLimit: Int
     private let outboundQueueLimit: Int
+    private let loginTimeout: TimeAmount?
     private let logger: Logger
     var connection: PumpedConnection?
 
-    init(router: SalonCore.Router, frameLimit: Int, outboundQueueLimit: Int, logger: Logger) {
+    init(router: SalonCore.Router, frameLimit: Int, outboundQueueLimit: Int, loginTimeout: TimeAmount?, logger: Logger) {
         self.router = router
         self.frameLimit = frameLimit
         self.outboundQueueLimit = outboundQueueLimit
+        self.loginTimeout = loginTimeout
         self.logger = logger
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        attachPump(context, framing: .lengthPrefixed, router: router, outboundQueueLimit: outboundQueueLimit, logger: logger)
+        attachPump(context, framing: .lengthPrefixed, router: router, outboundQueueLimit: outboundQueueLimit, loginTimeout: loginTimeout, logger: logger)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -60,7 +62,11 @@ final class TCPConnectionHandler: ChannelDuplexHandler, PumpedHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.debug("TCP connection error", metadata: ["error": "\(error)"])
+        if error is InputLimitReached {
+            logger.warning("closing a connection: unfinished frames of all connections are at the input buffer limit")
+        } else {
+            logger.debug("TCP connection error", metadata: ["error": "\(error)"])
+        }
         context.close(promise: nil)
     }
 }

@@ -16,10 +16,12 @@ final class TCPListener: Service {
     let backlog: Int
     let frameLimit: Int
     let outboundQueueLimit: Int
+    let guards: TransportGuards
     let logger: Logger
     let onBound: @Sendable (Int) -> Void
 
-    init(router: SalonCore.Router, host: String, port: Int, backlog: Int, frameLimit: Int, outboundQueueLimit: Int, logger: Logger, onBound: @escaping @Sendable (Int) -> Void) {
+    init(router: SalonCore.Router, host: String, port: Int, backlog: Int, frameLimit: Int, outboundQueueLimit: Int, guards: TransportGuards, logger: Logger, onBound: @escaping @Sendable (Int) -> Void) {
+        self.guards = guards
         self.router = router
         self.host = host
         self.port = port
@@ -31,7 +33,7 @@ final class TCPListener: Service {
     }
 
     func run() async throws {
-        let (frameLimit, queueLimit, router, logger) = (self.frameLimit, self.outboundQueueLimit, self.router, self.logger)
+        let (frameLimit, queueLimit, router, logger, guards) = (self.frameLimit, self.outboundQueueLimit, self.router, self.logger, self.guards)
         let group = MultiThreadedEventLoopGroup.singleton
         let quiescing = ServerQuiescingHelper(group: group)
         let server = try await ServerBootstrap(group: group)
@@ -40,16 +42,20 @@ final class TCPListener: Service {
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                    try channel.pipeline.syncOperations.addHandler(AcceptErrorLogger(logger: logger))
                 }
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { child in
-                child.eventLoop.makeCompletedFuture {
+                guard guards.gate.admit(child) else { return child.close() }
+                return child.eventLoop.makeCompletedFuture {
                     // The decoder rejects an oversized frame from its header; the buffer bound
-                    // is a second fence in case of a bug.
+                    // is a second fence in case of a bug; what it holds counts toward the
+                    // server-wide bound on unfinished frames.
+                    let decoder = MeteredDecoder(LengthPrefixedFrameDecoder(maxFrameLength: frameLimit), meter: guards.meter)
                     try child.pipeline.syncOperations.addHandlers(
-                        ByteToMessageHandler(LengthPrefixedFrameDecoder(maxFrameLength: frameLimit), maximumBufferSize: 2 * (frameLimit + 4)),
-                        TCPConnectionHandler(router: router, frameLimit: frameLimit, outboundQueueLimit: queueLimit, logger: logger)
+                        ByteToMessageHandler(decoder, maximumBufferSize: 2 * (frameLimit + 4)),
+                        TCPConnectionHandler(router: router, frameLimit: frameLimit, outboundQueueLimit: queueLimit, loginTimeout: guards.loginTimeout, logger: logger)
                     )
                 }
             }
@@ -61,5 +67,18 @@ final class TCPListener: Service {
         let closed = server.eventLoop.makePromise(of: Void.self)
         quiescing.initiateShutdown(promise: closed)
         try await closed.futureResult.get()
+    }
+}
+
+/// On a listening channel: an `accept` that failed (out of file descriptors, say) is logged;
+/// NIO's accept back-off keeps the listener serving once descriptors are free again.
+final class AcceptErrorLogger: ChannelInboundHandler, Sendable {
+    typealias InboundIn = any Channel
+    let logger: Logger
+    init(logger: Logger) { self.logger = logger }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.error("could not accept a connection (the server goes on)", metadata: ["error": "\(error)"])
+        context.fireErrorCaught(error)
     }
 }

@@ -24,6 +24,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, PumpedHandler {
     private let router: SalonCore.Router
     private let frameLimit: Int
     private let outboundQueueLimit: Int
+    private let loginTimeout: TimeAmount?
     private let logger: Logger
     var connection: PumpedConnection?
     /// The message being reassembled from its frames.
@@ -35,15 +36,16 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, PumpedHandler {
     /// The connection is closing: frames that still arrive are ignored.
     private var closing = false
 
-    init(router: SalonCore.Router, frameLimit: Int, outboundQueueLimit: Int, logger: Logger) {
+    init(router: SalonCore.Router, frameLimit: Int, outboundQueueLimit: Int, loginTimeout: TimeAmount?, logger: Logger) {
         self.router = router
         self.frameLimit = frameLimit
         self.outboundQueueLimit = outboundQueueLimit
+        self.loginTimeout = loginTimeout
         self.logger = logger
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        attachPump(context, framing: .webSocket, router: router, outboundQueueLimit: outboundQueueLimit, logger: logger)
+        attachPump(context, framing: .webSocket, router: router, outboundQueueLimit: outboundQueueLimit, loginTimeout: loginTimeout, logger: logger)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         pinger = context.eventLoop.scheduleRepeatedTask(initialDelay: Self.pingInterval, delay: Self.pingInterval) { _ in
             bound.value.ping()
@@ -74,6 +76,9 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, PumpedHandler {
         guard frame.maskKey != nil else {
             return fail(1002, "client frames must be masked")
         }
+        guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else {
+            return fail(1002, "reserved bits set, and no extension was negotiated")
+        }
         switch frame.opcode {
         case .ping:
             context.writeAndFlush(wrapOutboundOut(WebSocketFraming.frame(.pong, payload: frame.unmaskedData)), promise: nil)
@@ -81,8 +86,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, PumpedHandler {
         case .pong:
             return
         case .connectionClose:
-            // The client is leaving: answer its close frame, then close.
-            return fail(1000, "")
+            // The client is leaving: answer its close frame (RFC 6455 §5.5.1, §7.4), then close.
+            return answerClose(frame.unmaskedData)
         case .text, .binary:
             guard message == nil else { return fail(1002, "a new message began before the last one ended") }
             isText = frame.opcode == .text
@@ -107,6 +112,27 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, PumpedHandler {
             return fail(1007, "invalid UTF-8")
         }
         connection?.enqueue(.request(complete))
+    }
+
+    /// A close frame's payload is empty, or a valid status code with an optional UTF-8
+    /// reason: answered with 1000, or 1002 for a bad code or a 1-byte payload, 1007 for a
+    /// reason that is not UTF-8.
+    private func answerClose(_ payload: ByteBuffer) {
+        var payload = payload
+        guard payload.readableBytes > 0 else { return fail(1000, "") }
+        guard let code = payload.readInteger(as: UInt16.self) else { return fail(1002, "a close payload of one byte") }
+        guard Self.isValidCloseCode(code) else { return fail(1002, "invalid close code") }
+        guard String(validating: payload.readableBytesView, as: UTF8.self) != nil else { return fail(1007, "close reason is not UTF-8") }
+        fail(1000, "")
+    }
+
+    /// Codes a peer may send (RFC 6455 §7.4.1, IANA registry): 1000–1003, 1007–1014, and
+    /// 3000–4999; never 1004–1006, 1015 or the rest of 1000–2999.
+    static func isValidCloseCode(_ code: UInt16) -> Bool {
+        switch code {
+        case 1000...1003, 1007...1014, 3000...4999: return true
+        default: return false
+        }
     }
 
     /// Answers `frame_too_large` after the requests already queued, then closes with 1009.
