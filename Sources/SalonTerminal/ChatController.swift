@@ -254,7 +254,7 @@ public final class ChatController {
             knownRooms.formUnion(result.rooms.map(\.name))
             for room in result.rooms {
                 let unread = (room.unread ?? 0) > 0 ? style.highlight(" \(room.unread ?? 0) unread") : ""
-                let topic = room.topic.isEmpty ? "" : " — \(room.topic)"
+                let topic = room.topic.isEmpty ? "" : " — \(VisibleText.of(room.topic))"
                 let mark = joined.contains(room.name) ? "*" : " "
                 show("\(mark) \(style.room("#" + room.name)) \(room.members) members, \(room.online) online\(unread)\(topic)")
             }
@@ -394,7 +394,7 @@ public final class ChatController {
         case "system":
             if let push = try? envelope.decode(SystemPush.self) {
                 if let user = push.username { knownUsers.insert(user) }
-                show(style.dim("* \(push.text)"))
+                show(style.dim("* \(VisibleText.of(push.text))"))
             }
         case "presence":
             if let push = try? envelope.decode(PresencePush.self), push.online { knownUsers.insert(push.username) }
@@ -404,7 +404,7 @@ public final class ChatController {
                 if push.removed == true { joined.removeAll { $0 == push.room.name } }
             }
         case "error":
-            if let e = envelope.error { show(style.error("! \(e.message)")) }
+            if let e = envelope.error { show(style.error("! \(VisibleText.of(e.message))")) }
         default:
             break
         }
@@ -436,11 +436,13 @@ public final class ChatController {
         let mine = message.from.lowercased() == me.lowercased()
         let mentioned = !mine && Self.mentions(message.text, me)
         let isPrivateToMe = !mine && message.room == nil
-        var text = message.text
+        // Shown visibly, never raw: no message can drive the terminal.
+        var text = VisibleText.of(message.text, keepNewlines: true)
         if mentioned { text = style.highlight(text) }
+        let from = VisibleText.of(message.from)
         let body = text.hasPrefix("/me ")
-            ? "* \(style.user(message.from)) \(text.dropFirst(4))"
-            : "\(style.user(message.from)): \(text)"
+            ? "* \(style.user(from)) \(text.dropFirst(4))"
+            : "\(style.user(from)): \(text)"
         show("\(time) \(place)\(body)")
         if interactive && !again && (mentioned || isPrivateToMe) { Terminal.write("\u{7}") }
     }

@@ -101,8 +101,9 @@ struct TailCommand: AsyncParsableCommand {
         if json, let data = try? JSONEncoder().encode(message) {
             Terminal.write(String(decoding: data, as: UTF8.self) + "\n")
         } else {
-            let text = message.text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
-            Terminal.write("\(message.timestamp.iso8601) \(message.from): \(text)\n")
+            // Control characters shown visibly (`^[`), never raw: a message cannot drive the terminal.
+            let text = VisibleText.of(message.text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n"))
+            Terminal.write("\(message.timestamp.iso8601) \(VisibleText.of(message.from)): \(text)\n")
         }
     }
 }

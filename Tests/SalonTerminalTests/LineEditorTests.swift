@@ -117,3 +117,15 @@ import Testing
         #expect(!ChatController.mentions("anna", "ana"))
     }
 }
+
+@Suite struct VisibleTextTests {
+    @Test func controlCharactersAreShownNeverWritten() {
+        let attack = "innocent\u{1b}]0;PWNED\u{07}\u{1b}[2J\rmallory: hi\u{7f}\u{85}\u{202e}"
+        let shown = VisibleText.of(attack)
+        #expect(shown == "innocent^[]0;PWNED^G^[[2J^Mmallory: hi^?<U+85><U+202E>")
+        #expect(!shown.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) })
+        #expect(VisibleText.of("two\nlines", keepNewlines: true) == "two\nlines")
+        #expect(VisibleText.of("two\nlines") == "two^Jlines")
+        #expect(VisibleText.of("plain é 😀") == "plain é 😀")
+    }
+}

@@ -25,8 +25,9 @@ BINARY = os.environ.get("SALON_BINARY", os.path.join(ROOT, ".build", "debug", "s
 class Server:
     """`salon serve` on fixed free ports, so that it can be restarted where clients expect it."""
 
-    def __init__(self, binary: str = BINARY):
+    def __init__(self, binary: str = BINARY, extra=()):
         self.binary = binary
+        self.extra = list(extra)
         self.data = tempfile.mkdtemp(prefix="salon-e2e-")
         self.http_port = free_port()
         self.tcp_port = free_port()
@@ -38,7 +39,7 @@ class Server:
         env = dict(os.environ, SALON_BCRYPT_COST="4")
         self.process = subprocess.Popen(
             [self.binary, "serve", "--port", str(self.http_port), "--tcp-port", str(self.tcp_port),
-             "--data-dir", self.data, "--log-level", "notice", "--rate-limit", "0"],
+             "--data-dir", self.data, "--log-level", "notice", "--rate-limit", "0", *self.extra],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )
         for line in self.process.stdout:
