@@ -290,3 +290,74 @@ def test_a_copied_binary_serves_the_web_client(tmp_path):
         assert b"<!doctype html>" in page
     finally:
         assert s.close() == 0
+
+
+def test_unfinished_frames_are_bounded_across_connections():
+    s = Server(extra=["--input-buffer-limit-mb", "1"])
+    try:
+        holders = []
+        for _ in range(40):  # 40 × 60,000 bytes of unfinished 65,000-byte frames: 2.4 MB > 1 MiB
+            sock = tcp_connect(s)
+            tcp_request(sock, "ping")
+            sock.sendall(struct.pack("!I", 65_000) + b"x" * 60_000)
+            holders.append(sock)
+        closed = 0
+        for sock in holders:
+            sock.settimeout(5)
+            try:
+                tcp_send(sock, b'')  # a keep-alive frame would not complete the unfinished one
+                if sock.recv(1) == b"":
+                    closed += 1
+            except (ConnectionError, OSError):
+                closed += 1
+            except socket.timeout:
+                pass
+        assert closed >= 20  # those past the bound were closed, not buffered
+        fresh = tcp_connect(s)
+        assert code(tcp_request(fresh, "ping")) == "success"
+    finally:
+        assert s.close() == 0
+
+
+def test_the_server_keeps_serving_when_it_runs_out_of_file_descriptors():
+    data = tempfile.mkdtemp(prefix="salon-e2e-")
+    from conftest import free_port
+    http, tcp = free_port(), free_port()
+    log = open(os.path.join(data, "server.log"), "w+")  # a file, not a pipe: the log never blocks the server
+    process = subprocess.Popen(
+        ["bash", "-c", f'ulimit -n 64 && exec "{BINARY}" serve --port {http} --tcp-port {tcp} --data-dir {data} --log-level info'],
+        stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, SALON_BCRYPT_COST="4"))
+    try:
+        deadline = time.monotonic() + 30
+        while "http_port=" not in open(log.name).read():
+            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+        assert "open-file limit: 64" in open(log.name).read()
+        flood = []
+        for _ in range(120):  # far more than 64 descriptors: accept fails for some
+            try:
+                flood.append(socket.create_connection(("127.0.0.1", tcp), timeout=2))
+            except OSError:
+                break
+        deadline = time.monotonic() + 15
+        while "could not accept a connection" not in open(log.name).read():  # the server saw it, and said so
+            assert time.monotonic() < deadline, "no accept failure was logged"
+            time.sleep(0.05)
+        for sock in flood:
+            sock.close()
+        deadline = time.monotonic() + 15
+        while True:  # once descriptors are free, new clients are served again
+            try:
+                sock = socket.create_connection(("127.0.0.1", tcp), timeout=2)
+                sock.settimeout(3)
+                if code(tcp_request(sock, "ping")) == "success":
+                    break
+            except (OSError, ConnectionError):
+                pass
+            assert time.monotonic() < deadline, "the server stopped serving"
+        assert open(log.name).read().count("could not accept a connection") < 50  # paused, not spinning
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+        log.close()
+        shutil.rmtree(data, ignore_errors=True)

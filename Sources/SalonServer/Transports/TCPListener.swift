@@ -42,7 +42,7 @@ final class TCPListener: Service {
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
-                    try channel.pipeline.syncOperations.addHandler(AcceptErrorLogger(logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(AcceptPause(logger: logger))
                 }
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -70,15 +70,35 @@ final class TCPListener: Service {
     }
 }
 
-/// On a listening channel: an `accept` that failed (out of file descriptors, say) is logged;
-/// NIO's accept back-off keeps the listener serving once descriptors are free again.
-final class AcceptErrorLogger: ChannelInboundHandler, Sendable {
+/// On a listening channel: when `accept` fails for want of resources (out of file
+/// descriptors, say), the listener stops accepting for a second and logs it once, then tries
+/// again: the server goes on serving its connections, and new clients are accepted as soon as
+/// descriptors are free. (Without the pause NIO would retry the still-readable listening
+/// socket at once, tens of thousands of times a second.)
+final class AcceptPause: ChannelInboundHandler {
     typealias InboundIn = any Channel
+    typealias InboundOut = any Channel
+    static let pause = TimeAmount.seconds(1)
+
     let logger: Logger
+    private var paused = false
+
     init(logger: Logger) { self.logger = logger }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.error("could not accept a connection (the server goes on)", metadata: ["error": "\(error)"])
-        context.fireErrorCaught(error)
+        guard let io = error as? IOError, [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(io.errnoCode) else {
+            return context.fireErrorCaught(error)
+        }
+        guard !paused else { return }
+        paused = true
+        logger.error("could not accept a connection (the server goes on, and tries again in a second)", metadata: ["error": "\(error)"])
+        let channel = context.channel
+        channel.setOption(.autoRead, value: false).whenComplete { _ in
+            let bound = NIOLoopBound(self, eventLoop: channel.eventLoop)
+            channel.eventLoop.scheduleTask(in: Self.pause) {
+                bound.value.paused = false
+                channel.setOption(.autoRead, value: true).whenComplete { _ in channel.read() }
+            }
+        }
     }
 }
