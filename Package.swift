@@ -142,7 +142,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SalonCoreTests",
-            dependencies: ["SalonCore", "SalonStore", "SalonProtocol", .product(name: "SQLiteKit", package: "sqlite-kit")],
+            dependencies: [
+                "SalonCore", "SalonStore", "SalonProtocol",
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

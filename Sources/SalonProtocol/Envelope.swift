@@ -152,7 +152,7 @@ public struct ClientEnvelope<Registry: PayloadRegistry>: Decodable {
                 return fast
             }
             // Foundation's decoder is lenient: strict JSON first, duplicate keys refused.
-            if let problem = StrictJSON.problem(in: Array(bytes.readableBytesView)) {
+            if let problem = bytes.withUnsafeReadableBytes({ StrictJSON.problem(in: $0) }) {
                 throw ProtocolError(.invalidJSON, "a request must be one JSON object: \(problem.description)")
             }
             return try JSONDecoder().decode(ClientEnvelope.self, from: Data(bytes.readableBytesView))

@@ -20,17 +20,17 @@ public enum StrictJSON {
     }
 
     /// nil when valid, else why not.
-    public static func problem(in bytes: [UInt8]) -> Invalid? {
-        bytes.withUnsafeBytes { raw -> Invalid? in
-            do {
-                try validate(raw)
-                return nil
-            } catch let error as Invalid {
-                return error
-            } catch {
-                return Invalid(description: "\(error)")
-            }
+    public static func problem(in raw: UnsafeRawBufferPointer) -> Invalid? {
+        do {
+            try validate(raw)
+            return nil
+        } catch {
+            return error
         }
+    }
+
+    public static func problem(in bytes: [UInt8]) -> Invalid? {
+        bytes.withUnsafeBytes { problem(in: $0) }
     }
 
     private struct Parser {

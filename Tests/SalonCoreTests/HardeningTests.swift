@@ -1,4 +1,5 @@
 import Foundation
+import HummingbirdBcrypt
 @testable import SalonCore
 import SalonProtocol
 import Synchronization
@@ -163,10 +164,24 @@ import Testing
         #expect(!PasswordHasher.needsRehash(hash))
         #expect(try await hasher.verify("correct horse", hash: hash))
         #expect(try await !hasher.verify("correct horsf", hash: hash))
-        // A plain bcrypt hash of "password1" (cost 4), as v1 stored them.
-        let legacy = "$2b$04$2jD7wu3ckjZZoAJBm8U7POJfcpQXv6N2Cmq8lgbNcUzyT3rNgKCt."
+    }
+
+    @Test func anAccountWithAnOldHashLogsInAndGetsTheNewKind() async throws {
+        let h = try await CoreHarness.make()
+        // A plain bcrypt hash of the password, as the first version stored them.
+        let legacy = Bcrypt.hash("password1", cost: 4)
         #expect(PasswordHasher.needsRehash(legacy))
-        _ = try await hasher.verify("password1", hash: legacy)
+        _ = try await h.router.store.insertUser(username: "old", key: "old", passwordHash: legacy, role: .user, at: .now())
+        try await h.stop()
+        let again = try await CoreHarness.make(directory: h.directory)  // loads the account
+        let (s, k) = again.connect()
+        #expect(try await again.request(s, k, "login", ["username": "old", "password": "wrong one"]).errorCode == "auth_failed")
+        #expect(try await again.request(s, k, "login", ["username": "old", "password": "password1"]).action == "success")
+        let stored = try #require(try await again.router.store.user(key: "old"))
+        #expect(!PasswordHasher.needsRehash(stored.passwordHash))
+        let (t, tk) = again.connect()
+        #expect(try await again.request(t, tk, "login", ["username": "old", "password": "password1"]).action == "success")
+        try await again.stop()
     }
 
     @Test func failedLoginsAreThrottledPerAccountAndAddress() async throws {

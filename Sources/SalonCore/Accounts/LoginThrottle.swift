@@ -1,5 +1,3 @@
-import Synchronization
-
 /// How many failed password logins `LoginThrottle` allows.
 public struct LoginThrottleSettings: Sendable {
     /// Failures allowed in a row on one account, then one more every `accountRefill` s.
@@ -11,7 +9,6 @@ public struct LoginThrottleSettings: Sendable {
     public init() {}
 }
 
-
 /// Limits password guessing: every password check takes a token from the account's bucket
 /// and from the client address's bucket before bcrypt runs, and a successful login gives them
 /// back, so only failures count. An empty bucket refuses at once, without bcrypt, with the
@@ -21,25 +18,12 @@ public struct LoginThrottleSettings: Sendable {
 /// Taking the token before the check (not after a failure) matters: 200 connections guessing
 /// at once would otherwise all pass the check before the first failure was counted.
 final class LoginThrottle: Sendable {
-    private struct Bucket {
-        var tokens: Double
-        var updated: ContinuousClock.Instant
-    }
-
-    private struct State {
-        var accounts: [String: Bucket] = [:]
-        var addresses: [String: Bucket] = [:]
-    }
-
-    /// Entries kept before full buckets are forgotten (memory stays bounded under a flood of
-    /// names or addresses).
-    static let maxEntries = 100_000
-
-    let settings: LoginThrottleSettings
-    private let state = Mutex(State())
+    private let accounts: KeyedBuckets
+    private let addresses: KeyedBuckets
 
     init(settings: LoginThrottleSettings) {
-        self.settings = settings
+        accounts = KeyedBuckets(rate: 1 / max(settings.accountRefill, 0.001), burst: settings.accountBurst)
+        addresses = KeyedBuckets(rate: 1 / max(settings.addressRefill, 0.001), burst: settings.addressBurst)
     }
 
     /// What one check took, to give back if the password was right.
@@ -48,60 +32,23 @@ final class LoginThrottle: Sendable {
         let address: String?
     }
 
-    /// Takes a token for `account` and for `address`, or says how many seconds to wait.
-    func reserve(account: String, address: String?, now: ContinuousClock.Instant = .now) -> Result<Reservation, Wait> {
-        let s = settings
-        return state.withLock { state in
-            var accountBucket = Self.refilled(state.accounts[account], burst: s.accountBurst, refill: s.accountRefill, now: now)
-            var addressBucket = address.map { Self.refilled(state.addresses[$0], burst: s.addressBurst, refill: s.addressRefill, now: now) }
-            var wait = 0.0
-            if accountBucket.tokens < 1 { wait = max(wait, (1 - accountBucket.tokens) * s.accountRefill) }
-            if let b = addressBucket, b.tokens < 1 { wait = max(wait, (1 - b.tokens) * s.addressRefill) }
-            guard wait == 0 else { return .failure(Wait(seconds: Int(wait.rounded(.up)))) }
-            accountBucket.tokens -= 1
-            addressBucket?.tokens -= 1
-            Self.prune(&state.accounts, burst: s.accountBurst, refill: s.accountRefill, now: now)
-            state.accounts[account] = accountBucket
-            if let address, let addressBucket {
-                Self.prune(&state.addresses, burst: s.addressBurst, refill: s.addressRefill, now: now)
-                state.addresses[address] = addressBucket
-            }
-            return .success(Reservation(account: account, address: address))
-        }
-    }
-
-    /// The password was right: the check does not count as a failure.
-    func refund(_ reservation: Reservation) {
-        let s = settings
-        state.withLock { state in
-            if var b = state.accounts[reservation.account] {
-                b.tokens = min(s.accountBurst, b.tokens + 1)
-                state.accounts[reservation.account] = b
-            }
-            if let address = reservation.address, var b = state.addresses[address] {
-                b.tokens = min(s.addressBurst, b.tokens + 1)
-                state.addresses[address] = b
-            }
-        }
-    }
-
     struct Wait: Error, Sendable {
         let seconds: Int
     }
 
-    private static func refilled(_ bucket: Bucket?, burst: Double, refill: Double, now: ContinuousClock.Instant) -> Bucket {
-        guard var bucket else { return Bucket(tokens: burst, updated: now) }
-        let elapsed = bucket.updated.duration(to: now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        bucket.tokens = min(burst, bucket.tokens + seconds / max(refill, 0.001))
-        bucket.updated = now
-        return bucket
+    /// Takes a token for `account` and for `address`, or says how many seconds to wait.
+    func reserve(account: String, address: String?) -> Result<Reservation, Wait> {
+        if let wait = accounts.take(account) { return .failure(Wait(seconds: wait)) }
+        if let address, let wait = addresses.take(address) {
+            accounts.giveBack(account)
+            return .failure(Wait(seconds: wait))
+        }
+        return .success(Reservation(account: account, address: address))
     }
 
-    /// Past `maxEntries`, forgets the buckets that have filled up again (they hold nothing).
-    private static func prune(_ table: inout [String: Bucket], burst: Double, refill: Double, now: ContinuousClock.Instant) {
-        guard table.count >= maxEntries else { return }
-        table = table.filter { refilled($0.value, burst: burst, refill: refill, now: now).tokens < burst }
-        if table.count >= maxEntries { table.removeAll(keepingCapacity: true) }
+    /// The password was right (or was never checked): the check does not count.
+    func refund(_ reservation: Reservation) {
+        accounts.giveBack(reservation.account)
+        if let address = reservation.address { addresses.giveBack(address) }
     }
 }

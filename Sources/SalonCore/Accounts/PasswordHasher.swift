@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import HummingbirdBcrypt
 import NIOPosix
 import Synchronization
@@ -76,28 +77,6 @@ public struct PasswordHasher: Sendable {
     /// What bcrypt is given: the password's SHA-256, in base64 (no NUL, 44 bytes).
     static func prehash(_ password: String) -> String {
         let digest = SHA256.hash(data: Array(password.utf8))
-        return Base64.encode(Array(digest))
-    }
-}
-
-/// Standard base64 with padding, for the 32 bytes of a digest (Foundation is not needed).
-enum Base64 {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    static func encode(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var index = 0
-        while index < bytes.count {
-            let b0 = bytes[index]
-            let b1 = index + 1 < bytes.count ? bytes[index + 1] : 0
-            let b2 = index + 2 < bytes.count ? bytes[index + 2] : 0
-            out.append(alphabet[Int(b0 >> 2)])
-            out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
-            out.append(index + 1 < bytes.count ? alphabet[Int((b1 & 0x0f) << 2 | b2 >> 6)] : UInt8(ascii: "="))
-            out.append(index + 2 < bytes.count ? alphabet[Int(b2 & 0x3f)] : UInt8(ascii: "="))
-            index += 3
-        }
-        return String(decoding: out, as: UTF8.self)
+        return Data(digest).base64EncodedString()
     }
 }

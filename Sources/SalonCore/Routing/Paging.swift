@@ -22,14 +22,21 @@ enum Paging {
             }
             start = low
         }
+        return fit(items[start...], limit: limit, fromEnd: false, size: size)
+    }
+
+    /// At most `limit` of `items` and at most the reply budget (always at least one item):
+    /// the first ones, or with `fromEnd` the last ones, in their order; true when some were
+    /// left out. Every list reply is cut here.
+    static func fit<T>(_ items: ArraySlice<T>, limit: Int, fromEnd: Bool, size: (T) -> Int) -> (items: [T], hasMore: Bool) {
         var budget = Limits.replyBudget
-        var end = start
-        while end < items.endIndex, end - start < limit {
-            let cost = size(items[end])
-            guard end == start || cost <= budget else { break }
+        var count = 0
+        for index in fromEnd ? Array(items.indices.reversed()) : Array(items.indices) {
+            let cost = size(items[index])
+            guard count < limit, count == 0 || cost <= budget else { break }
             budget -= cost
-            end += 1
+            count += 1
         }
-        return (Array(items[start..<end]), end < items.endIndex)
+        return (fromEnd ? Array(items.suffix(count)) : Array(items.prefix(count)), count < items.count)
     }
 }

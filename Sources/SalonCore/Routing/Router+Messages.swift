@@ -61,7 +61,7 @@ extension Router {
         // One row more than asked tells whether there is more; the page keeps the messages
         // nearest where it starts (the oldest after `after`, else the newest), as many as fit
         // in `page` and in the reply budget.
-        let (kept, hasMore) = Self.budgeted(messages.map(\.wire), limit: page, fromEnd: p.after == nil)
+        let (kept, hasMore) = Paging.fit(messages.map(\.wire)[...], limit: page, fromEnd: p.after == nil, size: JSONSize.message)
         return HistoryResult(messages: kept, hasMore: hasMore)
     }
 
@@ -135,21 +135,7 @@ extension Router {
         }
     }
 
-    /// At most `limit` of `items`, within the reply budget: the first ones, or with
-    /// `fromEnd` the last ones (keeping their order); true when some were left out.
-    static func budgeted(_ items: [Message], limit: Int, fromEnd: Bool) -> ([Message], Bool) {
-        var budget = Limits.replyBudget
-        var count = 0
-        let order: [Int] = fromEnd ? Array(items.indices.reversed()) : Array(items.indices)
-        for index in order {
-            let size = JSONSize.message(items[index])
-            guard count < limit, count == 0 || size <= budget else { break }
-            budget -= size
-            count += 1
-        }
-        let kept = fromEnd ? Array(items.suffix(count)) : Array(items.prefix(count))
-        return (kept, count < items.count)
-    }
+
 }
 
 extension String {

@@ -49,7 +49,7 @@ extension Router {
             return true
         }
         guard reserved else {
-            roomCreations.refund(user.key)
+            roomCreations.giveBack(user.key)
             throw ProtocolError(.roomExists, "a room named '\(name)' exists")
         }
         do {
@@ -63,7 +63,7 @@ extension Router {
                 s.removeMember(user.key, from: name)
                 s.rooms[name] = nil
             }
-            roomCreations.refund(user.key)
+            roomCreations.giveBack(user.key)
             throw error
         }
         let (info, audience) = hub.withState { s -> (RoomInfo?, [Connection]) in
@@ -113,7 +113,7 @@ extension Router {
             throw ProtocolError(.roomNotFound, "no room named '\(name)'")
         }
         // The latest messages that fit in the reply budget (older ones: `history`).
-        return JoinResult(room: info, messages: Self.budgeted(messages.map(\.wire), limit: Limits.joinHistory, fromEnd: true).0)
+        return JoinResult(room: info, messages: Paging.fit(messages.map(\.wire)[...], limit: Limits.joinHistory, fromEnd: true, size: JSONSize.message).items)
     }
 
     func leaveRoom(_ p: RoomRequest, _ session: Session) async throws -> EmptyPayload {

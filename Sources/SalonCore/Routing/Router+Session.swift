@@ -89,14 +89,12 @@ extension Router {
         }
         loginThrottle.refund(reservation)
         if PasswordHasher.needsRehash(record.passwordHash) {
-            // An account from before passwords were pre-hashed: store the new kind of hash.
-            let (passwords, store, logger) = (self.passwords, self.store, self.logger)
-            Task {
-                do {
-                    try await store.updatePasswordHash(userID: record.id, hash: try await passwords.hash(password))
-                } catch {
-                    logger.warning("could not rehash the password of \(record.username): \(error)")
-                }
+            // An account from before passwords were pre-hashed: store the new kind of hash,
+            // once (a second bcrypt on this one login). Failing that, the old one still works.
+            do {
+                try await store.updatePasswordHash(userID: record.id, hash: try await passwords.hash(password))
+            } catch {
+                logger.warning("could not rehash the password of \(record.username): \(error)")
             }
         }
         return try await beginSession(session, record)

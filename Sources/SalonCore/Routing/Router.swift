@@ -19,8 +19,8 @@ public final class Router: Service, Sendable {
     let logger: Logger
     let loginThrottle: LoginThrottle
     let guestIDs: GuestIDs
-    /// Room creations per user (`roomsPerHour`).
-    let roomCreations: KeyedRateLimit
+    /// Room creations per user (`roomsPerHour`, bursts of as many).
+    let roomCreations: KeyedBuckets
     private let connectionIDs = Atomic<UInt64>(0)
     /// When expired tokens were last deleted (ms since 1970).
     let lastTokenPurge = Atomic<Int64>(0)
@@ -33,7 +33,7 @@ public final class Router: Service, Sendable {
         self.passwords = PasswordHasher(cost: configuration.bcryptCost, maxPending: configuration.maxPendingPasswordChecks)
         self.loginThrottle = LoginThrottle(settings: configuration.loginThrottle)
         self.guestIDs = GuestIDs(store: store)
-        self.roomCreations = KeyedRateLimit(perHour: configuration.roomsPerHour)
+        self.roomCreations = KeyedBuckets(rate: Double(configuration.roomsPerHour) / 3600, burst: Double(configuration.roomsPerHour))
         self.log = MessageLog(store: store, lastID: lastMessageID, maxBatch: configuration.maxBatch, logger: logger) { committed, replies in
             hub.fanOut(committed, replies: replies)
         }
