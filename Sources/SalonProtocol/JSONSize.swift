@@ -17,7 +17,11 @@ public enum JSONSize {
 
     /// A `Message`: its strings plus a generous allowance for keys, numbers and the timestamp.
     public static func message(_ m: Message) -> Int {
-        160 + string(m.text) + string(m.from) + (m.room.map(string) ?? 0) + (m.to.map(string) ?? 0)
+        var size = 200 + string(m.text) + string(m.from) + (m.room.map(string) ?? 0) + (m.to.map(string) ?? 0)
+        for reaction in m.reactions ?? [] {
+            size += 48 + string(reaction.emoji) + reaction.users.reduce(0) { $0 + 1 + string($1) }
+        }
+        return size
     }
 
     public static func room(_ r: RoomInfo) -> Int {

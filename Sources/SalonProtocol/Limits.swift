@@ -21,6 +21,21 @@ public enum Limits {
     /// `list_rooms`, `list_users` and `members` pages: default and largest `limit`.
     public static let listDefault = 500
     public static let listPage = 1000
+    /// An emoji of `react`: 1–32 Unicode scalars (a flag or a family is several).
+    public static let emojiLength = 1...32
+    /// `reactions[].users` lists at most this many people per emoji.
+    public static let reactionUsers = 50
+    /// `search`: default and largest `limit`.
+    public static let searchDefault = 20
+    public static let searchPage = 100
+    /// A `search` query: at most this many scalars, and this many words.
+    public static let queryLength = 256
+    public static let queryWords = 16
+    /// `sync`: default and largest `limit`.
+    public static let syncDefault = 500
+    public static let syncPage = 1000
+    /// `conversations` at login: the newest this many.
+    public static let loginConversations = 200
 
     /// A control character that text may not hold: C0 and C1 controls and DEL, but `\n` and
     /// `\t`. They would truncate stored text (NUL), or rewrite a terminal (ESC).

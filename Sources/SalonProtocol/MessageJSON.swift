@@ -136,6 +136,30 @@ struct JSONWriter {
             raw(",\"reply_to\":")
             int(replyTo)
         }
+        if let edited = m.edited {
+            raw(",\"edited\":")
+            timestamp(edited)
+        }
+        if m.deleted == true {
+            raw(",\"deleted\":true")
+        }
+        if let reactions = m.reactions, !reactions.isEmpty {
+            raw(",\"reactions\":[")
+            for (index, reaction) in reactions.enumerated() {
+                if index > 0 { raw(",") }
+                raw("{\"emoji\":")
+                string(reaction.emoji)
+                raw(",\"count\":")
+                int(Int64(reaction.count))
+                raw(",\"users\":[")
+                for (u, user) in reaction.users.enumerated() {
+                    if u > 0 { raw(",") }
+                    string(user)
+                }
+                raw("]}")
+            }
+            raw("]")
+        }
         raw("}")
     }
 }

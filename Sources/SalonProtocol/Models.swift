@@ -47,7 +47,8 @@ public struct RoomInfo: Codable, Sendable, Equatable {
     }
 }
 
-/// `Message` (§5). Exactly one of `room` and `to` is set.
+/// `Message` (§5). Exactly one of `room` and `to` is set. `edited` is the time of the last
+/// edit; a deleted message is a tombstone (`deleted`, empty text, no reactions).
 public struct Message: Codable, Sendable, Equatable {
     public var id: Int64
     public var room: String?
@@ -56,13 +57,19 @@ public struct Message: Codable, Sendable, Equatable {
     public var text: String
     public var timestamp: Timestamp
     public var replyTo: Int64?
+    public var edited: Timestamp?
+    public var deleted: Bool?
+    public var reactions: [ReactionSummary]?
 
     enum CodingKeys: String, CodingKey {
-        case id, room, to, from, text, timestamp
+        case id, room, to, from, text, timestamp, edited, deleted, reactions
         case replyTo = "reply_to"
     }
 
-    public init(id: Int64, room: String?, to: String?, from: String, text: String, timestamp: Timestamp, replyTo: Int64?) {
+    public init(
+        id: Int64, room: String?, to: String?, from: String, text: String, timestamp: Timestamp, replyTo: Int64?,
+        edited: Timestamp? = nil, deleted: Bool? = nil, reactions: [ReactionSummary]? = nil
+    ) {
         self.id = id
         self.room = room
         self.to = to
@@ -70,6 +77,39 @@ public struct Message: Codable, Sendable, Equatable {
         self.text = text
         self.timestamp = timestamp
         self.replyTo = replyTo
+        self.edited = edited
+        self.deleted = deleted
+        self.reactions = reactions
+    }
+}
+
+/// One emoji's reactions on a message: how many, and up to 50 of who, in the order they reacted.
+public struct ReactionSummary: Codable, Sendable, Equatable {
+    public var emoji: String
+    public var count: Int
+    public var users: [String]
+    public init(emoji: String, count: Int, users: [String]) {
+        self.emoji = emoji
+        self.count = count
+        self.users = users
+    }
+}
+
+/// An entry of `conversations` at login: a private conversation, with its unread count.
+public struct ConversationInfo: Codable, Sendable, Equatable {
+    public var with: String
+    public var unread: Int
+    public var lastMessageID: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case with, unread
+        case lastMessageID = "last_message_id"
+    }
+
+    public init(with: String, unread: Int, lastMessageID: Int64) {
+        self.with = with
+        self.unread = unread
+        self.lastMessageID = lastMessageID
     }
 }
 

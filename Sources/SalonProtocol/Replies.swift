@@ -5,10 +5,45 @@ public struct AuthResult: Codable, Sendable {
     public var user: UserInfo
     public var token: String?
     public var rooms: [RoomInfo]
-    public init(user: UserInfo, token: String?, rooms: [RoomInfo]) {
+    /// The user's private conversations, newest first (absent from v1 servers).
+    public var conversations: [ConversationInfo]?
+    /// The newest event committed when the session began (absent from v1 servers).
+    public var seq: Int64?
+    public init(user: UserInfo, token: String?, rooms: [RoomInfo], conversations: [ConversationInfo]? = nil, seq: Int64? = nil) {
         self.user = user
         self.token = token
         self.rooms = rooms
+        self.conversations = conversations
+        self.seq = seq
+    }
+}
+
+/// One event of a `sync` answer: exactly the push it was (`action`, `data` with its `seq`).
+public struct SyncedEvent: Codable, Sendable, Equatable {
+    public var seq: Int64
+    public var action: String
+    public var data: JSONValue
+    public init(seq: Int64, action: String, data: JSONValue) {
+        self.seq = seq
+        self.action = action
+        self.data = data
+    }
+}
+
+/// Reply to `sync`. `seq` is where the answer is complete up to: ask again from there while
+/// `has_more`.
+public struct SyncResult: Codable, Sendable {
+    public var events: [SyncedEvent]
+    public var hasMore: Bool
+    public var seq: Int64
+    enum CodingKeys: String, CodingKey {
+        case events, seq
+        case hasMore = "has_more"
+    }
+    public init(events: [SyncedEvent], hasMore: Bool, seq: Int64) {
+        self.events = events
+        self.hasMore = hasMore
+        self.seq = seq
     }
 }
 
@@ -89,7 +124,67 @@ public struct UsersResult: Codable, Sendable {
 /// `receive_message` push.
 public struct ReceiveMessagePush: Codable, Sendable {
     public var message: Message
-    public init(message: Message) { self.message = message }
+    public var seq: Int64?
+    public init(message: Message, seq: Int64? = nil) {
+        self.message = message
+        self.seq = seq
+    }
+}
+
+/// `message_deleted` push: `room`, or `to` as in the message (its recipient).
+public struct MessageDeletedPush: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var room: String?
+    public var to: String?
+    public var seq: Int64?
+    public init(id: Int64, room: String?, to: String?, seq: Int64? = nil) {
+        self.id = id
+        self.room = room
+        self.to = to
+        self.seq = seq
+    }
+}
+
+/// `reaction` push.
+public struct ReactionPush: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var emoji: String
+    public var username: String
+    public var added: Bool
+    public var seq: Int64?
+    public init(id: Int64, emoji: String, username: String, added: Bool, seq: Int64? = nil) {
+        self.id = id
+        self.emoji = emoji
+        self.username = username
+        self.added = added
+        self.seq = seq
+    }
+}
+
+/// `typing` push (ephemeral: no `seq`). `to` is the recipient, for a private conversation.
+public struct TypingPush: Codable, Sendable, Equatable {
+    public var room: String?
+    public var to: String?
+    public var username: String
+    public init(room: String?, to: String?, username: String) {
+        self.room = room
+        self.to = to
+        self.username = username
+    }
+}
+
+/// `read` push, to the user's other connections: the marker of a room or conversation moved.
+public struct ReadPush: Codable, Sendable, Equatable {
+    public var room: String?
+    public var with: String?
+    public var id: Int64
+    public var seq: Int64?
+    public init(room: String?, with: String?, id: Int64, seq: Int64? = nil) {
+        self.room = room
+        self.with = with
+        self.id = id
+        self.seq = seq
+    }
 }
 
 /// `system` push: join and leave notices, room creation, server notices.
@@ -98,11 +193,13 @@ public struct SystemPush: Codable, Sendable, Equatable {
     public var event: String
     public var username: String?
     public var text: String
-    public init(room: String?, event: String, username: String?, text: String) {
+    public var seq: Int64?
+    public init(room: String?, event: String, username: String?, text: String, seq: Int64? = nil) {
         self.room = room
         self.event = event
         self.username = username
         self.text = text
+        self.seq = seq
     }
 }
 
@@ -121,8 +218,10 @@ public struct PresencePush: Codable, Sendable, Equatable {
 public struct RoomUpdatedPush: Codable, Sendable {
     public var room: RoomInfo
     public var removed: Bool?
-    public init(room: RoomInfo, removed: Bool? = nil) {
+    public var seq: Int64?
+    public init(room: RoomInfo, removed: Bool? = nil, seq: Int64? = nil) {
         self.room = room
         self.removed = removed
+        self.seq = seq
     }
 }

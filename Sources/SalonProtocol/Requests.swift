@@ -128,3 +128,67 @@ public struct MarkReadRequest: Codable, Sendable {
         self.id = id
     }
 }
+
+/// `edit_message`: new text for one's own message.
+public struct EditMessageRequest: Codable, Sendable {
+    public var id: Int64
+    public var text: String
+    public init(id: Int64, text: String) {
+        self.id = id
+        self.text = text
+    }
+}
+
+/// `delete_message`.
+public struct MessageIDRequest: Codable, Sendable {
+    public var id: Int64
+    public init(id: Int64) { self.id = id }
+}
+
+/// `react`: adds (or with `remove`, takes away) one's emoji on a message.
+public struct ReactRequest: Codable, Sendable {
+    public var id: Int64
+    public var emoji: String
+    public var remove: Bool?
+    public init(id: Int64, emoji: String, remove: Bool? = nil) {
+        self.id = id
+        self.emoji = emoji
+        self.remove = remove
+    }
+}
+
+/// `typing`: in a room, or to a person.
+public struct TypingRequest: Codable, Sendable {
+    public var room: String?
+    public var to: String?
+    public init(room: String? = nil, to: String? = nil) {
+        self.room = room
+        self.to = to
+    }
+}
+
+/// `search`: words (the last also as a prefix) and "quoted phrases", newest first.
+public struct SearchRequest: Codable, Sendable {
+    public var query: String
+    public var room: String?
+    public var with: String?
+    public var before: Int64?
+    public var limit: Int?
+    public init(query: String, room: String? = nil, with: String? = nil, before: Int64? = nil, limit: Int? = nil) {
+        self.query = query
+        self.room = room
+        self.with = with
+        self.before = before
+        self.limit = limit
+    }
+}
+
+/// `sync`: the events after `since` that concern the user.
+public struct SyncRequest: Codable, Sendable {
+    public var since: Int64
+    public var limit: Int?
+    public init(since: Int64, limit: Int? = nil) {
+        self.since = since
+        self.limit = limit
+    }
+}

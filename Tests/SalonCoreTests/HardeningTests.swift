@@ -171,7 +171,7 @@ import Testing
         // A plain bcrypt hash of the password, as the first version stored them.
         let legacy = Bcrypt.hash("password1", cost: 4)
         #expect(PasswordHasher.needsRehash(legacy))
-        _ = try await h.router.store.insertUser(username: "old", key: "old", passwordHash: legacy, role: .user, at: .now())
+        _ = try await h.router.store.register(username: "old", key: "old", passwordHash: legacy, role: .user, generalID: 1, at: .now())
         try await h.stop()
         let again = try await CoreHarness.make(directory: h.directory)  // loads the account
         let (s, k) = again.connect()

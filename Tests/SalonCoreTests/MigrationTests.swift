@@ -33,6 +33,7 @@ import Testing
             (2, '@ana|zed', NULL, 'zed', 'zed', 'Ana', 'from the guest', 50, NULL, NULL),
             (3, '#general', 'general', 'Ana', 'ana', NULL, 'hello all', 160, NULL, NULL)
             """).run()
+        try await db.raw("INSERT INTO rooms (name, topic, private, created_at) VALUES ('general', '', 0, 10)").run()
         try await db.raw("INSERT INTO read_markers (user_key, conversation, message_id) VALUES ('ana', '@ana|bob', 1)").run()
         try await db.raw("INSERT INTO tokens (token_hash, user_id, created_at) VALUES ('h', 1, 100)").run()
         try await connection.close()
@@ -47,13 +48,17 @@ import Testing
         #expect(try await store.messages(conversation: Conversation.direct(between: 1, and: 3).key, before: nil, after: nil, limit: 10).isEmpty)
         #expect(try await store.message(id: 2)?.conversation == "@legacy:@ana|zed")
         #expect(try await store.message(id: 2)?.senderID == nil)
-        #expect(try await store.message(id: 3)?.conversation == "#general")
-        #expect(try await store.unreadCounts(userKey: "ana")["@1|2"] == 0)
+        #expect(try await store.message(id: 3)?.conversation == "#1")
+        #expect(try await store.message(id: 3)?.room == "general")
+        #expect(try await store.unreadCounts(userID: 1)["@1|2"] == 0)
+        // Version 3: every message is an event of the one sequence, and searchable.
+        #expect(try await store.lastSeq() == 3)
+        #expect(try await store.search(SearchQuery(match: "\"hello\"", roomIDs: [1], userID: 1, includeDirect: true, conversation: nil, before: nil, limit: 5)).map(\.id) == [3])
         // Old tokens count as used when they were made; guest ids come after every account's.
         #expect(try await store.user(tokenHash: "h", usedAt: .now(), unusedSince: nil)?.id == 1)
         let ids = try await store.reserveIDs(count: 10)
         #expect(ids == 4...13)
-        #expect(try await store.insertUser(username: "new", key: "new", passwordHash: "x", role: .user, at: .now())?.id == 14)
+        #expect(try await store.register(username: "new", key: "new", passwordHash: "x", role: .user, generalID: 1, at: .now())?.id == 14)
         try await store.close()
     }
 }

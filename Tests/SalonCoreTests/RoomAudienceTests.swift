@@ -19,8 +19,8 @@ import Testing
     @Test func followsLoginsLogoutsJoinsAndLeaves() {
         let lanes: [Lane?] = [Lane(), Lane(), nil]
         var state = HubState()
-        for name in [HubState.general, "small"] {
-            state.rooms[name] = RoomState(record: RoomRecord(name: name, topic: "", isPrivate: false, createdAt: .now()))
+        for (id, name) in [HubState.general, "small"].enumerated() {
+            state.addRoom(RoomRecord(id: Int64(id + 1), name: name, topic: "", isPrivate: false, createdAt: .now()))
         }
         var generator = SystemRandomNumberGenerator()
         var open: [(Connection, SessionUser)] = []
@@ -31,21 +31,21 @@ import Testing
                 nextID += 1
                 let name = "u\(Int.random(in: 0..<20, using: &generator))"
                 let user = SessionUser(id: Int64(name.dropFirst()) ?? 0, username: name, key: name, role: Bool.random(using: &generator) ? .user : .guest)
-                if user.isGuest && state.online[name] != nil { continue }
-                if let existing = state.online[name], existing.user.role != user.role { continue }
+                if user.isGuest && state.online[user.id] != nil { continue }
+                if let existing = state.online[user.id], existing.user.role != user.role { continue }
                 let connection = Connection(id: nextID, sink: Sink(lane: lanes.randomElement(using: &generator) ?? nil), address: nil)
                 _ = state.attach(connection, as: user)
                 open.append((connection, user))
             case 2:  // a connection closes
                 guard !open.isEmpty else { continue }
                 let (connection, user) = open.remove(at: Int.random(in: 0..<open.count, using: &generator))
-                _ = state.detach(connection, key: user.key)
+                _ = state.detach(connection, id: user.id)
             case 3:  // someone joins `small`
                 guard let (_, user) = open.randomElement(using: &generator) else { continue }
-                state.addMember(user.key, to: "small", role: .member)
+                state.addMember(user.id, name: user.username, to: "small", role: .member)
             default:  // someone leaves `small`
                 guard let (_, user) = open.randomElement(using: &generator) else { continue }
-                state.removeMember(user.key, from: "small")
+                state.removeMember(user.id, from: "small")
             }
             for name in [HubState.general, "small"] {
                 let expected = Set(state.connections(ofRoom: name).map(\.id))

@@ -7,7 +7,7 @@ import SalonCore
 /// A message is acknowledged only once stored: when it cannot be stored, its sender gets
 /// `internal` and nobody else sees it; after shutdown, new messages are refused the same way.
 @Suite struct StoreFailureTests {
-    /// The real store, but `insertMessages` fails while `failing` is set.
+    /// The real store, but `commit` fails while `failing` is set.
     final class FailingInserts: ChatStore {
         let base: any ChatStore
         let failing = Atomic<Bool>(false)
@@ -15,15 +15,15 @@ import SalonCore
 
         init(_ base: any ChatStore) { self.base = base }
 
-        func insertMessages(_ messages: [StoredMessage]) async throws {
+        func commit(_ changes: [Change]) async throws -> [ChangeOutcome] {
             if failing.load(ordering: .relaxed) { throw Refused() }
-            try await base.insertMessages(messages)
+            return try await base.commit(changes)
         }
 
         func migrate() async throws { try await base.migrate() }
         func close() async throws { try await base.close() }
-        func insertUser(username: String, key: String, passwordHash: String, role: UserRole, at: Timestamp) async throws -> UserRecord? {
-            try await base.insertUser(username: username, key: key, passwordHash: passwordHash, role: role, at: at)
+        func register(username: String, key: String, passwordHash: String, role: UserRole, generalID: Int64, at: Timestamp) async throws -> UserRecord? {
+            try await base.register(username: username, key: key, passwordHash: passwordHash, role: role, generalID: generalID, at: at)
         }
         func user(key: String) async throws -> UserRecord? { try await base.user(key: key) }
         func allUsers() async throws -> [UserRecord] { try await base.allUsers() }
@@ -35,17 +35,16 @@ import SalonCore
         func deleteTokens(unusedSince cutoff: Timestamp) async throws -> Int { try await base.deleteTokens(unusedSince: cutoff) }
         func updatePasswordHash(userID: Int64, hash: String) async throws { try await base.updatePasswordHash(userID: userID, hash: hash) }
         func reserveIDs(count: Int) async throws -> ClosedRange<Int64> { try await base.reserveIDs(count: count) }
-        func insertRoom(_ room: RoomRecord) async throws -> Bool { try await base.insertRoom(room) }
+        func ensureRoom(name: String, at: Timestamp) async throws -> RoomRecord { try await base.ensureRoom(name: name, at: at) }
         func allRooms() async throws -> [RoomRecord] { try await base.allRooms() }
         func allMemberships() async throws -> [MembershipRecord] { try await base.allMemberships() }
-        func insertMembership(_ membership: MembershipRecord, at: Timestamp) async throws { try await base.insertMembership(membership, at: at) }
-        func deleteMembership(room: String, userKey: String) async throws { try await base.deleteMembership(room: room, userKey: userKey) }
-        func setReadMarker(userKey: String, conversation: String, messageID: Int64) async throws {
-            try await base.setReadMarker(userKey: userKey, conversation: conversation, messageID: messageID)
+        func lastSeq() async throws -> Int64 { try await base.lastSeq() }
+        func membershipPeriods(userID: Int64, after: Int64) async throws -> [MembershipPeriod] {
+            try await base.membershipPeriods(userID: userID, after: after)
         }
-        func unreadCounts(userKey: String) async throws -> [String: Int] { try await base.unreadCounts(userKey: userKey) }
-        func maxMessageID() async throws -> Int64 { try await base.maxMessageID() }
-        func lastMessageIDs() async throws -> [String: Int64] { try await base.lastMessageIDs() }
+        func events(userID: Int64, periods: [MembershipPeriod], after: Int64, through: Int64, limit: Int) async throws -> [StoredEvent] {
+            try await base.events(userID: userID, periods: periods, after: after, through: through, limit: limit)
+        }
         func messages(conversation: String, before: Int64?, after: Int64?, limit: Int) async throws -> [StoredMessage] {
             try await base.messages(conversation: conversation, before: before, after: after, limit: limit)
         }
@@ -53,6 +52,9 @@ import SalonCore
         func message(senderID: Int64, clientMsgID: String) async throws -> StoredMessage? {
             try await base.message(senderID: senderID, clientMsgID: clientMsgID)
         }
+        func unreadCounts(userID: Int64) async throws -> [String: Int] { try await base.unreadCounts(userID: userID) }
+        func conversations(userID: Int64, limit: Int) async throws -> [ConversationSummary] { try await base.conversations(userID: userID, limit: limit) }
+        func search(_ query: SearchQuery) async throws -> [StoredMessage] { try await base.search(query) }
     }
 
     @Test func aMessageThatCannotBeStoredIsRefusedAndNotDelivered() async throws {

@@ -20,44 +20,71 @@ final class Hub: Sendable {
         lanes.send()
     }
 
-    /// Delivers a committed batch of messages to everyone concerned but the connection that
-    /// sent each one, then the senders' replies: each message encoded once, the same bytes for
-    /// all, and the whole of it handed to each lane in one go (one task per event loop, and a
-    /// connection gets its share in one write).
-    func fanOut(_ batch: [MessageLog.Committed], replies: [MessageLog.Reply] = []) {
+    /// The local subscriber of the event log: applies each committed change to the state, in
+    /// `seq` order, and delivers its events to everyone concerned but the connection that
+    /// made it, then the replies. Each event is rendered once (the same bytes for all), and the
+    /// whole batch is handed to each lane in one go (one task per event loop, and a connection
+    /// gets its share in one write).
+    func fanOut(_ batch: EventLog.Batch) {
         var lanes = Lanes()
-        // Under the lock only what is needed: room audiences are taken as they are (arrays
-        // shared, not copied); direct messages are listed.
+        // Under the lock: apply, then take the audiences as they are (room audiences are
+        // arrays shared, not copied).
         let targets = withState { s -> [Target] in
-            batch.map { committed in
-                let message = committed.message
-                if let room = message.room {
-                    if message.id > s.rooms[room]?.lastMessageID ?? 0 { s.rooms[room]?.lastMessageID = message.id }
-                    return .room(s.rooms[room]?.audience ?? RoomAudience())
+            var targets: [Target] = []
+            for item in batch.items {
+                item.apply?(&s, item.events.map(\.event))
+                for committed in item.events {
+                    let event = committed.event
+                    if event.seq > s.appliedSeq { s.appliedSeq = event.seq }
+                    if event.type == .receiveMessage, let roomID = event.draft.roomID, let name = s.roomNames[roomID],
+                       event.seq > s.rooms[name]?.lastMessageID ?? 0 {
+                        s.rooms[name]?.lastMessageID = event.seq
+                    }
+                    targets.append(Self.target(of: event, in: s))
                 }
-                // By name, then checked by id: a guest's pseudonym may have passed to someone
-                // else since the message was sent.
-                var out = s.connections(of: message.senderKey, id: message.senderID).filter { $0 != committed.origin }
-                if let peer = committed.recipientKey, peer != message.senderKey {
-                    out += s.connections(of: peer, id: committed.recipientID)
+            }
+            return targets
+        }
+        var index = 0
+        for item in batch.items {
+            for committed in item.events {
+                defer { index += 1 }
+                switch targets[index] {
+                case .room(let audience) where audience.count > 0:
+                    lanes.add(committed.push, for: audience, excluding: item.origin)
+                case .connections(let connections):
+                    let recipients = connections.filter { $0 != item.origin }
+                    if !recipients.isEmpty { lanes.add(committed.push, for: recipients) }
+                default:
+                    continue
                 }
-                return .connections(out)
             }
         }
-        for (committed, target) in zip(batch, targets) {
-            switch target {
-            case .room(let audience) where audience.count > 0:
-                lanes.add(EnvelopeEncoder.receiveMessage(committed.encodedMessage), for: audience, excluding: committed.origin)
-            case .connections(let connections) where !connections.isEmpty:
-                lanes.add(EnvelopeEncoder.receiveMessage(committed.encodedMessage), for: connections)
-            default:
-                continue
-            }
-        }
-        for reply in replies {
+        for reply in batch.replies {
             lanes.add(reply.frame, for: reply.connection)
         }
         lanes.send()
+    }
+
+    /// Who an event reaches now.
+    private static func target(of event: StoredEvent, in s: HubState) -> Target {
+        let draft = event.draft
+        switch draft.scope {
+        case .room:
+            guard let roomID = draft.roomID, let room = s.room(id: roomID) else { return .connections([]) }
+            return .room(room.audience)
+        case .roomButActor:
+            guard let roomID = draft.roomID, let room = s.room(id: roomID) else { return .connections([]) }
+            return .connections(s.connections(ofRoom: room.name).filter { connection in
+                !(s.online[draft.actorID ?? -1]?.connections.contains(connection) ?? false)
+            })
+        case .users:
+            var out = draft.userID.map(s.connections(of:)) ?? []
+            if let peer = draft.peerID, peer != draft.userID { out += s.connections(of: peer) }
+            return .connections(out)
+        case .everyone:
+            return .connections(s.allConnections())
+        }
     }
 
     private enum Target {

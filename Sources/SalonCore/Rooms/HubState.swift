@@ -7,22 +7,26 @@ struct DirectoryEntry: Sendable {
     var role: UserRole
 }
 
-/// A room in memory: its members (registered members are also stored; guests only live here)
-/// and which of them are online now, kept up to date so that fan-out walks only the online.
+/// A room in memory: its members by id (registered members are also stored; guests, but a
+/// guest owner, only live here) and which of them are online now, kept up to date so that
+/// fan-out walks only the online.
 struct RoomState: Sendable {
+    var id: Int64
     var name: String
     var topic: String
     var isPrivate: Bool
-    var members: [String: RoomRole] = [:]
-    var onlineMembers: Set<String> = []
+    var members: [Int64: RoomRole] = [:]
+    var onlineMembers: Set<Int64> = []
     /// The online members' connections, by lane: what a message to the room is written to.
     var audience = RoomAudience()
     var lastMessageID: Int64 = 0
 
     init(record: RoomRecord) {
+        self.id = record.id
         self.name = record.name
         self.topic = record.topic
         self.isPrivate = record.isPrivate
+        self.lastMessageID = record.lastMessageID
     }
 }
 
@@ -30,18 +34,29 @@ struct RoomState: Sendable {
 struct OnlineUser: Sendable {
     var user: SessionUser
     var connections: [Connection]
+    /// A guest's membership history (for its `sync`): a guest's memberships are not stored.
+    var periods: [MembershipPeriod] = []
 }
 
-/// Everything the server holds in memory, behind one lock (`Hub`). Each method is a short,
-/// synchronous step: handlers do their storage I/O outside the lock and then apply it here.
+/// Everything the server holds in memory, behind one lock (`Hub`): a cache of the database,
+/// kept in step with it by applying every committed change in `seq` order. Each method is a
+/// short, synchronous step: handlers do their storage I/O outside the lock.
+///
+/// People are their ids; names are attributes (`names`), and `onlineKeys` tells who holds a
+/// name among those connected.
 struct HubState: Sendable {
     static let general = "general"
 
     var directory: [String: DirectoryEntry] = [:]
-    var online: [String: OnlineUser] = [:]
+    /// Display names by id, of everyone who is online or a member of a room.
+    var names: [Int64: String] = [:]
+    var online: [Int64: OnlineUser] = [:]
+    /// The id of the connected person holding each name key.
+    var onlineKeys: [String: Int64] = [:]
     var rooms: [String: RoomState] = [:]
-    /// Room names by member key: the inverse of `RoomState.members`.
-    var memberships: [String: Set<String>] = [:]
+    var roomNames: [Int64: String] = [:]
+    /// Room names by member id: the inverse of `RoomState.members`.
+    var memberships: [Int64: Set<String>] = [:]
     /// Names being registered right now, so that a guest cannot take one meanwhile.
     var pendingRegistrations: Set<String> = []
     /// The keys of names in use (accounts, registrations under way, connected guests) by
@@ -49,24 +64,29 @@ struct HubState: Sendable {
     var skeletons: [String: Set<String>] = [:]
     /// Connections by the SHA-256 of the token they logged in with: `logout` ends them all.
     var tokenConnections: [String: [Connection]] = [:]
+    /// The newest `seq` applied here: every event up to it has been fanned out, every later
+    /// one will be, to whoever is attached when it is.
+    var appliedSeq: Int64 = 0
 
     // MARK: Names
 
-    func displayName(_ key: String) -> String {
-        directory[key]?.username ?? online[key]?.user.username ?? key
+    func displayName(_ id: Int64) -> String {
+        names[id] ?? online[id]?.user.username ?? "#\(id)"
     }
 
     /// Whether a name is in use: a registered account, a registration under way, or someone
     /// connected (a guest).
     func isNameTaken(_ key: String) -> Bool {
-        directory[key] != nil || pendingRegistrations.contains(key) || online[key] != nil
+        directory[key] != nil || pendingRegistrations.contains(key) || onlineKeys[key] != nil
     }
 
     /// The name in use that `name` looks like (same skeleton, other key), if any.
     func lookAlike(of name: String) -> String? {
         let key = UserKey.of(name)
         guard let keys = skeletons[NameSkeleton.of(name)] else { return nil }
-        return keys.first { $0 != key }.map(displayName)
+        return keys.first { $0 != key }.map { other in
+            directory[other]?.username ?? onlineKeys[other].map(displayName) ?? other
+        }
     }
 
     mutating func addSkeleton(_ name: String) {
@@ -79,27 +99,44 @@ struct HubState: Sendable {
         if skeletons[skeleton]?.isEmpty == true { skeletons[skeleton] = nil }
     }
 
-    // MARK: Membership
+    /// The person who holds a name now: an account, or a connected guest.
+    func person(named key: String) -> (id: Int64, username: String, isGuest: Bool)? {
+        if let entry = directory[key] { return (entry.id, entry.username, false) }
+        if let id = onlineKeys[key], let user = online[id]?.user { return (id, user.username, user.isGuest) }
+        return nil
+    }
 
-    mutating func addMember(_ key: String, to room: String, role: RoomRole) {
+    // MARK: Rooms and membership
+
+    mutating func addRoom(_ record: RoomRecord) {
+        rooms[record.name] = RoomState(record: record)
+        roomNames[record.id] = record.name
+    }
+
+    func room(id: Int64) -> RoomState? {
+        roomNames[id].flatMap { rooms[$0] }
+    }
+
+    mutating func addMember(_ id: Int64, name: String, to room: String, role: RoomRole) {
         guard rooms[room] != nil else { return }
-        rooms[room]?.members[key] = role
-        if let user = online[key] {
-            rooms[room]?.onlineMembers.insert(key)
+        rooms[room]?.members[id] = role
+        names[id] = names[id] ?? name
+        if let user = online[id] {
+            rooms[room]?.onlineMembers.insert(id)
             for connection in user.connections { rooms[room]?.audience.insert(connection) }
         }
-        memberships[key, default: []].insert(room)
+        memberships[id, default: []].insert(room)
     }
 
-    mutating func removeMember(_ key: String, from room: String) {
-        rooms[room]?.members[key] = nil
-        rooms[room]?.onlineMembers.remove(key)
-        for connection in online[key]?.connections ?? [] { rooms[room]?.audience.remove(connection) }
-        memberships[key]?.remove(room)
+    mutating func removeMember(_ id: Int64, from room: String) {
+        rooms[room]?.members[id] = nil
+        rooms[room]?.onlineMembers.remove(id)
+        for connection in online[id]?.connections ?? [] { rooms[room]?.audience.remove(connection) }
+        memberships[id]?.remove(room)
     }
 
-    func isMember(_ key: String, of room: String) -> Bool {
-        rooms[room]?.members[key] != nil
+    func isMember(_ id: Int64, of room: String) -> Bool {
+        rooms[room]?.members[id] != nil
     }
 
     func roomInfo(_ name: String, unread: Int?) -> RoomInfo? {
@@ -113,82 +150,94 @@ struct HubState: Sendable {
     // MARK: Connections
 
     /// Adds a connection for `user`; true when it is the user's first (the user comes online).
-    /// Everyone is a member of `general`.
+    /// Everyone is a member of `general` (a guest from now: its period starts here).
     mutating func attach(_ connection: Connection, as user: SessionUser) -> Bool {
-        if online[user.key] != nil {
-            online[user.key]?.connections.append(connection)
-            for room in memberships[user.key] ?? [] {
+        if online[user.id] != nil {
+            online[user.id]?.connections.append(connection)
+            for room in memberships[user.id] ?? [] {
                 rooms[room]?.audience.insert(connection)
             }
             return false
         }
-        online[user.key] = OnlineUser(user: user, connections: [connection])
+        online[user.id] = OnlineUser(user: user, connections: [connection])
+        onlineKeys[user.key] = user.id
+        names[user.id] = user.username
         if user.isGuest { addSkeleton(user.username) }
-        if !isMember(user.key, of: Self.general) {
-            addMember(user.key, to: Self.general, role: .member)
+        if !isMember(user.id, of: Self.general) {
+            addMember(user.id, name: user.username, to: Self.general, role: .member)
+            if user.isGuest, let general = rooms[Self.general] {
+                online[user.id]?.periods.append(MembershipPeriod(roomID: general.id, from: appliedSeq, to: nil))
+            }
         }
-        for room in memberships[user.key] ?? [] {
-            rooms[room]?.onlineMembers.insert(user.key)
+        for room in memberships[user.id] ?? [] {
+            rooms[room]?.onlineMembers.insert(user.id)
             rooms[room]?.audience.insert(connection)
         }
         return true
     }
 
     /// Removes a connection; returns the user when that was its last one (the user goes
-    /// offline). A guest's memberships end with its last connection.
-    mutating func detach(_ connection: Connection, key: String) -> SessionUser? {
-        guard var entry = online[key] else { return nil }
+    /// offline). A guest's memberships end with its last connection, but the rooms it owns:
+    /// those keep their owner.
+    mutating func detach(_ connection: Connection, id: Int64) -> SessionUser? {
+        guard var entry = online[id] else { return nil }
         entry.connections.removeAll { $0 == connection }
-        for room in memberships[key] ?? [] {
+        for room in memberships[id] ?? [] {
             rooms[room]?.audience.remove(connection)
         }
         guard entry.connections.isEmpty else {
-            online[key] = entry
+            online[id] = entry
             return nil
         }
-        online[key] = nil
-        for room in memberships[key] ?? [] {
-            rooms[room]?.onlineMembers.remove(key)
+        online[id] = nil
+        if onlineKeys[entry.user.key] == id { onlineKeys[entry.user.key] = nil }
+        for room in memberships[id] ?? [] {
+            rooms[room]?.onlineMembers.remove(id)
         }
         if entry.user.isGuest {
             removeSkeleton(entry.user.username)
-            for room in memberships[key] ?? [] {
-                rooms[room]?.members[key] = nil
+            for room in memberships[id] ?? [] where rooms[room]?.members[id] != .owner {
+                rooms[room]?.members[id] = nil
+                memberships[id]?.remove(room)
             }
-            memberships[key] = nil
+            if memberships[id]?.isEmpty ?? true {
+                memberships[id] = nil
+                names[id] = nil
+            }
         }
         return entry.user
     }
 
-    func connections(of key: String) -> [Connection] {
-        online[key]?.connections ?? []
+    /// A guest's membership history changes with its joins and leaves.
+    mutating func notePeriod(of id: Int64, roomID: Int64, joined: Int64?, left: Int64?) {
+        guard online[id]?.user.isGuest == true else { return }
+        if let joined { online[id]?.periods.append(MembershipPeriod(roomID: roomID, from: joined, to: nil)) }
+        if let left, let index = online[id]?.periods.lastIndex(where: { $0.roomID == roomID && $0.to == nil }) {
+            online[id]?.periods[index].to = left
+        }
     }
 
-    /// The connections of the person with this name, if that person has this id.
-    func connections(of key: String, id: Int64?) -> [Connection] {
-        guard let entry = online[key], entry.user.id == id else { return [] }
-        return entry.connections
+    func connections(of id: Int64) -> [Connection] {
+        online[id]?.connections ?? []
     }
 
-    /// Connections of the room's online members, but `excluding`.
-    func connections(ofRoom name: String, excluding: Connection? = nil) -> [Connection] {
+    /// Connections of the room's online members.
+    func connections(ofRoom name: String) -> [Connection] {
         guard let room = rooms[name] else { return [] }
         var out: [Connection] = []
         out.reserveCapacity(room.onlineMembers.count)
-        for key in room.onlineMembers {
-            for c in online[key]?.connections ?? [] where c != excluding {
-                out.append(c)
-            }
+        for id in room.onlineMembers {
+            out.append(contentsOf: online[id]?.connections ?? [])
         }
         return out
     }
 
     /// Connections of everyone online who shares a room of at most `roomLimit` members with
-    /// `key` (not `key` itself): larger rooms carry no presence (`ChatConfiguration`).
-    func presenceAudience(of key: String, roomLimit: Int) -> [Connection] {
-        var seen: Set<String> = [key]
+    /// `id` (not `id` itself): larger rooms carry no presence (`ChatConfiguration`).
+    func presenceAudience(of id: Int64, roomLimit: Int) -> [Connection] {
+        var seen: Set<Int64> = [id]
         var out: [Connection] = []
-        for name in memberships[key] ?? [] {
+        for name in memberships[id] ?? [] {
             guard let room = rooms[name], room.members.count <= roomLimit else { continue }
             for other in room.onlineMembers where seen.insert(other).inserted {
                 out.append(contentsOf: online[other]?.connections ?? [])

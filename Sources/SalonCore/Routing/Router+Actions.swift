@@ -53,6 +53,13 @@ enum Actions: PayloadRegistry {
         "send_message": deferredAction(.user) { (r, p: SendMessageRequest, s, replyTo) in try await r.sendMessage(p, s, replyTo: replyTo) },
         "history": action(.user) { (r, p: HistoryRequest, s) in try await r.history(p, s) },
         "mark_read": action(.user) { (r, p: MarkReadRequest, s) in try await r.markRead(p, s) },
+        "edit_message": action(.user) { (r, p: EditMessageRequest, s) in try await r.editMessage(p, s) },
+        "delete_message": action(.user) { (r, p: MessageIDRequest, s) in try await r.deleteMessage(p, s) },
+        "react": action(.user) { (r, p: ReactRequest, s) in try await r.react(p, s) },
+        "typing": action(.user) { (r, p: TypingRequest, s) in try r.typing(p, s) },
+        "search": action(.user) { (r, p: SearchRequest, s) in try await r.search(p, s) },
+        // Events (§5a)
+        "sync": frameAction(.user) { (r, p: SyncRequest, s, replyTo) in try await r.sync(p, s, replyTo: replyTo) },
         // Presence (§6)
         "list_users": action(.user) { (r, p: ListUsersRequest, s) in try r.listUsers(p, s) },
     ]
@@ -71,6 +78,19 @@ enum Actions: PayloadRegistry {
             let payload = try PayloadDecoding.decode(P.self, from: decoder)
             return Bound(closesConnection: closes) { router, session, replyTo in
                 EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session))
+            }
+        }
+    }
+
+    /// An action whose reply is written by hand (`sync`: events already encoded).
+    private static func frameAction<P: Decodable & Sendable>(
+        _ access: Access,
+        _ handler: @escaping @Sendable (Router, P, Session, String?) async throws -> EncodedFrame
+    ) -> Spec {
+        Spec(access: access) { decoder in
+            let payload = try PayloadDecoding.decode(P.self, from: decoder)
+            return Bound(closesConnection: false) { router, session, replyTo in
+                try await handler(router, payload, session, replyTo)
             }
         }
     }

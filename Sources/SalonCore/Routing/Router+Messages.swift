@@ -1,6 +1,7 @@
 import SalonProtocol
 
-/// `send_message`, `history`, `mark_read` (PROTOCOL.md §5).
+/// `send_message`, `history`, `mark_read`, `edit_message`, `delete_message`, `react`, `typing`
+/// (PROTOCOL.md §5).
 extension Router {
     /// Validates in order, then queues the message and returns without waiting for the commit:
     /// the reply goes out once the message is stored, while this connection's next requests
@@ -24,27 +25,33 @@ extension Router {
             return
         }
         if let replyTo = p.replyTo {
-            guard let original = try await store.message(id: replyTo), original.conversation == target.conversation.key else {
+            guard let original = try await store.message(id: replyTo), original.conversation == target.conversation.key, !original.deleted else {
                 throw ProtocolError(.messageNotFound, "no message \(replyTo) in this conversation")
             }
         }
-        let draft = MessageLog.Draft(
-            conversation: target.conversation, room: target.room, sender: user.username, senderKey: user.key, senderID: user.id,
-            recipient: target.peer?.username, recipientKey: target.peer?.key, recipientID: target.peer?.id,
-            text: text, replyTo: p.replyTo, clientMsgID: p.clientMsgID
+        let message = NewMessage(
+            conversation: target.conversation, roomID: target.roomID, room: target.room, sender: user.actor, recipient: target.peer,
+            text: text, createdAt: log.timestamp(), replyTo: p.replyTo, clientMsgID: p.clientMsgID
         )
         let connection = session.connection
         let inFlight = session.inFlight
         await inFlight.acquire()
-        log.append(draft, origin: connection) { result in
+        log.submit(.message(message), origin: connection, dedupeKey: p.clientMsgID.map { "\(user.id)\u{0}" + $0 }) { outcome in
             inFlight.release()
-            switch result {
-            case .success(let committed):
-                return .init(connection: connection, frame: EnvelopeEncoder.messageSuccess(replyTo: replyTo, committed.encodedMessage))
-            case .failure(let error):
-                let error = error as? ProtocolError ?? ProtocolError(.internal, "the message could not be stored")
-                return .init(connection: connection, frame: EnvelopeEncoder.error(replyTo: replyTo, error))
+            let frame: EncodedFrame
+            switch outcome {
+            case .committed(let events):
+                if let encoded = events.first?.message {
+                    frame = EnvelopeEncoder.messageSuccess(replyTo: replyTo, encoded)
+                } else {
+                    frame = EnvelopeEncoder.error(replyTo: replyTo, ProtocolError(.internal, "the message could not be stored"))
+                }
+            case .duplicate(let original):
+                frame = EnvelopeEncoder.messageSuccess(replyTo: replyTo, EncodedMessage(original.wire))
+            case .refused(let error):
+                frame = EnvelopeEncoder.error(replyTo: replyTo, error)
             }
+            return .init(connection: connection, frame: frame)
         }
     }
 
@@ -65,11 +72,77 @@ extension Router {
         return HistoryResult(messages: kept, hasMore: hasMore)
     }
 
+    /// Moves the marker and tells the user's other connections (`read`). A guest has one
+    /// connection and no stored markers: nothing to store or tell.
     func markRead(_ p: MarkReadRequest, _ session: Session) async throws -> EmptyPayload {
         let user = try session.requireUser()
+        guard p.id >= 0 else { throw ProtocolError(.invalidField, "'id' is a message id") }
         let target = try resolveTarget(room: p.room, with: p.with, field: "with", for: user)
-        if !user.isGuest {
-            try await store.setReadMarker(userKey: user.key, conversation: target.conversation.key, messageID: p.id)
+        guard !user.isGuest else { return EmptyPayload() }
+        let event = EventDraft(type: .read, scope: .users, roomID: target.roomID, userID: user.id, actorID: user.id,
+                               data: Self.eventData(ReadPush(room: target.room, with: target.peer?.username, id: p.id)))
+        _ = try await log.commit(.markRead(user: user.actor, conversation: target.conversation.key, messageID: p.id, event: event), origin: session.connection)
+        return EmptyPayload()
+    }
+
+    func editMessage(_ p: EditMessageRequest, _ session: Session) async throws -> MessageResult {
+        let user = try session.requireUser()
+        let text = try Self.messageText(p.text)
+        let message = try await readableMessage(p.id, for: user)
+        guard message.senderID == user.id else { throw ProtocolError(.forbidden, "only its author can edit a message") }
+        let event = EventDraft(type: .messageUpdated, scope: message.roomID == nil ? .users : .room, roomID: message.roomID,
+                               userID: message.roomID == nil ? message.senderID : nil, peerID: message.roomID == nil ? message.recipientID : nil,
+                               actorID: user.id, messageID: message.id)
+        let events = try await log.commit(.edit(messageID: message.id, authorID: user.id, text: text, at: .now(), event: event), origin: session.connection)
+        guard let updated = events.first?.event.message else { throw ProtocolError(.messageNotFound, "no message \(p.id)") }
+        return MessageResult(message: updated.wire)
+    }
+
+    func deleteMessage(_ p: MessageIDRequest, _ session: Session) async throws -> EmptyPayload {
+        let user = try session.requireUser()
+        let message = try await readableMessage(p.id, for: user)
+        let mayDelete = hub.withState { s -> Bool in
+            if message.senderID == user.id || user.role == .admin { return true }
+            guard let roomID = message.roomID, let role = s.room(id: roomID)?.members[user.id] else { return false }
+            return role == .owner || role == .moderator
+        }
+        guard mayDelete else {
+            throw ProtocolError(.forbidden, "only its author, the room's owner and moderators, and admins can delete a message")
+        }
+        let event = EventDraft(type: .messageDeleted, scope: message.roomID == nil ? .users : .room, roomID: message.roomID,
+                               userID: message.roomID == nil ? message.senderID : nil, peerID: message.roomID == nil ? message.recipientID : nil,
+                               actorID: user.id, messageID: message.id,
+                               data: Self.eventData(MessageDeletedPush(id: message.id, room: message.room, to: message.roomID == nil ? message.recipient : nil)))
+        _ = try await log.commit(.delete(messageID: message.id, event: event), origin: session.connection)
+        return EmptyPayload()
+    }
+
+    func react(_ p: ReactRequest, _ session: Session) async throws -> EmptyPayload {
+        let user = try session.requireUser()
+        let emoji = try Self.emoji(p.emoji)
+        let message = try await readableMessage(p.id, for: user)
+        let add = !(p.remove ?? false)
+        let event = EventDraft(type: .reaction, scope: message.roomID == nil ? .users : .room, roomID: message.roomID,
+                               userID: message.roomID == nil ? message.senderID : nil, peerID: message.roomID == nil ? message.recipientID : nil,
+                               actorID: user.id, messageID: message.id,
+                               data: Self.eventData(ReactionPush(id: message.id, emoji: emoji, username: user.username, added: add)))
+        _ = try await log.commit(.react(messageID: message.id, user: user.actor, emoji: emoji, add: add, event: event), origin: session.connection)
+        return EmptyPayload()
+    }
+
+    /// Ephemeral: straight to whoever is online, never stored, no `seq`.
+    func typing(_ p: TypingRequest, _ session: Session) throws -> EmptyPayload {
+        let user = try session.requireUser()
+        let target = try resolveTarget(room: p.room, with: p.to, field: "to", for: user)
+        let recipients = hub.withState { s -> [Connection] in
+            if let room = target.room {
+                return s.connections(ofRoom: room).filter { c in !s.connections(of: user.id).contains(c) }
+            }
+            guard let peer = target.peer, peer.id != user.id else { return [] }
+            return s.connections(of: peer.id)
+        }
+        if !recipients.isEmpty {
+            Hub.deliver(EnvelopeEncoder.push("typing", TypingPush(room: target.room, to: target.peer?.username, username: user.username)), to: recipients)
         }
         return EmptyPayload()
     }
@@ -79,7 +152,8 @@ extension Router {
     struct Target {
         var conversation: Conversation
         var room: String?
-        var peer: (username: String, key: String, id: Int64)?
+        var roomID: Int64?
+        var peer: Actor?
     }
 
     /// A room the user is in, or a person: exactly one of the two must be given.
@@ -91,21 +165,45 @@ extension Router {
             throw ProtocolError(.invalidField, "give 'room' or '\(field)', not both")
         case (.some(let raw), nil):
             let name = try Self.roomName(raw)
-            try hub.withState { s in
+            let id = try hub.withState { s -> Int64 in
                 guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
-                guard room.members[user.key] != nil else { throw ProtocolError(.notMember, "join #\(name) first") }
+                guard room.members[user.id] != nil else { throw ProtocolError(.notMember, "join #\(name) first") }
+                return room.id
             }
-            return Target(conversation: .room(name), room: name, peer: nil)
+            return Target(conversation: .room(id), room: name, roomID: id, peer: nil)
         case (nil, .some(let peer)):
             let key = UserKey.of(peer)
             // The person who holds the name now: an account, or a connected guest.
-            let found = hub.withState { s -> (String, Int64)? in
-                if let entry = s.directory[key] { return (entry.username, entry.id) }
-                return s.online[key].map { ($0.user.username, $0.user.id) }
-            }
-            guard let (display, id) = found else { throw ProtocolError(.userNotFound, "no user named '\(peer)'") }
-            return Target(conversation: .direct(between: user.id, and: id), room: nil, peer: (display, key, id))
+            guard let found = hub.withState({ $0.person(named: key) }) else { throw ProtocolError(.userNotFound, "no user named '\(peer)'") }
+            return Target(conversation: .direct(between: user.id, and: found.id), room: nil, roomID: nil,
+                          peer: Actor(id: found.id, username: found.username, isGuest: found.isGuest))
         }
+    }
+
+    /// A message the user may read (a member of its room, a party to its conversation), not
+    /// deleted; anything else is `message_not_found`, so that ids reveal nothing.
+    func readableMessage(_ id: Int64, for user: SessionUser) async throws -> StoredMessage {
+        guard let message = try await store.message(id: id), !message.deleted, canRead(message, user) else {
+            throw ProtocolError(.messageNotFound, "no message \(id)")
+        }
+        return message
+    }
+
+    func canRead(_ message: StoredMessage, _ user: SessionUser) -> Bool {
+        if let roomID = message.roomID {
+            return hub.withState { $0.room(id: roomID)?.members[user.id] != nil }
+        }
+        return message.isParty(user.id)
+    }
+
+    /// An emoji: 1–32 Unicode scalars, not only white space, no control character.
+    static func emoji(_ raw: String) throws -> String {
+        let count = raw.unicodeScalars.count
+        guard Limits.emojiLength.contains(count), raw.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
+            throw ProtocolError(.invalidField, "an emoji is 1 to \(Limits.emojiLength.upperBound) characters")
+        }
+        try checkNoControl(raw, field: "emoji")
+        return raw
     }
 
     /// Text is trimmed of surrounding white space, then must be 1–4,000 Unicode scalars.

@@ -8,18 +8,19 @@ extension Router {
         let user = try session.requireUser()
         let limit = try Paging.limit(p.limit)
         return try hub.withState { s in
-            let keys: [String]
+            let ids: [Int64]
             if let raw = p.room {
                 let name = try Self.roomName(raw)
                 guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
-                if room.isPrivate && room.members[user.key] == nil { throw ProtocolError(.forbidden, "'\(name)' is private") }
-                keys = Array(room.members.keys)
+                if room.isPrivate && room.members[user.id] == nil { throw ProtocolError(.forbidden, "'\(name)' is private") }
+                ids = Array(room.members.keys)
             } else {
-                keys = Array(s.online.keys)
+                ids = Array(s.online.keys)
             }
-            let users = keys.map { key -> MemberInfo in
-                let role = s.directory[key]?.role ?? s.online[key]?.user.role ?? .guest
-                return MemberInfo(username: s.displayName(key), role: role.rawValue, online: s.online[key] != nil)
+            let users = ids.map { id -> MemberInfo in
+                let name = s.displayName(id)
+                let role = s.online[id]?.user.role ?? s.directory[UserKey.of(name)].flatMap { $0.id == id ? $0.role : nil } ?? .guest
+                return MemberInfo(username: name, role: role.rawValue, online: s.online[id] != nil)
             }
             let sorted = users.sorted { $0.username.lowercased() < $1.username.lowercased() }
             let page = Paging.page(sorted, after: p.after?.lowercased(), limit: limit, name: { $0.username.lowercased() }, size: JSONSize.member)

@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SalonProtocol
 
 /// `list_rooms`, `create_room`, `join_room`, `leave_room`, `members` (PROTOCOL.md §4).
@@ -6,14 +11,15 @@ extension Router {
         let user = try session.requireUser()
         let limit = try Paging.limit(p.limit)
         let after = try p.after.map { try Self.roomName($0) }
-        let unread = user.isGuest ? [:] : try await store.unreadCounts(userKey: user.key)
+        let unread = user.isGuest ? [:] : try await store.unreadCounts(userID: user.id)
         let (rooms, hasMore) = hub.withState { s in
             let names = s.rooms.values
-                .filter { !$0.isPrivate || $0.members[user.key] != nil }
+                .filter { !$0.isPrivate || $0.members[user.id] != nil }
                 .map(\.name)
                 .sorted()
-            let infos = names.compactMap { name in
-                s.roomInfo(name, unread: s.rooms[name]?.members[user.key] == nil ? nil : unread[Conversation.room(name).key] ?? 0)
+            let infos = names.compactMap { name -> RoomInfo? in
+                guard let room = s.rooms[name] else { return nil }
+                return s.roomInfo(name, unread: room.members[user.id] == nil ? nil : unread[Conversation.room(room.id).key] ?? 0)
             }
             return Paging.page(infos, after: after, limit: limit, name: \.name, size: JSONSize.room)
         }
@@ -27,13 +33,12 @@ extension Router {
         try Self.checkTopic(topic)
         let record = RoomRecord(name: name, topic: topic, isPrivate: p.private ?? false, createdAt: .now())
         let (maxRooms, maxPerUser) = (configuration.maxRooms, configuration.maxRoomsPerUser)
-        // Reserve the name in memory first, so that two creators cannot both win.
         let refusal = hub.withState { s -> ProtocolError? in
             guard s.rooms[name] == nil else { return ProtocolError(.roomExists, "a room named '\(name)' exists") }
             guard s.rooms.count < maxRooms else {
                 return ProtocolError(.forbidden, "this server holds its most rooms (\(maxRooms)): no new room can be created")
             }
-            guard (s.memberships[user.key]?.count ?? 0) < maxPerUser else {
+            guard (s.memberships[user.id]?.count ?? 0) < maxPerUser else {
                 return ProtocolError(.forbidden, "you are in \(maxPerUser) rooms, the most allowed: leave one first")
             }
             return nil
@@ -42,38 +47,29 @@ extension Router {
         if let wait = roomCreations.take(user.key) {
             throw ProtocolError(.rateLimited, "you have created many rooms lately: try again in \(wait) s")
         }
-        let reserved = hub.withState { s -> Bool in
-            guard s.rooms[name] == nil, s.rooms.count < maxRooms else { return false }
-            s.rooms[name] = RoomState(record: record)
-            s.addMember(user.key, to: name, role: .owner)
-            return true
-        }
-        guard reserved else {
-            roomCreations.giveBack(user.key)
-            throw ProtocolError(.roomExists, "a room named '\(name)' exists")
-        }
+        // The store decides between two creators of one name (`room_exists`).
+        let info = RoomInfo(name: name, topic: topic, members: 1, online: 1, private: record.isPrivate, unread: nil, lastMessageID: nil)
+        let event = EventDraft(
+            type: .roomUpdated, scope: record.isPrivate ? .users : .everyone, userID: record.isPrivate ? user.id : nil,
+            actorID: user.id, data: Self.eventData(RoomUpdatedPush(room: info))
+        )
+        let actor = user.actor
         do {
-            guard try await store.insertRoom(record) else { throw ProtocolError(.roomExists, "a room named '\(name)' exists") }
-            if !user.isGuest {
-                try await store.insertMembership(MembershipRecord(room: name, userKey: user.key, role: .owner), at: record.createdAt)
-                try await store.setReadMarker(userKey: user.key, conversation: Conversation.room(name).key, messageID: 0)
+            _ = try await log.commit(.createRoom(record, owner: actor, events: [event]), origin: session.connection) { s, events in
+                guard let id = events.first?.draft.roomID else { return }
+                var stored = record
+                stored.id = id
+                s.addRoom(stored)
+                s.addMember(actor.id, name: actor.username, to: name, role: .owner)
             }
         } catch {
-            hub.withState { s in
-                s.removeMember(user.key, from: name)
-                s.rooms[name] = nil
-            }
             roomCreations.giveBack(user.key)
             throw error
         }
-        let (info, audience) = hub.withState { s -> (RoomInfo?, [Connection]) in
-            let audience = record.isPrivate ? s.connections(of: user.key) : s.allConnections()
-            return (s.roomInfo(name, unread: nil), audience.filter { $0 != session.connection })
-        }
-        guard let info else { throw ProtocolError(.roomNotFound, "the room '\(name)' was deleted") }
-        Hub.deliver(EnvelopeEncoder.push("room_updated", RoomUpdatedPush(room: info)), to: audience)
         logger.info("\(user.username) created #\(name)")
-        var mine = info
+        guard var mine = hub.withState({ $0.roomInfo(name, unread: 0) }) else {
+            throw ProtocolError(.roomNotFound, "the room '\(name)' was deleted")
+        }
         mine.unread = 0
         return RoomResult(room: mine)
     }
@@ -81,34 +77,37 @@ extension Router {
     func joinRoom(_ p: RoomRequest, _ session: Session) async throws -> JoinResult {
         let user = try session.requireUser()
         let name = try Self.roomName(p.room)
-        enum Joined { case already, new(lastID: Int64) }
         let maxPerUser = configuration.maxRoomsPerUser
-        let joined = try hub.withState { s -> Joined in
+        let room = try hub.withState { s -> RoomState? in
             guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
-            if room.members[user.key] != nil { return .already }
+            if room.members[user.id] != nil { return nil }
             if room.isPrivate { throw ProtocolError(.forbidden, "'\(name)' is private: it takes an invitation") }
-            guard (s.memberships[user.key]?.count ?? 0) < maxPerUser else {
+            guard (s.memberships[user.id]?.count ?? 0) < maxPerUser else {
                 throw ProtocolError(.forbidden, "you are in \(maxPerUser) rooms, the most allowed: leave one first")
             }
-            return .new(lastID: room.lastMessageID)
+            return room
         }
-        if case .new(let lastID) = joined {
-            if !user.isGuest {
-                try await store.insertMembership(MembershipRecord(room: name, userKey: user.key, role: .member), at: .now())
-                try await store.setReadMarker(userKey: user.key, conversation: Conversation.room(name).key, messageID: lastID)
-            }
-            let (others, mine) = hub.withState { s -> ([Connection], [Connection]) in
-                s.addMember(user.key, to: name, role: .member)
-                return (s.connections(ofRoom: name).filter { !s.connections(of: user.key).contains($0) },
-                        s.connections(of: user.key).filter { $0 != session.connection })
-            }
-            Hub.deliver(EnvelopeEncoder.push("system", SystemPush(room: name, event: "join", username: user.username, text: "\(user.username) joined #\(name)")), to: others)
-            if let info = hub.withState({ $0.roomInfo(name, unread: nil) }) {
-                Hub.deliver(EnvelopeEncoder.push("room_updated", RoomUpdatedPush(room: info)), to: mine)
+        if let room {
+            let info = RoomInfo(name: name, topic: room.topic, members: room.members.count + 1, online: room.onlineMembers.count + 1,
+                                private: room.isPrivate, unread: nil, lastMessageID: room.lastMessageID == 0 ? nil : room.lastMessageID)
+            let events = [
+                EventDraft(type: .system, scope: .roomButActor, roomID: room.id, actorID: user.id,
+                           data: Self.eventData(SystemPush(room: name, event: "join", username: user.username, text: "\(user.username) joined #\(name)"))),
+                EventDraft(type: .roomUpdated, scope: .users, roomID: room.id, userID: user.id, actorID: user.id,
+                           data: Self.eventData(RoomUpdatedPush(room: info))),
+            ]
+            let actor = user.actor
+            _ = try await log.commit(.join(roomID: room.id, user: actor, role: .member, readMarker: room.lastMessageID, events: events),
+                                     origin: session.connection) { s, events in
+                guard let first = events.first else { return }
+                s.addMember(actor.id, name: actor.username, to: name, role: .member)
+                s.notePeriod(of: actor.id, roomID: room.id, joined: first.seq, left: nil)
             }
         }
-        let messages = try await store.messages(conversation: Conversation.room(name).key, before: nil, after: nil, limit: Limits.joinHistory)
-        let unread = user.isGuest ? 0 : (try await store.unreadCounts(userKey: user.key))[Conversation.room(name).key] ?? 0
+        guard let roomID = hub.withState({ $0.rooms[name]?.id }) else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
+        let key = Conversation.room(roomID).key
+        let messages = try await store.messages(conversation: key, before: nil, after: nil, limit: Limits.joinHistory)
+        let unread = user.isGuest ? 0 : (try await store.unreadCounts(userID: user.id))[key] ?? 0
         guard let info = hub.withState({ $0.roomInfo(name, unread: unread) }) else {
             throw ProtocolError(.roomNotFound, "no room named '\(name)'")
         }
@@ -122,20 +121,24 @@ extension Router {
         guard name != HubState.general else {
             throw ProtocolError(.forbidden, "everyone stays in #general: it cannot be left")
         }
-        try hub.withState { s in
-            guard s.rooms[name] != nil else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
-            guard s.isMember(user.key, of: name) else { throw ProtocolError(.notMember, "you are not in #\(name)") }
+        let room = try hub.withState { s -> RoomState in
+            guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
+            guard room.members[user.id] != nil else { throw ProtocolError(.notMember, "you are not in #\(name)") }
+            return room
         }
-        if !user.isGuest {
-            try await store.deleteMembership(room: name, userKey: user.key)
-        }
-        let (others, mine, info) = hub.withState { s -> ([Connection], [Connection], RoomInfo?) in
-            s.removeMember(user.key, from: name)
-            return (s.connections(ofRoom: name), s.connections(of: user.key).filter { $0 != session.connection }, s.roomInfo(name, unread: nil))
-        }
-        Hub.deliver(EnvelopeEncoder.push("system", SystemPush(room: name, event: "leave", username: user.username, text: "\(user.username) left #\(name)")), to: others)
-        if let info {
-            Hub.deliver(EnvelopeEncoder.push("room_updated", RoomUpdatedPush(room: info, removed: true)), to: mine)
+        let info = RoomInfo(name: name, topic: room.topic, members: max(0, room.members.count - 1), online: max(0, room.onlineMembers.count - 1),
+                            private: room.isPrivate, unread: nil, lastMessageID: room.lastMessageID == 0 ? nil : room.lastMessageID)
+        let events = [
+            EventDraft(type: .system, scope: .roomButActor, roomID: room.id, actorID: user.id,
+                       data: Self.eventData(SystemPush(room: name, event: "leave", username: user.username, text: "\(user.username) left #\(name)"))),
+            EventDraft(type: .roomUpdated, scope: .users, roomID: room.id, userID: user.id, actorID: user.id,
+                       data: Self.eventData(RoomUpdatedPush(room: info, removed: true))),
+        ]
+        let actor = user.actor
+        _ = try await log.commit(.leave(roomID: room.id, user: actor, events: events), origin: session.connection) { s, events in
+            guard let first = events.first else { return }
+            s.removeMember(actor.id, from: name)
+            s.notePeriod(of: actor.id, roomID: room.id, joined: nil, left: first.seq)
         }
         return EmptyPayload()
     }
@@ -146,11 +149,11 @@ extension Router {
         let limit = try Paging.limit(p.limit)
         return try hub.withState { s in
             guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
-            if room.isPrivate && room.members[user.key] == nil {
+            if room.isPrivate && room.members[user.id] == nil {
                 throw ProtocolError(.forbidden, "'\(name)' is private")
             }
             let members = room.members
-                .map { key, role in MemberInfo(username: s.displayName(key), role: role.rawValue, online: room.onlineMembers.contains(key)) }
+                .map { id, role in MemberInfo(username: s.displayName(id), role: role.rawValue, online: room.onlineMembers.contains(id)) }
                 .sorted { $0.username.lowercased() < $1.username.lowercased() }
             let page = Paging.page(members, after: p.after?.lowercased(), limit: limit, name: { $0.username.lowercased() }, size: JSONSize.member)
             return MembersResult(members: page.items, hasMore: page.hasMore)
@@ -183,12 +186,24 @@ extension Router {
     /// `maxRoomsPerUser` (joining more is refused; a user over it from before sees the first
     /// ones by name, and all of them with `list_rooms`).
     func roomsOf(_ user: SessionUser) async throws -> [RoomInfo] {
-        let unread = user.isGuest ? [:] : try await store.unreadCounts(userKey: user.key)
+        let unread = user.isGuest ? [:] : try await store.unreadCounts(userID: user.id)
         let limit = configuration.maxRoomsPerUser
         return hub.withState { s in
-            (s.memberships[user.key] ?? []).sorted().prefix(limit).compactMap { s.roomInfo($0, unread: unread[Conversation.room($0).key] ?? 0) }
+            (s.memberships[user.id] ?? []).sorted().prefix(limit).compactMap { name in
+                s.rooms[name].flatMap { room in s.roomInfo(name, unread: unread[Conversation.room(room.id).key] ?? 0) }
+            }
         }
     }
+
+    /// An event's push data (without `seq`), as JSON.
+    static func eventData<T: Encodable>(_ value: T) -> [UInt8] {
+        (try? Array(JSONEncoder().encode(value))) ?? Array("{}".utf8)
+    }
+}
+
+extension SessionUser {
+    /// The user as the store records who acted.
+    var actor: Actor { Actor(id: id, username: username, isGuest: isGuest) }
 }
 
 extension Session {

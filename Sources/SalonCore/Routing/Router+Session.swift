@@ -28,17 +28,15 @@ extension Router {
 
         let connection = session.connection
         let hash = try await passwordWork { try await passwords.hash(p.password, unless: { connection.isClosed }) }
-        let now = Timestamp.now()
-        guard let record = try await store.insertUser(username: p.username, key: key, passwordHash: hash, role: .user, at: now) else {
+        let generalID = hub.withState { $0.rooms[HubState.general]?.id } ?? 0
+        guard let record = try await store.register(username: p.username, key: key, passwordHash: hash, role: .user, generalID: generalID, at: .now()) else {
             throw ProtocolError(.usernameTaken, "the name '\(p.username)' is taken")
         }
         registered = true
-        try await store.insertMembership(MembershipRecord(room: HubState.general, userKey: key, role: .member), at: now)
-        let lastGeneral = hub.withState { s -> Int64 in
+        hub.withState { s in
             s.directory[key] = DirectoryEntry(id: record.id, username: record.username, role: record.role)
-            return s.rooms[HubState.general]?.lastMessageID ?? 0
+            s.addMember(record.id, name: record.username, to: HubState.general, role: .member)
         }
-        try await store.setReadMarker(userKey: key, conversation: Conversation.room(HubState.general).key, messageID: lastGeneral)
         logger.info("registered \(record.username)")
         return try await beginSession(session, record)
     }
@@ -180,8 +178,9 @@ extension Router {
 
     private func attach(_ session: Session, _ record: UserRecord, token: String?) async throws -> AuthResult {
         let user = SessionUser(id: record.id, username: record.username, key: record.key, role: record.role)
-        comeOnline(session, as: user)
-        return AuthResult(user: user.info, token: token, rooms: try await roomsOf(user))
+        let seq = comeOnline(session, as: user) ?? 0
+        let conversations = try await conversationsOf(user)
+        return AuthResult(user: user.info, token: token, rooms: try await roomsOf(user), conversations: conversations, seq: seq)
     }
 
     private func guestLogin(_ username: String, key: String, _ session: Session) async throws -> AuthResult {
@@ -192,7 +191,7 @@ extension Router {
             if s.directory[key] != nil || s.pendingRegistrations.contains(key) {
                 return ProtocolError(.passwordRequired, "'\(username)' is a registered account: give its password")
             }
-            if s.online[key] != nil {
+            if s.onlineKeys[key] != nil {
                 return ProtocolError(.usernameTaken, "the name '\(username)' is in use by a connected guest")
             }
             if let other = s.lookAlike(of: username) {
@@ -203,33 +202,46 @@ extension Router {
         if let outcome { throw outcome }
         let user = SessionUser(id: try await guestIDs.next(), username: username, key: key, role: .guest)
         // `comeOnline` re-checks under the lock: two guests racing for one name cannot both win.
-        guard comeOnline(session, as: user, requireNew: true) else {
+        guard let seq = comeOnline(session, as: user, requireNew: true) else {
             throw ProtocolError(.usernameTaken, "the name '\(username)' is in use")
         }
-        let rooms = hub.withState { s in (s.memberships[key] ?? []).sorted().compactMap { s.roomInfo($0, unread: 0) } }
-        return AuthResult(user: user.info, token: nil, rooms: rooms)
+        let rooms = hub.withState { s in (s.memberships[user.id] ?? []).sorted().compactMap { s.roomInfo($0, unread: 0) } }
+        return AuthResult(user: user.info, token: nil, rooms: rooms, conversations: [], seq: seq)
+    }
+
+    /// The user's private conversations at login, newest first, with the other person's name
+    /// as it is now.
+    func conversationsOf(_ user: SessionUser) async throws -> [ConversationInfo] {
+        guard !user.isGuest else { return [] }
+        let found = try await store.conversations(userID: user.id, limit: Limits.loginConversations)
+        return hub.withState { s in
+            found.map { c in
+                ConversationInfo(with: c.peerID.flatMap { s.names[$0] } ?? c.peerName, unread: c.unread, lastMessageID: c.lastMessageID)
+            }
+        }
     }
 
     /// Registers the connection as the user's and tells those who share a room when the
-    /// user was offline until now.
+    /// user was offline until now. Returns the newest `seq` applied when it attached (every
+    /// later event reaches this connection), or nil when a new guest's name was taken.
     @discardableResult
-    func comeOnline(_ session: Session, as user: SessionUser, requireNew: Bool = false) -> Bool {
+    func comeOnline(_ session: Session, as user: SessionUser, requireNew: Bool = false) -> Int64? {
         let limit = configuration.presenceRoomLimit
         let tokenHash = session.tokenHash
-        let result = hub.withState { s -> (attached: Bool, first: Bool, audience: [Connection]) in
-            if requireNew && (s.online[user.key] != nil || s.directory[user.key] != nil || s.lookAlike(of: user.username) != nil) {
-                return (false, false, [])
+        let result = hub.withState { s -> (seq: Int64?, first: Bool, audience: [Connection]) in
+            if requireNew && (s.onlineKeys[user.key] != nil || s.directory[user.key] != nil || s.lookAlike(of: user.username) != nil) {
+                return (nil, false, [])
             }
             let first = s.attach(session.connection, as: user)
             if let tokenHash { s.tokenConnections[tokenHash, default: []].append(session.connection) }
-            return (true, first, first ? s.presenceAudience(of: user.key, roomLimit: limit) : [])
+            return (s.appliedSeq, first, first ? s.presenceAudience(of: user.id, roomLimit: limit) : [])
         }
-        guard result.attached else { return false }
+        guard let seq = result.seq else { return nil }
         session.user = user
         session.connection.markLoggedIn()
         if result.first {
             Hub.deliver(EnvelopeEncoder.push("presence", PresencePush(username: user.username, online: true)), to: result.audience)
         }
-        return true
+        return seq
     }
 }

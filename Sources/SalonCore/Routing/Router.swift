@@ -8,12 +8,12 @@ import Synchronization
 /// answers through the session's sink. It holds the in-memory state (`Hub`), the store and the
 /// message log; it knows nothing of WebSocket or TCP.
 ///
-/// As a `Service` it runs the message log's writer; on graceful shutdown it stops taking
-/// messages, stores what is queued, and closes the store.
+/// As a `Service` it runs the event log's writer; on graceful shutdown it stops taking
+/// changes, stores what is queued, and closes the store.
 public final class Router: Service, Sendable {
     let store: any ChatStore
     let hub: Hub
-    let log: MessageLog
+    let log: EventLog
     let passwords: PasswordHasher
     let configuration: ChatConfiguration
     let logger: Logger
@@ -25,7 +25,7 @@ public final class Router: Service, Sendable {
     /// When expired tokens were last deleted (ms since 1970).
     let lastTokenPurge = Atomic<Int64>(0)
 
-    private init(store: any ChatStore, hub: Hub, lastMessageID: Int64, configuration: ChatConfiguration, logger: Logger) {
+    private init(store: any ChatStore, hub: Hub, configuration: ChatConfiguration, logger: Logger) {
         self.store = store
         self.hub = hub
         self.configuration = configuration
@@ -34,39 +34,38 @@ public final class Router: Service, Sendable {
         self.loginThrottle = LoginThrottle(settings: configuration.loginThrottle)
         self.guestIDs = GuestIDs(store: store)
         self.roomCreations = KeyedBuckets(rate: Double(configuration.roomsPerHour) / 3600, burst: Double(configuration.roomsPerHour))
-        self.log = MessageLog(store: store, lastID: lastMessageID, maxBatch: configuration.maxBatch, logger: logger) { committed, replies in
-            hub.fanOut(committed, replies: replies)
-        }
+        self.log = EventLog(store: store, maxBatch: configuration.maxBatch, logger: logger, subscribers: [{ batch in hub.fanOut(batch) }])
     }
 
     /// Opens the core on a store: migrates it, makes sure `general` exists, and loads rooms,
     /// memberships and the user directory into memory.
     public static func start(store: any ChatStore, configuration: ChatConfiguration = .init(), logger: Logger) async throws -> Router {
         try await store.migrate()
-        _ = try await store.insertRoom(RoomRecord(name: HubState.general, topic: "", isPrivate: false, createdAt: .now()))
+        _ = try await store.ensureRoom(name: HubState.general, at: .now())
         let rooms = try await store.allRooms()
         let memberships = try await store.allMemberships()
         let users = try await store.allUsers()
-        let lastIDs = try await store.lastMessageIDs()
-        let maxID = try await store.maxMessageID()
+        let seq = try await store.lastSeq()
 
         let hub = Hub()
         hub.withState { s in
+            s.appliedSeq = seq
             for user in users {
                 s.directory[user.key] = DirectoryEntry(id: user.id, username: user.username, role: user.role)
+                s.names[user.id] = user.username
                 s.addSkeleton(user.username)
             }
             for record in rooms {
-                var room = RoomState(record: record)
-                room.lastMessageID = lastIDs[Conversation.room(record.name).key] ?? 0
-                s.rooms[record.name] = room
+                s.addRoom(record)
             }
             for m in memberships {
-                s.addMember(m.userKey, to: m.room, role: m.role)
+                if let name = s.roomNames[m.roomID] {
+                    s.addMember(m.userID, name: m.username, to: name, role: m.role)
+                }
             }
         }
-        logger.info("loaded \(rooms.count) rooms, \(users.count) users, last message id \(maxID)")
-        let router = Router(store: store, hub: hub, lastMessageID: maxID, configuration: configuration, logger: logger)
+        logger.info("loaded \(rooms.count) rooms, \(users.count) users, last seq \(seq)")
+        let router = Router(store: store, hub: hub, configuration: configuration, logger: logger)
         try await router.purgeExpiredTokens()
         return router
     }
@@ -87,7 +86,7 @@ public final class Router: Service, Sendable {
         try await store.close()
     }
 
-    /// Stops the message log (for use without a ServiceGroup); `run()` then returns.
+    /// Stops the event log (for use without a ServiceGroup); `run()` then returns.
     public func shutdown() {
         log.stop()
     }
@@ -115,9 +114,9 @@ public final class Router: Service, Sendable {
             }
             // Only a user's last connection takes them offline; the audience is taken before
             // `detach`, which ends a guest's memberships.
-            let last = s.connections(of: user.key).count == 1
-            let audience = last ? s.presenceAudience(of: user.key, roomLimit: limit) : []
-            return (s.detach(session.connection, key: user.key), audience)
+            let last = s.connections(of: user.id).count == 1
+            let audience = last ? s.presenceAudience(of: user.id, roomLimit: limit) : []
+            return (s.detach(session.connection, id: user.id), audience)
         }
         if let gone {
             Hub.deliver(EnvelopeEncoder.push("presence", PresencePush(username: gone.username, online: false)), to: audience)

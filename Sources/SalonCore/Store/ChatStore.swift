@@ -1,20 +1,30 @@
 import SalonProtocol
 
-/// The narrow interface between the domain core and durable storage. The core keeps rooms,
-/// memberships and the user directory in memory and writes through this interface; messages
-/// go through `MessageLog`, which batches them into `insertMessages`.
+/// Durable storage, as atomic use cases: each method is one transaction, and every method that
+/// returns has made its change durable (the core acknowledges a request only after that).
 ///
-/// Every method that returns has made its change durable: the core acknowledges a request only
-/// after the store has returned.
+/// Every durable change to the chat is a `Change` given to `commit`: the store applies a
+/// batch of them in one transaction, appends their events to the event log, and assigns each
+/// event its `seq` from the one sequence that also numbers messages, under the transaction's
+/// write lock, so that commit order is `seq` order and no reader can pass a gap that is later
+/// filled. State tables (messages with their current text, reactions, memberships and their
+/// history, read markers) change in the same transaction. One change that cannot be applied is
+/// refused on its own; the rest of its batch is stored.
+///
+/// Every backend passes the same contract suite (`StoreContractTests`).
 public protocol ChatStore: Sendable {
     /// Creates or upgrades the schema (versioned migrations).
     func migrate() async throws
     func close() async throws
 
-    // Accounts
-    /// Inserts a user; returns nil when the case-insensitive key is already taken.
-    func insertUser(username: String, key: String, passwordHash: String, role: UserRole, at: Timestamp) async throws -> UserRecord?
+    // MARK: Accounts
+
+    /// Registers an account in one transaction: the user, its membership of `generalID` (from
+    /// the current `seq` on) and its read marker there at the room's newest message. Nil when
+    /// the case-insensitive key is taken.
+    func register(username: String, key: String, passwordHash: String, role: UserRole, generalID: Int64, at: Timestamp) async throws -> UserRecord?
     func user(key: String) async throws -> UserRecord?
+    /// Every account (not guests).
     func allUsers() async throws -> [UserRecord]
     func insertToken(hash: String, userID: Int64, at: Timestamp) async throws
     /// The token's user, noting the use; nil for an unknown token, or one unused since
@@ -28,31 +38,46 @@ public protocol ChatStore: Sendable {
     /// given twice, to an account or to a guest.
     func reserveIDs(count: Int) async throws -> ClosedRange<Int64>
 
-    // Rooms and memberships
-    /// Inserts a room; returns false when a room of that name exists.
-    func insertRoom(_ room: RoomRecord) async throws -> Bool
+    // MARK: State at start
+
+    /// Creates the room unless one of that name exists (not an event: `general` at start);
+    /// returns the room as stored.
+    func ensureRoom(name: String, at: Timestamp) async throws -> RoomRecord
     func allRooms() async throws -> [RoomRecord]
+    /// Every stored membership, with the member's name.
     func allMemberships() async throws -> [MembershipRecord]
-    func insertMembership(_ membership: MembershipRecord, at: Timestamp) async throws
-    func deleteMembership(room: String, userKey: String) async throws
+    /// The newest `seq` committed.
+    func lastSeq() async throws -> Int64
 
-    // Read markers: the last message id a user has read in a conversation.
-    func setReadMarker(userKey: String, conversation: String, messageID: Int64) async throws
-    /// Unread counts by conversation key, for every conversation with a marker.
-    func unreadCounts(userKey: String) async throws -> [String: Int]
+    // MARK: The event log
 
-    // Messages
-    /// Inserts a batch atomically (one transaction): all of them are stored, or none.
-    func insertMessages(_ messages: [StoredMessage]) async throws
-    func maxMessageID() async throws -> Int64
-    /// The newest message id of every conversation.
-    func lastMessageIDs() async throws -> [String: Int64]
+    /// Applies a batch of changes in one transaction; one outcome per change, in order.
+    func commit(_ changes: [Change]) async throws -> [ChangeOutcome]
+    /// A user's membership history (for `sync`): every period that ended after `after`.
+    func membershipPeriods(userID: Int64, after: Int64) async throws -> [MembershipPeriod]
+    /// The events of `seq` in `after+1 ... through` that reach `userID` (addressed to the user,
+    /// a private conversation of the user's, everyone's, or a room's during one of `periods`),
+    /// oldest first, at most `limit`. Message events carry their message as it is now.
+    func events(userID: Int64, periods: [MembershipPeriod], after: Int64, through: Int64, limit: Int) async throws -> [StoredEvent]
+
+    // MARK: Reads
+
     /// A page of a conversation, oldest first. With `before`, the newest `limit` older than it;
     /// with `after`, the oldest `limit` newer than it; with neither, the newest `limit`.
+    /// Tombstones included; reactions filled in.
     func messages(conversation: String, before: Int64?, after: Int64?, limit: Int) async throws -> [StoredMessage]
     func message(id: Int64) async throws -> StoredMessage?
     func message(senderID: Int64, clientMsgID: String) async throws -> StoredMessage?
+    /// Unread counts by conversation key, for every conversation where the user has a marker:
+    /// messages after it that others sent and that are not deleted.
+    func unreadCounts(userID: Int64) async throws -> [String: Int]
+    /// The user's private conversations, newest first.
+    func conversations(userID: Int64, limit: Int) async throws -> [ConversationSummary]
+    /// Messages that match, newest first, in the conversations given.
+    func search(_ query: SearchQuery) async throws -> [StoredMessage]
 }
+
+// MARK: - Records
 
 public struct UserRecord: Sendable, Equatable {
     public var id: Int64
@@ -68,63 +93,161 @@ public struct UserRecord: Sendable, Equatable {
     public var key: String { UserKey.of(username) }
 }
 
+/// A room as stored. `id` is never reused: a room deleted and created again is another room,
+/// with none of the first one's history.
 public struct RoomRecord: Sendable, Equatable {
+    public var id: Int64
     public var name: String
     public var topic: String
     public var isPrivate: Bool
     public var createdAt: Timestamp
-    public init(name: String, topic: String, isPrivate: Bool, createdAt: Timestamp) {
+    /// The newest message's id (0: none).
+    public var lastMessageID: Int64
+    public init(id: Int64 = 0, name: String, topic: String, isPrivate: Bool, createdAt: Timestamp, lastMessageID: Int64 = 0) {
+        self.id = id
         self.name = name
         self.topic = topic
         self.isPrivate = isPrivate
         self.createdAt = createdAt
+        self.lastMessageID = lastMessageID
     }
 }
 
 public struct MembershipRecord: Sendable, Equatable {
-    public var room: String
-    public var userKey: String
+    public var roomID: Int64
+    public var userID: Int64
+    public var username: String
     public var role: RoomRole
-    public init(room: String, userKey: String, role: RoomRole) {
-        self.room = room
-        self.userKey = userKey
+    public init(roomID: Int64, userID: Int64, username: String, role: RoomRole) {
+        self.roomID = roomID
+        self.userID = userID
+        self.username = username
         self.role = role
     }
 }
 
-/// A message as stored: `conversation` is `Conversation.key`; `recipient` is the peer's
-/// display name for a private message.
+/// When a user was a member of a room: the events of `seq` strictly between `from` and `to`
+/// (nil: still a member) are the room's events that reach the user.
+public struct MembershipPeriod: Sendable, Equatable {
+    public var roomID: Int64
+    public var from: Int64
+    public var to: Int64?
+    public init(roomID: Int64, from: Int64, to: Int64?) {
+        self.roomID = roomID
+        self.from = from
+        self.to = to
+    }
+}
+
+/// Someone who acts: an account, or a guest (stored, with a row of its own, the first time it
+/// does something durable, so that every event and message refers to a person by id).
+public struct Actor: Sendable, Equatable {
+    public var id: Int64
+    public var username: String
+    public var isGuest: Bool
+    public init(id: Int64, username: String, isGuest: Bool) {
+        self.id = id
+        self.username = username
+        self.isGuest = isGuest
+    }
+}
+
+/// A message as stored. `conversation` is `Conversation.key`; `room` is the room's name now,
+/// `recipient` the peer's name for a private message.
 public struct StoredMessage: Sendable, Equatable {
     public var id: Int64
     public var conversation: String
+    public var roomID: Int64?
     public var room: String?
-    public var sender: String
-    public var senderKey: String
-    /// The sender's account or guest id (nil for guests' messages stored before ids).
+    /// The sender's id (nil only for guests' messages stored before people had ids).
     public var senderID: Int64?
+    public var sender: String
+    public var recipientID: Int64?
     public var recipient: String?
     public var text: String
     public var createdAt: Timestamp
+    public var editedAt: Timestamp?
+    public var deleted: Bool
     public var replyTo: Int64?
     public var clientMsgID: String?
+    public var reactions: [ReactionSummary]
 
-    public init(id: Int64, conversation: String, room: String?, sender: String, senderKey: String, senderID: Int64?, recipient: String?, text: String, createdAt: Timestamp, replyTo: Int64?, clientMsgID: String?) {
+    public init(
+        id: Int64, conversation: String, roomID: Int64?, room: String?, senderID: Int64?, sender: String,
+        recipientID: Int64?, recipient: String?, text: String, createdAt: Timestamp, editedAt: Timestamp? = nil,
+        deleted: Bool = false, replyTo: Int64?, clientMsgID: String?, reactions: [ReactionSummary] = []
+    ) {
         self.id = id
         self.conversation = conversation
+        self.roomID = roomID
         self.room = room
-        self.sender = sender
-        self.senderKey = senderKey
         self.senderID = senderID
+        self.sender = sender
+        self.recipientID = recipientID
         self.recipient = recipient
         self.text = text
         self.createdAt = createdAt
+        self.editedAt = editedAt
+        self.deleted = deleted
         self.replyTo = replyTo
         self.clientMsgID = clientMsgID
+        self.reactions = reactions
     }
 
-    /// The wire form.
+    /// The wire form: a deleted message is a tombstone.
     public var wire: Message {
-        Message(id: id, room: room, to: room == nil ? recipient : nil, from: sender, text: text, timestamp: createdAt, replyTo: replyTo)
+        Message(
+            id: id, room: room, to: roomID == nil && room == nil ? recipient : nil, from: sender,
+            text: deleted ? "" : text, timestamp: createdAt, replyTo: deleted ? nil : replyTo,
+            edited: deleted ? nil : editedAt, deleted: deleted ? true : nil,
+            reactions: deleted || reactions.isEmpty ? nil : reactions
+        )
+    }
+
+    /// Whether `userID` may read it: a party to its private conversation (rooms are checked
+    /// by membership, which the core knows).
+    public func isParty(_ userID: Int64) -> Bool {
+        senderID == userID || recipientID == userID
+    }
+}
+
+/// A private conversation at login.
+public struct ConversationSummary: Sendable, Equatable {
+    public var conversation: String
+    /// The other person (the user itself, for notes to oneself).
+    public var peerID: Int64?
+    public var peerName: String
+    public var lastMessageID: Int64
+    public var unread: Int
+    public init(conversation: String, peerID: Int64?, peerName: String, lastMessageID: Int64, unread: Int) {
+        self.conversation = conversation
+        self.peerID = peerID
+        self.peerName = peerName
+        self.lastMessageID = lastMessageID
+        self.unread = unread
+    }
+}
+
+/// A full-text query, already checked: `terms` are FTS5 strings (words and phrases, quoted),
+/// the last perhaps a prefix.
+public struct SearchQuery: Sendable, Equatable {
+    public var match: String
+    /// The rooms searched (by id), and the private conversations of `userID` (when
+    /// `includeDirect`), or only `conversation`.
+    public var roomIDs: [Int64]
+    public var userID: Int64
+    public var includeDirect: Bool
+    public var conversation: String?
+    public var before: Int64?
+    public var limit: Int
+    public init(match: String, roomIDs: [Int64], userID: Int64, includeDirect: Bool, conversation: String?, before: Int64?, limit: Int) {
+        self.match = match
+        self.roomIDs = roomIDs
+        self.userID = userID
+        self.includeDirect = includeDirect
+        self.conversation = conversation
+        self.before = before
+        self.limit = limit
     }
 }
 
@@ -135,11 +258,11 @@ public enum UserKey {
 
 /// Where a message lives: a room, or the private conversation of two people.
 ///
-/// People are their numeric ids, never their names: a name can pass from one person to
-/// another (a guest's pseudonym, once the guest has gone), an id never does, so a private
-/// conversation belongs to the two people who had it.
+/// Rooms and people are their numeric ids, never their names: a name can pass from one to
+/// another (a guest's pseudonym, once the guest has gone; a room deleted and created again),
+/// an id never does.
 public enum Conversation: Hashable, Sendable {
-    case room(String)
+    case room(Int64)
     case direct(Int64, Int64)
 
     /// A private conversation between two people's ids, in a canonical order.
@@ -147,10 +270,10 @@ public enum Conversation: Hashable, Sendable {
         a <= b ? .direct(a, b) : .direct(b, a)
     }
 
-    /// The stored key: `#room`, or `@A|B` with the two ids, smaller first.
+    /// The stored key: `#ROOMID`, or `@A|B` with the two ids, smaller first.
     public var key: String {
         switch self {
-        case .room(let name): return "#" + name
+        case .room(let id): return "#\(id)"
         case .direct(let a, let b): return "@\(a)|\(b)"
         }
     }

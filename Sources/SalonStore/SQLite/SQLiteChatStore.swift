@@ -3,31 +3,31 @@ import NIOCore
 import NIOPosix
 import SalonCore
 import SalonProtocol
-import SQLiteKit
+import SQLiteNIO
 
-/// `ChatStore` on an SQLite file, through SQLKit.
+/// `ChatStore` on an SQLite file.
 ///
 /// Two connections: one for writes, one for reads, so that a reader never waits for a
-/// writer's fsync (WAL mode lets them run side by side). Every write is one SQL statement,
-/// and so its own transaction: a batch of messages is one multi-row `INSERT`. With
-/// `synchronous=FULL` a statement that has returned is on disk; that is what lets the core
-/// acknowledge a message only once it is durable.
+/// writer's fsync (WAL mode lets them run side by side). Writes take `WriteLock`, so that a
+/// transaction never has another writer's statement run inside it; `BEGIN IMMEDIATE` takes
+/// SQLite's write lock at once, which also orders this process against another one on the
+/// same file (`salon admin`). With `synchronous=FULL` a transaction that has committed is on
+/// disk: that is what lets the core acknowledge a change only once it is durable.
 ///
 /// The connections run their blocking SQLite calls on a thread pool of their own, so that
-/// password hashing (on the shared pool) never delays a query.
+/// password hashing (on the shared pool) never delays a query. Statements are bound straight
+/// as `SQLiteData`: SQLKit's `Encodable` path cost about 40 allocations per row on the
+/// server's hottest write.
 public final class SQLiteChatStore: ChatStore {
-    private let writerConnection: SQLiteConnection
-    private let readerConnection: SQLiteConnection
-    private let writer: any SQLDatabase
-    private let reader: any SQLDatabase
+    let writer: SQLiteConnection
+    let reader: SQLiteConnection
+    let writeLock = WriteLock()
     private let threadPool: NIOThreadPool
-    private let logger: Logger
+    let logger: Logger
 
     private init(writer: SQLiteConnection, reader: SQLiteConnection, threadPool: NIOThreadPool, logger: Logger) {
-        self.writerConnection = writer
-        self.readerConnection = reader
-        self.writer = writer.sql()
-        self.reader = reader.sql()
+        self.writer = writer
+        self.reader = reader
         self.threadPool = threadPool
         self.logger = logger
     }
@@ -39,13 +39,12 @@ public final class SQLiteChatStore: ChatStore {
         let loop = MultiThreadedEventLoopGroup.singleton.any()
         do {
             let writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: pool, logger: logger, on: loop)
-            _ = try await writer.sql().raw("PRAGMA journal_mode=WAL").all()
+            _ = try await writer.query("PRAGMA journal_mode=WAL")
             let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: pool, logger: logger, on: loop)
             for connection in [writer, reader] {
-                let db = connection.sql()
-                try await db.raw("PRAGMA synchronous=FULL").run()
-                try await db.raw("PRAGMA foreign_keys=ON").run()
-                try await db.raw("PRAGMA busy_timeout=5000").run()
+                _ = try await connection.query("PRAGMA synchronous=FULL")
+                _ = try await connection.query("PRAGMA foreign_keys=ON")
+                _ = try await connection.query("PRAGMA busy_timeout=5000")
             }
             return SQLiteChatStore(writer: writer, reader: reader, threadPool: pool, logger: logger)
         } catch {
@@ -58,29 +57,51 @@ public final class SQLiteChatStore: ChatStore {
     /// to run in a cancelled task, and the store must close even when the server is stopping
     /// because something else failed.
     public func close() async throws {
-        let reader: EventLoopFuture<Void> = readerConnection.close()
-        let writer: EventLoopFuture<Void> = writerConnection.close()
+        let reader: EventLoopFuture<Void> = self.reader.close()
+        let writer: EventLoopFuture<Void> = self.writer.close()
         try await reader.get()
         try await writer.get()
         try await threadPool.shutdownGracefully()
     }
 
+    // MARK: Statements
+
+    /// A statement on the write connection (the caller holds `writeLock`).
+    @discardableResult
+    func write(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+        try await writer.query(sql, binds)
+    }
+
+    func read(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+        try await reader.query(sql, binds)
+    }
+
+    /// `body` in one transaction on the write connection.
+    func transaction<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await writeLock.run {
+            try await write("BEGIN IMMEDIATE")
+            do {
+                let result = try await body()
+                try await write("COMMIT")
+                return result
+            } catch {
+                _ = try? await write("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
     // MARK: Schema
 
     public func migrate() async throws {
-        let current = try await writer.raw("PRAGMA user_version").first(decodingColumn: "user_version", as: Int.self) ?? 0
+        let current = try await write("PRAGMA user_version").first?.int("user_version") ?? 0
         guard current < SQLiteSchema.migrations.count else { return }
         for (index, statements) in SQLiteSchema.migrations.enumerated() where index >= current {
-            try await writer.raw("BEGIN IMMEDIATE").run()
-            do {
+            try await transaction {
                 for statement in statements {
-                    try await writer.raw(SQLQueryString(statement)).run()
+                    try await write(statement)
                 }
-                try await writer.raw("PRAGMA user_version = \(unsafeRaw: String(index + 1))").run()
-                try await writer.raw("COMMIT").run()
-            } catch {
-                try? await writer.raw("ROLLBACK").run()
-                throw error
+                try await write("PRAGMA user_version = \(index + 1)")
             }
             logger.info("database schema migrated to version \(index + 1)")
         }
@@ -88,255 +109,141 @@ public final class SQLiteChatStore: ChatStore {
 
     // MARK: Accounts
 
-    private struct UserRow: Decodable {
-        var id: Int64
-        var username: String
-        var password_hash: String
-        var role: String
-        var record: UserRecord {
-            UserRecord(id: id, username: username, passwordHash: password_hash, role: UserRole(rawValue: role) ?? .user)
+    private static let userColumns = "id, username, password_hash, role"
+
+    public func register(username: String, key: String, passwordHash: String, role: UserRole, generalID: Int64, at: Timestamp) async throws -> UserRecord? {
+        try await transaction { () -> UserRecord? in
+            guard let id = try await write("""
+                INSERT INTO users (username, username_key, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (username_key) DO NOTHING RETURNING id
+                """, [.text(username), .text(key), .text(passwordHash), .text(role.rawValue), .int(at.milliseconds)]).first?.int("id")
+            else { return nil }
+            let seq = try await currentSeq()
+            try await write("INSERT INTO memberships (room_id, user_id, role, joined_at) VALUES (?, ?, 'member', ?)", [.int(generalID), .int(id), .int(at.milliseconds)])
+            try await write("INSERT INTO membership_periods (room_id, user_id, joined_seq) VALUES (?, ?, ?)", [.int(generalID), .int(id), .int(seq)])
+            try await write("""
+                INSERT INTO read_markers (user_id, conversation, message_id)
+                VALUES (?, ?, (SELECT COALESCE(MAX(id), 0) FROM messages WHERE room_id = ?))
+                """, [.int(id), .text(Conversation.room(generalID).key), .int(generalID)])
+            return UserRecord(id: id, username: username, passwordHash: passwordHash, role: role)
         }
     }
 
-    public func insertUser(username: String, key: String, passwordHash: String, role: UserRole, at: Timestamp) async throws -> UserRecord? {
-        let id = try await writer.raw("""
-            INSERT INTO users (username, username_key, password_hash, role, created_at)
-            VALUES (\(bind: username), \(bind: key), \(bind: passwordHash), \(bind: role.rawValue), \(bind: at.milliseconds))
-            ON CONFLICT (username_key) DO NOTHING RETURNING id
-            """).first(decodingColumn: "id", as: Int64.self)
-        return id.map { UserRecord(id: $0, username: username, passwordHash: passwordHash, role: role) }
-    }
-
     public func user(key: String) async throws -> UserRecord? {
-        try await reader.raw("SELECT id, username, password_hash, role FROM users WHERE username_key = \(bind: key)")
-            .first(decoding: UserRow.self)?.record
+        try await read("SELECT \(Self.userColumns) FROM users WHERE username_key = ? AND role != 'guest'", [.text(key)]).first.flatMap(Self.userRecord)
     }
 
     public func allUsers() async throws -> [UserRecord] {
-        try await reader.raw("SELECT id, username, password_hash, role FROM users").all(decoding: UserRow.self).map(\.record)
+        try await read("SELECT \(Self.userColumns) FROM users WHERE role != 'guest'").compactMap(Self.userRecord)
+    }
+
+    private static func userRecord(_ row: SQLiteRow) -> UserRecord? {
+        guard let id = row.int("id"), let name = row.text("username") else { return nil }
+        return UserRecord(id: id, username: name, passwordHash: row.text("password_hash") ?? "", role: UserRole(rawValue: row.text("role") ?? "") ?? .user)
     }
 
     public func insertToken(hash: String, userID: Int64, at: Timestamp) async throws {
-        try await writer.raw("""
-            INSERT INTO tokens (token_hash, user_id, created_at, last_used_at)
-            VALUES (\(bind: hash), \(bind: userID), \(bind: at.milliseconds), \(bind: at.milliseconds))
-            """).run()
-    }
-
-    private struct TokenUserRow: Decodable {
-        var id: Int64
-        var username: String
-        var password_hash: String
-        var role: String
-        var last_used_at: Int64?
+        try await writeLock.run {
+            try await write("INSERT INTO tokens (token_hash, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)",
+                            [.text(hash), .int(userID), .int(at.milliseconds), .int(at.milliseconds)])
+        }
     }
 
     public func user(tokenHash: String, usedAt: Timestamp, unusedSince cutoff: Timestamp?) async throws -> UserRecord? {
-        guard let row = try await reader.raw("""
+        guard let row = try await read("""
             SELECT u.id AS id, u.username AS username, u.password_hash AS password_hash, u.role AS role, t.last_used_at AS last_used_at
-            FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = \(bind: tokenHash)
-            """).first(decoding: TokenUserRow.self) else { return nil }
-        let lastUsed = row.last_used_at ?? 0
+            FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?
+            """, [.text(tokenHash)]).first, let record = Self.userRecord(row) else { return nil }
+        let lastUsed = row.int("last_used_at") ?? 0
         if let cutoff, lastUsed < cutoff.milliseconds {
             try await deleteToken(hash: tokenHash)
             return nil
         }
         // One write an hour at most per token, not one per login.
         if usedAt.milliseconds - lastUsed > 3_600_000 {
-            try await writer.raw("UPDATE tokens SET last_used_at = \(bind: usedAt.milliseconds) WHERE token_hash = \(bind: tokenHash)").run()
+            try await writeLock.run {
+                try await write("UPDATE tokens SET last_used_at = ? WHERE token_hash = ?", [.int(usedAt.milliseconds), .text(tokenHash)])
+            }
         }
-        return UserRecord(id: row.id, username: row.username, passwordHash: row.password_hash, role: UserRole(rawValue: row.role) ?? .user)
+        return record
+    }
+
+    public func deleteToken(hash: String) async throws {
+        try await writeLock.run { try await write("DELETE FROM tokens WHERE token_hash = ?", [.text(hash)]) }
     }
 
     public func deleteTokens(unusedSince cutoff: Timestamp) async throws -> Int {
-        let rows = try await writer.raw("DELETE FROM tokens WHERE last_used_at < \(bind: cutoff.milliseconds) RETURNING token_hash").all()
-        return rows.count
+        try await writeLock.run {
+            try await write("DELETE FROM tokens WHERE last_used_at < ? RETURNING token_hash", [.int(cutoff.milliseconds)]).count
+        }
     }
 
     public func updatePasswordHash(userID: Int64, hash: String) async throws {
-        try await writer.raw("UPDATE users SET password_hash = \(bind: hash) WHERE id = \(bind: userID)").run()
+        try await writeLock.run { try await write("UPDATE users SET password_hash = ? WHERE id = ?", [.text(hash), .int(userID)]) }
     }
 
     /// Guests' ids come from the same sequence as accounts' (`AUTOINCREMENT` keeps its
     /// high-water mark in `sqlite_sequence`, which may be written): moving the mark past a
     /// block reserves it, and no account or later guest ever gets one of those ids.
     public func reserveIDs(count: Int) async throws -> ClosedRange<Int64> {
-        try await writer.raw("""
-            INSERT INTO sqlite_sequence (name, seq)
-            SELECT 'users', COALESCE((SELECT MAX(id) FROM users), 0)
-            WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'users')
-            """).run()
-        guard let last = try await writer.raw("""
-            UPDATE sqlite_sequence SET seq = seq + \(bind: count) WHERE name = 'users' RETURNING seq
-            """).first(decodingColumn: "seq", as: Int64.self) else {
-            throw StoreError("could not reserve ids")
+        try await transaction {
+            try await write("""
+                INSERT INTO sqlite_sequence (name, seq)
+                SELECT 'users', COALESCE((SELECT MAX(id) FROM users), 0)
+                WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'users')
+                """)
+            guard let last = try await write("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'users' RETURNING seq", [.int(Int64(count))]).first?.int("seq") else {
+                throw StoreError("could not reserve ids")
+            }
+            return (last - Int64(count) + 1)...last
         }
-        return (last - Int64(count) + 1)...last
     }
 
-    public func deleteToken(hash: String) async throws {
-        try await writer.raw("DELETE FROM tokens WHERE token_hash = \(bind: hash)").run()
-    }
+    // MARK: State at start
 
-    // MARK: Rooms
-
-    private struct RoomRow: Decodable {
-        var name: String
-        var topic: String
-        var `private`: Int
-        var created_at: Int64
-    }
-
-    public func insertRoom(_ room: RoomRecord) async throws -> Bool {
-        let inserted = try await writer.raw("""
-            INSERT INTO rooms (name, topic, private, created_at)
-            VALUES (\(bind: room.name), \(bind: room.topic), \(bind: room.isPrivate ? 1 : 0), \(bind: room.createdAt.milliseconds))
-            ON CONFLICT (name) DO NOTHING RETURNING name
-            """).first(decodingColumn: "name", as: String.self)
-        return inserted != nil
+    public func ensureRoom(name: String, at: Timestamp) async throws -> RoomRecord {
+        try await writeLock.run {
+            try await write("INSERT INTO rooms (name, topic, private, created_at) VALUES (?, '', 0, ?) ON CONFLICT (name) DO NOTHING",
+                            [.text(name), .int(at.milliseconds)])
+        }
+        guard let row = try await read("SELECT id, name, topic, private, created_at FROM rooms WHERE name = ?", [.text(name)]).first,
+              let room = Self.roomRecord(row) else {
+            throw StoreError("could not create the room \(name)")
+        }
+        return room
     }
 
     public func allRooms() async throws -> [RoomRecord] {
-        try await reader.raw("SELECT name, topic, private, created_at FROM rooms").all(decoding: RoomRow.self).map {
-            RoomRecord(name: $0.name, topic: $0.topic, isPrivate: $0.private != 0, createdAt: Timestamp(milliseconds: $0.created_at))
-        }
+        try await read("""
+            SELECT r.id AS id, r.name AS name, r.topic AS topic, r.private AS private, r.created_at AS created_at,
+                (SELECT COALESCE(MAX(m.id), 0) FROM messages m WHERE m.room_id = r.id) AS last_message_id
+            FROM rooms r
+            """).compactMap(Self.roomRecord)
     }
 
-    private struct MembershipRow: Decodable {
-        var room: String
-        var user_key: String
-        var role: String
+    static func roomRecord(_ row: SQLiteRow) -> RoomRecord? {
+        guard let id = row.int("id"), let name = row.text("name") else { return nil }
+        return RoomRecord(id: id, name: name, topic: row.text("topic") ?? "", isPrivate: (row.int("private") ?? 0) != 0,
+                          createdAt: Timestamp(milliseconds: row.int("created_at") ?? 0), lastMessageID: row.int("last_message_id") ?? 0)
     }
 
     public func allMemberships() async throws -> [MembershipRecord] {
-        try await reader.raw("SELECT room, user_key, role FROM memberships").all(decoding: MembershipRow.self).map {
-            MembershipRecord(room: $0.room, userKey: $0.user_key, role: RoomRole(rawValue: $0.role) ?? .member)
+        try await read("""
+            SELECT m.room_id AS room_id, m.user_id AS user_id, u.username AS username, m.role AS role
+            FROM memberships m JOIN users u ON u.id = m.user_id
+            """).compactMap { row in
+            guard let room = row.int("room_id"), let user = row.int("user_id"), let name = row.text("username") else { return nil }
+            return MembershipRecord(roomID: room, userID: user, username: name, role: RoomRole(rawValue: row.text("role") ?? "") ?? .member)
         }
     }
 
-    public func insertMembership(_ m: MembershipRecord, at: Timestamp) async throws {
-        try await writer.raw("""
-            INSERT INTO memberships (room, user_key, role, joined_at)
-            VALUES (\(bind: m.room), \(bind: m.userKey), \(bind: m.role.rawValue), \(bind: at.milliseconds))
-            ON CONFLICT (room, user_key) DO UPDATE SET role = excluded.role
-            """).run()
+    public func lastSeq() async throws -> Int64 {
+        try await read("SELECT value FROM sequence WHERE id = 1").first?.int("value") ?? 0
     }
 
-    public func deleteMembership(room: String, userKey: String) async throws {
-        try await writer.raw("DELETE FROM memberships WHERE room = \(bind: room) AND user_key = \(bind: userKey)").run()
-    }
-
-    // MARK: Read markers
-
-    public func setReadMarker(userKey: String, conversation: String, messageID: Int64) async throws {
-        try await writer.raw("""
-            INSERT INTO read_markers (user_key, conversation, message_id) VALUES (\(bind: userKey), \(bind: conversation), \(bind: messageID))
-            ON CONFLICT (user_key, conversation) DO UPDATE SET message_id = excluded.message_id
-            """).run()
-    }
-
-    private struct UnreadRow: Decodable {
-        var conversation: String
-        var unread: Int
-    }
-
-    public func unreadCounts(userKey: String) async throws -> [String: Int] {
-        let rows = try await reader.raw("""
-            SELECT r.conversation AS conversation,
-                   (SELECT COUNT(*) FROM messages m WHERE m.conversation = r.conversation AND m.id > r.message_id) AS unread
-            FROM read_markers r WHERE r.user_key = \(bind: userKey)
-            """).all(decoding: UnreadRow.self)
-        return Dictionary(rows.map { ($0.conversation, $0.unread) }, uniquingKeysWith: { a, _ in a })
-    }
-
-    // MARK: Messages
-
-    private struct MessageRow: Decodable {
-        var id: Int64
-        var conversation: String
-        var room: String?
-        var sender: String
-        var sender_key: String
-        var recipient: String?
-        var text: String
-        var created_at: Int64
-        var reply_to: Int64?
-        var client_msg_id: String?
-        var sender_id: Int64?
-
-        var stored: StoredMessage {
-            StoredMessage(id: id, conversation: conversation, room: room, sender: sender, senderKey: sender_key, senderID: sender_id, recipient: recipient,
-                          text: text, createdAt: Timestamp(milliseconds: created_at), replyTo: reply_to, clientMsgID: client_msg_id)
-        }
-    }
-
-    private static let messageColumns = "id, conversation, room, sender, sender_key, recipient, text, created_at, reply_to, client_msg_id, sender_id"
-
-    /// One multi-row `INSERT` (one transaction, one fsync), bound straight as `SQLiteData`:
-    /// SQLKit's `Encodable` path cost about 40 allocations per row on the server's hottest
-    /// write.
-    public func insertMessages(_ messages: [StoredMessage]) async throws {
-        guard !messages.isEmpty else { return }
-        var binds: [SQLiteData] = []
-        binds.reserveCapacity(messages.count * 11)
-        for m in messages {
-            binds.append(.integer(SQLiteInt64(m.id)))
-            binds.append(.text(m.conversation))
-            binds.append(m.room.map(SQLiteData.text) ?? .null)
-            binds.append(.text(m.sender))
-            binds.append(.text(m.senderKey))
-            binds.append(m.recipient.map(SQLiteData.text) ?? .null)
-            binds.append(.text(m.text))
-            binds.append(.integer(SQLiteInt64(m.createdAt.milliseconds)))
-            binds.append(m.replyTo.map { .integer(SQLiteInt64($0)) } ?? .null)
-            binds.append(m.clientMsgID.map(SQLiteData.text) ?? .null)
-            binds.append(m.senderID.map { .integer(SQLiteInt64($0)) } ?? .null)
-        }
-        try await writerConnection.query(Self.insertMessagesSQL(rows: messages.count), binds) { _ in }
-    }
-
-    private static func insertMessagesSQL(rows: Int) -> String {
-        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        return "INSERT INTO messages (\(messageColumns)) VALUES " + repeatElement(row, count: rows).joined(separator: ", ")
-    }
-
-    public func maxMessageID() async throws -> Int64 {
-        try await reader.raw("SELECT COALESCE(MAX(id), 0) AS id FROM messages").first(decodingColumn: "id", as: Int64.self) ?? 0
-    }
-
-    private struct LastIDRow: Decodable {
-        var conversation: String
-        var id: Int64
-    }
-
-    public func lastMessageIDs() async throws -> [String: Int64] {
-        let rows = try await reader.raw("SELECT conversation, MAX(id) AS id FROM messages GROUP BY conversation").all(decoding: LastIDRow.self)
-        return Dictionary(rows.map { ($0.conversation, $0.id) }, uniquingKeysWith: max)
-    }
-
-    public func messages(conversation: String, before: Int64?, after: Int64?, limit: Int) async throws -> [StoredMessage] {
-        let select: SQLQueryString = "SELECT \(unsafeRaw: Self.messageColumns) FROM messages WHERE conversation = \(bind: conversation)"
-        let rows: [MessageRow]
-        if let after {
-            rows = try await reader.raw(select + " AND id > \(bind: after) ORDER BY id ASC LIMIT \(bind: limit)").all(decoding: MessageRow.self)
-            return rows.map(\.stored)
-        } else if let before {
-            rows = try await reader.raw(select + " AND id < \(bind: before) ORDER BY id DESC LIMIT \(bind: limit)").all(decoding: MessageRow.self)
-        } else {
-            rows = try await reader.raw(select + " ORDER BY id DESC LIMIT \(bind: limit)").all(decoding: MessageRow.self)
-        }
-        return rows.reversed().map(\.stored)
-    }
-
-    public func message(id: Int64) async throws -> StoredMessage? {
-        try await reader.raw("SELECT \(unsafeRaw: Self.messageColumns) FROM messages WHERE id = \(bind: id)").first(decoding: MessageRow.self)?.stored
-    }
-
-    public func message(senderID: Int64, clientMsgID: String) async throws -> StoredMessage? {
-        try await reader.raw("""
-            SELECT \(unsafeRaw: Self.messageColumns) FROM messages
-            WHERE sender_id = \(bind: senderID) AND client_msg_id = \(bind: clientMsgID) ORDER BY id LIMIT 1
-            """).first(decoding: MessageRow.self)?.stored
+    /// The sequence's value in the open write transaction.
+    func currentSeq() async throws -> Int64 {
+        try await write("SELECT value FROM sequence WHERE id = 1").first?.int("value") ?? 0
     }
 }
 
@@ -344,4 +251,22 @@ public final class SQLiteChatStore: ChatStore {
 struct StoreError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+extension SQLiteData {
+    static func int(_ value: Int64) -> SQLiteData { .integer(Int(value)) }
+    static func optional(_ value: Int64?) -> SQLiteData { value.map { .integer(Int($0)) } ?? .null }
+    static func optional(_ value: String?) -> SQLiteData { value.map(SQLiteData.text) ?? .null }
+}
+
+extension SQLiteRow {
+    func int(_ name: String) -> Int64? {
+        guard case .integer(let value)? = column(name) else { return nil }
+        return Int64(value)
+    }
+
+    func text(_ name: String) -> String? {
+        guard case .text(let value)? = column(name) else { return nil }
+        return value
+    }
 }

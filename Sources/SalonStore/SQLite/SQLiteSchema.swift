@@ -102,5 +102,177 @@ enum SQLiteSchema {
             "UPDATE tokens SET last_used_at = created_at",
             "CREATE INDEX tokens_by_last_use ON tokens (last_used_at)",
         ],
+        // 3: the event log (issue 10). One sequence (`sequence`) numbers every event, and a
+        // message's id is the seq of its event. Rooms get numeric ids (`rooms.id`, never
+        // reused) and everything refers to rooms and people by id, with foreign keys: a
+        // conversation's key is `#ROOMID` or `@A|B`. Guests who did something durable have a
+        // row in `users` (role `guest`, key `#guest:ID`, which no login name can be).
+        // Memberships keep their history (`membership_periods`, for `sync`); messages keep
+        // their edits, deletions (tombstones) and reactions; `UNIQUE (sender_id,
+        // client_msg_id)` makes a retry impossible to store twice (an older duplicate keeps
+        // the message, without its `client_msg_id`); `message_search` is the full-text index
+        // (FTS5, accents and case ignored), kept by triggers.
+        [
+            """
+            INSERT OR IGNORE INTO users (id, username, username_key, password_hash, role, created_at)
+            SELECT sender_id, sender, '#guest:' || sender_id, '', 'guest', MIN(created_at) FROM messages
+            WHERE sender_id IS NOT NULL AND sender_id NOT IN (SELECT id FROM users) GROUP BY sender_id
+            """,
+            """
+            CREATE TABLE sequence (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL)
+            """,
+            "INSERT INTO sequence (id, value) SELECT 1, COALESCE(MAX(id), 0) FROM messages",
+            """
+            CREATE TABLE rooms_v3 (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                name TEXT NOT NULL UNIQUE,
+                topic TEXT NOT NULL,
+                private INTEGER NOT NULL,
+                created_at INTEGER NOT NULL
+            )
+            """,
+            "INSERT INTO rooms_v3 (name, topic, private, created_at) SELECT name, topic, private, created_at FROM rooms ORDER BY created_at, name",
+            """
+            CREATE TABLE memberships_v3 (
+                room_id INTEGER NOT NULL REFERENCES rooms_v3 (id) ON DELETE CASCADE,
+                user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                role TEXT NOT NULL,
+                joined_at INTEGER NOT NULL,
+                PRIMARY KEY (room_id, user_id)
+            )
+            """,
+            """
+            INSERT INTO memberships_v3 (room_id, user_id, role, joined_at)
+            SELECT r.id, u.id, m.role, m.joined_at FROM memberships m
+            JOIN rooms_v3 r ON r.name = m.room JOIN users u ON u.username_key = m.user_key
+            """,
+            """
+            CREATE TABLE membership_periods (
+                room_id INTEGER NOT NULL REFERENCES rooms_v3 (id) ON DELETE CASCADE,
+                user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                joined_seq INTEGER NOT NULL,
+                left_seq INTEGER
+            )
+            """,
+            "INSERT INTO membership_periods (room_id, user_id, joined_seq) SELECT room_id, user_id, 0 FROM memberships_v3",
+            """
+            CREATE TABLE messages_v3 (
+                id INTEGER PRIMARY KEY,
+                room_id INTEGER REFERENCES rooms_v3 (id) ON DELETE CASCADE,
+                sender_id INTEGER REFERENCES users (id),
+                recipient_id INTEGER REFERENCES users (id),
+                conversation TEXT NOT NULL,
+                sender TEXT NOT NULL,
+                recipient TEXT,
+                text TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                edited_at INTEGER,
+                deleted INTEGER NOT NULL DEFAULT 0,
+                reply_to INTEGER,
+                client_msg_id TEXT,
+                UNIQUE (sender_id, client_msg_id)
+            )
+            """,
+            """
+            INSERT INTO messages_v3 (id, room_id, sender_id, recipient_id, conversation, sender, recipient, text, created_at, reply_to, client_msg_id)
+            SELECT m.id, r.id, m.sender_id,
+                CASE WHEN m.room IS NULL AND m.conversation GLOB '@[0-9]*|[0-9]*' THEN (
+                    SELECT u.id FROM users u WHERE u.id = CASE
+                        WHEN CAST(substr(m.conversation, 2, instr(m.conversation, '|') - 2) AS INTEGER) = m.sender_id
+                        THEN CAST(substr(m.conversation, instr(m.conversation, '|') + 1) AS INTEGER)
+                        ELSE CAST(substr(m.conversation, 2, instr(m.conversation, '|') - 2) AS INTEGER) END)
+                END,
+                CASE WHEN m.room IS NULL THEN m.conversation ELSE COALESCE('#' || r.id, '@legacy:' || m.conversation) END,
+                m.sender, m.recipient, m.text, m.created_at, m.reply_to,
+                CASE WHEN EXISTS (SELECT 1 FROM messages o WHERE o.sender_id = m.sender_id AND o.client_msg_id = m.client_msg_id AND o.id < m.id)
+                    THEN NULL ELSE m.client_msg_id END
+            FROM messages m LEFT JOIN rooms_v3 r ON r.name = m.room
+            """,
+            """
+            CREATE TABLE read_markers_v3 (
+                user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                conversation TEXT NOT NULL,
+                message_id INTEGER NOT NULL,
+                PRIMARY KEY (user_id, conversation)
+            )
+            """,
+            """
+            INSERT OR IGNORE INTO read_markers_v3 (user_id, conversation, message_id)
+            SELECT u.id, CASE WHEN rm.conversation LIKE '#%' THEN COALESCE('#' || r.id, '@legacy:' || rm.conversation) ELSE rm.conversation END,
+                rm.message_id
+            FROM read_markers rm JOIN users u ON u.username_key = rm.user_key
+            LEFT JOIN rooms_v3 r ON rm.conversation LIKE '#%' AND r.name = substr(rm.conversation, 2)
+            """,
+            "DROP TABLE read_markers",
+            "DROP TABLE messages",
+            "DROP TABLE memberships",
+            "DROP TABLE rooms",
+            "ALTER TABLE rooms_v3 RENAME TO rooms",
+            "ALTER TABLE memberships_v3 RENAME TO memberships",
+            "ALTER TABLE messages_v3 RENAME TO messages",
+            "ALTER TABLE read_markers_v3 RENAME TO read_markers",
+            "CREATE INDEX memberships_by_user ON memberships (user_id)",
+            "CREATE INDEX membership_periods_by_user ON membership_periods (user_id, room_id)",
+            "CREATE INDEX messages_by_conversation ON messages (conversation, id)",
+            "CREATE INDEX messages_direct_by_sender ON messages (sender_id, id) WHERE room_id IS NULL",
+            "CREATE INDEX messages_direct_by_recipient ON messages (recipient_id, id) WHERE room_id IS NULL",
+            """
+            CREATE TABLE reactions (
+                message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+                emoji TEXT NOT NULL,
+                user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                username TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                PRIMARY KEY (message_id, emoji, user_id)
+            )
+            """,
+            """
+            CREATE TABLE events (
+                seq INTEGER PRIMARY KEY,
+                type TEXT NOT NULL,
+                scope INTEGER NOT NULL,
+                room_id INTEGER REFERENCES rooms (id) ON DELETE CASCADE,
+                user_id INTEGER REFERENCES users (id) ON DELETE CASCADE,
+                peer_id INTEGER REFERENCES users (id) ON DELETE CASCADE,
+                actor_id INTEGER REFERENCES users (id) ON DELETE SET NULL,
+                message_id INTEGER REFERENCES messages (id) ON DELETE CASCADE,
+                data TEXT NOT NULL,
+                created_at INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX events_by_room ON events (room_id, seq) WHERE room_id IS NOT NULL",
+            "CREATE INDEX events_by_user ON events (user_id, seq) WHERE user_id IS NOT NULL",
+            "CREATE INDEX events_by_peer ON events (peer_id, seq) WHERE peer_id IS NOT NULL",
+            "CREATE INDEX events_for_everyone ON events (seq) WHERE scope = 3",
+            """
+            INSERT INTO events (seq, type, scope, room_id, user_id, peer_id, actor_id, message_id, data, created_at)
+            SELECT id, 'receive_message', CASE WHEN room_id IS NULL THEN 2 ELSE 0 END, room_id,
+                CASE WHEN room_id IS NULL THEN sender_id END, CASE WHEN room_id IS NULL THEN recipient_id END,
+                sender_id, id, '', created_at
+            FROM messages WHERE conversation NOT LIKE '@legacy:%'
+            """,
+            """
+            CREATE VIRTUAL TABLE message_search USING fts5(
+                text, content = 'messages', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
+            )
+            """,
+            "INSERT INTO message_search (rowid, text) SELECT id, text FROM messages WHERE deleted = 0",
+            """
+            CREATE TRIGGER messages_indexed AFTER INSERT ON messages BEGIN
+                INSERT INTO message_search (rowid, text) VALUES (new.id, new.text);
+            END
+            """,
+            """
+            CREATE TRIGGER messages_reindexed AFTER UPDATE OF text ON messages BEGIN
+                INSERT INTO message_search (message_search, rowid, text) VALUES ('delete', old.id, old.text);
+                INSERT INTO message_search (rowid, text) VALUES (new.id, new.text);
+            END
+            """,
+            """
+            CREATE TRIGGER messages_unindexed AFTER DELETE ON messages BEGIN
+                INSERT INTO message_search (message_search, rowid, text) VALUES ('delete', old.id, old.text);
+            END
+            """,
+        ],
     ]
 }

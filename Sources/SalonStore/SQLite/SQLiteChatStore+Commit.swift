@@ -1,0 +1,275 @@
+import SalonCore
+import SalonProtocol
+import SQLiteNIO
+
+/// The event log's write path: a batch of changes in one transaction.
+///
+/// The sequence is read once at the start of the transaction, under SQLite's write lock, each
+/// event takes the next value, and the new value is written before the commit: commit order
+/// is `seq` order (PostgreSQL will do the same under a row lock held until commit).
+///
+/// A batch of new messages, the common case, is a few multi-row statements whatever its size
+/// (guests, messages, events, senders' read markers). If that fails (a retry racing its
+/// original, a row that breaks a constraint), the batch is applied again change by change,
+/// each in a savepoint: one failing change is refused alone and the rest is stored.
+extension SQLiteChatStore {
+    public func commit(_ changes: [Change]) async throws -> [ChangeOutcome] {
+        guard !changes.isEmpty else { return [] }
+        return try await transaction {
+            let start = try await currentSeq()
+            var seq = start
+            var outcomes: [ChangeOutcome]?
+            let messages = changes.compactMap { change -> NewMessage? in
+                if case .message(let m) = change { return m }
+                return nil
+            }
+            if messages.count == changes.count {
+                try await write("SAVEPOINT batch")
+                do {
+                    outcomes = try await insertMessages(messages, seq: &seq)
+                    try await write("RELEASE batch")
+                } catch {
+                    logger.debug("a batch of messages is stored one by one", metadata: ["error": "\(error)"])
+                    try await write("ROLLBACK TO batch")
+                    try await write("RELEASE batch")
+                    seq = start
+                }
+            }
+            if outcomes == nil {
+                var each: [ChangeOutcome] = []
+                each.reserveCapacity(changes.count)
+                for change in changes {
+                    let before = seq
+                    try await write("SAVEPOINT one")
+                    do {
+                        each.append(try await apply(change, seq: &seq))
+                        try await write("RELEASE one")
+                    } catch {
+                        logger.error("a change could not be stored", metadata: ["error": "\(error)"])
+                        try await write("ROLLBACK TO one")
+                        try await write("RELEASE one")
+                        seq = before
+                        each.append(.refused(ProtocolError(.internal, "the change could not be stored")))
+                    }
+                }
+                outcomes = each
+            }
+            if seq != start {
+                try await write("UPDATE sequence SET value = ? WHERE id = 1", [.int(seq)])
+            }
+            return outcomes ?? []
+        }
+    }
+
+    // MARK: Messages
+
+    private static let messageInsertColumns = "id, room_id, sender_id, recipient_id, conversation, sender, recipient, text, created_at, reply_to, client_msg_id"
+    private static let eventColumns = "seq, type, scope, room_id, user_id, peer_id, actor_id, message_id, data, created_at"
+
+    /// The fast path: the whole batch in five statements at most.
+    private func insertMessages(_ messages: [NewMessage], seq: inout Int64) async throws -> [ChangeOutcome] {
+        try await insertGuests(messages.flatMap { [$0.sender, $0.recipient].compactMap { $0 } }, at: messages[0].createdAt)
+        var messageBinds: [SQLiteData] = []
+        messageBinds.reserveCapacity(messages.count * 11)
+        var eventBinds: [SQLiteData] = []
+        eventBinds.reserveCapacity(messages.count * 10)
+        var markerBinds: [SQLiteData] = []
+        var outcomes: [ChangeOutcome] = []
+        outcomes.reserveCapacity(messages.count)
+        for m in messages {
+            seq += 1
+            appendMessageBinds(m, id: seq, to: &messageBinds)
+            var draft = m.event
+            draft.messageID = seq
+            appendEventBinds(draft, seq: seq, at: m.createdAt, to: &eventBinds)
+            if !m.sender.isGuest {
+                markerBinds += [.int(m.sender.id), .text(m.conversation.key), .int(seq)]
+            }
+            outcomes.append(.committed([StoredEvent(seq: seq, draft: draft, createdAt: m.createdAt, message: m.stored(id: seq))]))
+        }
+        try await write(Self.rows("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES ", width: 11, count: messages.count), messageBinds)
+        try await write(Self.rows("INSERT INTO events (\(Self.eventColumns)) VALUES ", width: 10, count: messages.count), eventBinds)
+        if !markerBinds.isEmpty {
+            try await write(Self.rows("INSERT INTO read_markers (user_id, conversation, message_id) VALUES ", width: 3, count: markerBinds.count / 3)
+                + " ON CONFLICT (user_id, conversation) DO UPDATE SET message_id = MAX(message_id, excluded.message_id)", markerBinds)
+        }
+        return outcomes
+    }
+
+    private func appendMessageBinds(_ m: NewMessage, id: Int64, to binds: inout [SQLiteData]) {
+        binds.append(.int(id))
+        binds.append(.optional(m.roomID))
+        binds.append(.int(m.sender.id))
+        binds.append(.optional(m.recipient?.id))
+        binds.append(.text(m.conversation.key))
+        binds.append(.text(m.sender.username))
+        binds.append(.optional(m.recipient?.username))
+        binds.append(.text(m.text))
+        binds.append(.int(m.createdAt.milliseconds))
+        binds.append(.optional(m.replyTo))
+        binds.append(.optional(m.clientMsgID))
+    }
+
+    private func appendEventBinds(_ e: EventDraft, seq: Int64, at: Timestamp, to binds: inout [SQLiteData]) {
+        binds.append(.int(seq))
+        binds.append(.text(e.type.rawValue))
+        binds.append(.integer(e.scope.rawValue))
+        binds.append(.optional(e.roomID))
+        binds.append(.optional(e.userID))
+        binds.append(.optional(e.peerID))
+        binds.append(.optional(e.actorID))
+        binds.append(.optional(e.messageID))
+        binds.append(.text(String(decoding: e.data, as: UTF8.self)))
+        binds.append(.int(at.milliseconds))
+    }
+
+    /// `INSERT … VALUES (?, …), (?, …)…`: `count` rows of `width` values (or of `row`).
+    private static func rows(_ head: String, width: Int = 0, row: String? = nil, count: Int) -> String {
+        let row = row ?? "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
+        return head + repeatElement(row, count: count).joined(separator: ", ")
+    }
+
+    /// Rows for the guests among `actors` that have none yet: events and messages refer to
+    /// people by id, with foreign keys.
+    private func insertGuests(_ actors: [Actor], at: Timestamp) async throws {
+        var seen = Set<Int64>()
+        var binds: [SQLiteData] = []
+        for actor in actors where actor.isGuest && seen.insert(actor.id).inserted {
+            binds += [.int(actor.id), .text(actor.username), .text("#guest:\(actor.id)"), .int(at.milliseconds)]
+        }
+        guard !binds.isEmpty else { return }
+        try await write(Self.rows("INSERT OR IGNORE INTO users (id, username, username_key, password_hash, role, created_at) VALUES ",
+                                  row: "(?, ?, ?, '', 'guest', ?)", count: binds.count / 4), binds)
+    }
+
+    private func insertEvents(_ drafts: [EventDraft], seq: inout Int64, at: Timestamp, message: StoredMessage? = nil) async throws -> [StoredEvent] {
+        guard !drafts.isEmpty else { return [] }
+        var binds: [SQLiteData] = []
+        var events: [StoredEvent] = []
+        for draft in drafts {
+            seq += 1
+            appendEventBinds(draft, seq: seq, at: at, to: &binds)
+            events.append(StoredEvent(seq: seq, draft: draft, createdAt: at, message: message))
+        }
+        try await write(Self.rows("INSERT INTO events (\(Self.eventColumns)) VALUES ", width: 10, count: drafts.count), binds)
+        return events
+    }
+
+    // MARK: One change
+
+    private func apply(_ change: Change, seq: inout Int64) async throws -> ChangeOutcome {
+        let now = Timestamp.now()
+        switch change {
+        case .message(let m):
+            try await insertGuests([m.sender, m.recipient].compactMap { $0 }, at: m.createdAt)
+            var binds: [SQLiteData] = []
+            appendMessageBinds(m, id: seq + 1, to: &binds)
+            let inserted = try await write("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                + "ON CONFLICT (sender_id, client_msg_id) DO NOTHING RETURNING id", binds)
+            guard !inserted.isEmpty else {
+                if let cid = m.clientMsgID, let original = try await message(senderID: m.sender.id, clientMsgID: cid, on: writer) {
+                    return .duplicate(original)
+                }
+                return .refused(ProtocolError(.internal, "the message could not be stored"))
+            }
+            var draft = m.event
+            draft.messageID = seq + 1
+            let events = try await insertEvents([draft], seq: &seq, at: m.createdAt, message: m.stored(id: seq + 1))
+            if !m.sender.isGuest {
+                try await write("""
+                    INSERT INTO read_markers (user_id, conversation, message_id) VALUES (?, ?, ?)
+                    ON CONFLICT (user_id, conversation) DO UPDATE SET message_id = MAX(message_id, excluded.message_id)
+                    """, [.int(m.sender.id), .text(m.conversation.key), .int(seq)])
+            }
+            return .committed(events)
+
+        case .edit(let id, let author, let text, let at, let event):
+            let updated = try await write("UPDATE messages SET text = ?, edited_at = ? WHERE id = ? AND deleted = 0 AND sender_id = ? RETURNING id",
+                                          [.text(text), .int(at.milliseconds), .int(id), .int(author)])
+            guard !updated.isEmpty, let message = try await message(id: id, on: writer) else {
+                return .refused(ProtocolError(.messageNotFound, "no message \(id) that you can edit"))
+            }
+            return .committed(try await insertEvents([event], seq: &seq, at: at, message: message))
+
+        case .delete(let id, let event):
+            let updated = try await write("UPDATE messages SET deleted = 1, text = '', edited_at = NULL WHERE id = ? AND deleted = 0 RETURNING id", [.int(id)])
+            guard !updated.isEmpty else { return .refused(ProtocolError(.messageNotFound, "no message \(id)")) }
+            try await write("DELETE FROM reactions WHERE message_id = ?", [.int(id)])
+            return .committed(try await insertEvents([event], seq: &seq, at: now))
+
+        case .react(let id, let user, let emoji, let add, let event):
+            guard let row = try await write("SELECT deleted FROM messages WHERE id = ?", [.int(id)]).first, row.int("deleted") == 0 else {
+                return .refused(ProtocolError(.messageNotFound, "no message \(id)"))
+            }
+            if add {
+                try await insertGuests([user], at: now)
+                let added = try await write("""
+                    INSERT INTO reactions (message_id, emoji, user_id, username, seq) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (message_id, emoji, user_id) DO NOTHING RETURNING message_id
+                    """, [.int(id), .text(emoji), .int(user.id), .text(user.username), .int(seq + 1)])
+                guard !added.isEmpty else { return .committed([]) }
+            } else {
+                let removed = try await write("DELETE FROM reactions WHERE message_id = ? AND emoji = ? AND user_id = ? RETURNING message_id",
+                                              [.int(id), .text(emoji), .int(user.id)])
+                guard !removed.isEmpty else { return .committed([]) }
+            }
+            return .committed(try await insertEvents([event], seq: &seq, at: now))
+
+        case .join(let roomID, let user, let role, let marker, let events):
+            guard try await !write("SELECT 1 FROM rooms WHERE id = ?", [.int(roomID)]).isEmpty else {
+                return .refused(ProtocolError(.roomNotFound, "the room was deleted"))
+            }
+            try await insertGuests([user], at: now)
+            if !user.isGuest {
+                let inserted = try await write("""
+                    INSERT INTO memberships (room_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (room_id, user_id) DO NOTHING RETURNING room_id
+                    """, [.int(roomID), .int(user.id), .text(role.rawValue), .int(now.milliseconds)])
+                guard !inserted.isEmpty else { return .committed([]) }
+                try await write("INSERT INTO membership_periods (room_id, user_id, joined_seq) VALUES (?, ?, ?)", [.int(roomID), .int(user.id), .int(seq + 1)])
+                try await write("""
+                    INSERT INTO read_markers (user_id, conversation, message_id) VALUES (?, ?, ?)
+                    ON CONFLICT (user_id, conversation) DO UPDATE SET message_id = excluded.message_id
+                    """, [.int(user.id), .text(Conversation.room(roomID).key), .int(marker)])
+            }
+            return .committed(try await insertEvents(events, seq: &seq, at: now))
+
+        case .leave(let roomID, let user, let events):
+            if !user.isGuest {
+                let deleted = try await write("DELETE FROM memberships WHERE room_id = ? AND user_id = ? RETURNING room_id", [.int(roomID), .int(user.id)])
+                guard !deleted.isEmpty else { return .refused(ProtocolError(.notMember, "not a member of that room")) }
+                try await write("UPDATE membership_periods SET left_seq = ? WHERE room_id = ? AND user_id = ? AND left_seq IS NULL",
+                                [.int(seq + 1), .int(roomID), .int(user.id)])
+            }
+            return .committed(try await insertEvents(events, seq: &seq, at: now))
+
+        case .createRoom(let room, let owner, var events):
+            guard let id = try await write("""
+                INSERT INTO rooms (name, topic, private, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id
+                """, [.text(room.name), .text(room.topic), .integer(room.isPrivate ? 1 : 0), .int(room.createdAt.milliseconds)]).first?.int("id")
+            else {
+                return .refused(ProtocolError(.roomExists, "a room named '\(room.name)' exists"))
+            }
+            try await insertGuests([owner], at: now)
+            try await write("INSERT INTO memberships (room_id, user_id, role, joined_at) VALUES (?, ?, 'owner', ?)",
+                            [.int(id), .int(owner.id), .int(room.createdAt.milliseconds)])
+            if !owner.isGuest {
+                try await write("INSERT INTO membership_periods (room_id, user_id, joined_seq) VALUES (?, ?, ?)", [.int(id), .int(owner.id), .int(seq)])
+                try await write("INSERT INTO read_markers (user_id, conversation, message_id) VALUES (?, ?, 0) ON CONFLICT DO NOTHING",
+                                [.int(owner.id), .text(Conversation.room(id).key)])
+            }
+            for index in events.indices where events[index].roomID == nil { events[index].roomID = id }
+            return .committed(try await insertEvents(events, seq: &seq, at: room.createdAt))
+
+        case .markRead(let user, let conversation, let id, let event):
+            if !user.isGuest {
+                try await write("""
+                    INSERT INTO read_markers (user_id, conversation, message_id) VALUES (?, ?, ?)
+                    ON CONFLICT (user_id, conversation) DO UPDATE SET message_id = excluded.message_id
+                    """, [.int(user.id), .text(conversation), .int(id)])
+            }
+            try await insertGuests([user], at: now)
+            return .committed(try await insertEvents([event], seq: &seq, at: now))
+        }
+    }
+}

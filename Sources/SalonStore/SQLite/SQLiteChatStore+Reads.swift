@@ -1,0 +1,233 @@
+import SalonCore
+import SalonProtocol
+import SQLiteNIO
+
+/// Reads: history, single messages, unread counts, conversations, search, and `sync`'s events.
+/// They run on the read connection (WAL: never waiting for a commit's fsync), except those a
+/// write transaction makes on its own connection, to see its own changes.
+extension SQLiteChatStore {
+    static let messageSelect = """
+        SELECT m.id AS id, m.room_id AS room_id, r.name AS room, m.sender_id AS sender_id, m.sender AS sender,
+            m.recipient_id AS recipient_id, m.recipient AS recipient, m.conversation AS conversation, m.text AS text,
+            m.created_at AS created_at, m.edited_at AS edited_at, m.deleted AS deleted, m.reply_to AS reply_to,
+            m.client_msg_id AS client_msg_id
+        FROM messages m LEFT JOIN rooms r ON r.id = m.room_id
+        """
+
+    static func storedMessage(_ row: SQLiteRow, prefix: String = "") -> StoredMessage? {
+        guard let id = row.int(prefix + "id"), let conversation = row.text(prefix + "conversation") else { return nil }
+        return StoredMessage(
+            id: id, conversation: conversation, roomID: row.int(prefix + "room_id"), room: row.text(prefix + "room"),
+            senderID: row.int(prefix + "sender_id"), sender: row.text(prefix + "sender") ?? "",
+            recipientID: row.int(prefix + "recipient_id"), recipient: row.text(prefix + "recipient"),
+            text: row.text(prefix + "text") ?? "", createdAt: Timestamp(milliseconds: row.int(prefix + "created_at") ?? 0),
+            editedAt: row.int(prefix + "edited_at").map(Timestamp.init(milliseconds:)), deleted: (row.int(prefix + "deleted") ?? 0) != 0,
+            replyTo: row.int(prefix + "reply_to"), clientMsgID: row.text(prefix + "client_msg_id")
+        )
+    }
+
+    /// Fills in the reactions of `messages`: emojis in the order each was first used, people
+    /// in the order they reacted, at most `Limits.reactionUsers` names per emoji.
+    func withReactions(_ messages: [StoredMessage], on connection: SQLiteConnection? = nil) async throws -> [StoredMessage] {
+        let ids = messages.filter { !$0.deleted }.map(\.id)
+        guard !ids.isEmpty else { return messages }
+        let list = "[" + ids.map(String.init).joined(separator: ",") + "]"
+        let rows = try await (connection ?? reader).query(
+            "SELECT message_id, emoji, username FROM reactions WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY seq",
+            [.text(list)])
+        var byMessage: [Int64: [ReactionSummary]] = [:]
+        for row in rows {
+            guard let id = row.int("message_id"), let emoji = row.text("emoji"), let name = row.text("username") else { continue }
+            var list = byMessage[id] ?? []
+            if let index = list.firstIndex(where: { $0.emoji == emoji }) {
+                list[index].count += 1
+                if list[index].users.count < Limits.reactionUsers { list[index].users.append(name) }
+            } else {
+                list.append(ReactionSummary(emoji: emoji, count: 1, users: [name]))
+            }
+            byMessage[id] = list
+        }
+        return messages.map { m in
+            var m = m
+            m.reactions = byMessage[m.id] ?? []
+            return m
+        }
+    }
+
+    public func messages(conversation: String, before: Int64?, after: Int64?, limit: Int) async throws -> [StoredMessage] {
+        let select = Self.messageSelect + " WHERE m.conversation = ?"
+        var binds: [SQLiteData] = [.text(conversation)]
+        let sql: String
+        if let after {
+            sql = select + " AND m.id > ? ORDER BY m.id ASC LIMIT ?"
+            binds += [.int(after), .integer(limit)]
+        } else if let before {
+            sql = select + " AND m.id < ? ORDER BY m.id DESC LIMIT ?"
+            binds += [.int(before), .integer(limit)]
+        } else {
+            sql = select + " ORDER BY m.id DESC LIMIT ?"
+            binds.append(.integer(limit))
+        }
+        var found = try await read(sql, binds).compactMap { Self.storedMessage($0) }
+        if after == nil { found.reverse() }
+        return try await withReactions(found)
+    }
+
+    public func message(id: Int64) async throws -> StoredMessage? {
+        try await message(id: id, on: reader)
+    }
+
+    func message(id: Int64, on connection: SQLiteConnection) async throws -> StoredMessage? {
+        guard let found = try await connection.query(Self.messageSelect + " WHERE m.id = ?", [.int(id)]).first.flatMap({ Self.storedMessage($0) }) else {
+            return nil
+        }
+        return try await withReactions([found], on: connection).first
+    }
+
+    public func message(senderID: Int64, clientMsgID: String) async throws -> StoredMessage? {
+        try await message(senderID: senderID, clientMsgID: clientMsgID, on: reader)
+    }
+
+    func message(senderID: Int64, clientMsgID: String, on connection: SQLiteConnection) async throws -> StoredMessage? {
+        guard let found = try await connection.query(Self.messageSelect + " WHERE m.sender_id = ? AND m.client_msg_id = ?",
+                                                     [.int(senderID), .text(clientMsgID)]).first.flatMap({ Self.storedMessage($0) }) else {
+            return nil
+        }
+        return try await withReactions([found], on: connection).first
+    }
+
+    public func unreadCounts(userID: Int64) async throws -> [String: Int] {
+        let rows = try await read("""
+            SELECT r.conversation AS conversation,
+                (SELECT COUNT(*) FROM messages m WHERE m.conversation = r.conversation AND m.id > r.message_id
+                    AND m.deleted = 0 AND m.sender_id IS NOT r.user_id) AS unread
+            FROM read_markers r WHERE r.user_id = ?
+            """, [.int(userID)])
+        var counts: [String: Int] = [:]
+        for row in rows {
+            if let conversation = row.text("conversation") { counts[conversation] = Int(row.int("unread") ?? 0) }
+        }
+        return counts
+    }
+
+    public func conversations(userID: Int64, limit: Int) async throws -> [ConversationSummary] {
+        let rows = try await read("""
+            WITH mine AS (
+                SELECT conversation, MAX(id) AS last_id FROM (
+                    SELECT conversation, id FROM messages WHERE room_id IS NULL AND sender_id = ?1
+                    UNION ALL
+                    SELECT conversation, id FROM messages WHERE room_id IS NULL AND recipient_id = ?1
+                ) GROUP BY conversation ORDER BY last_id DESC LIMIT ?2
+            )
+            SELECT mine.conversation AS conversation, mine.last_id AS last_id,
+                CASE WHEN m.sender_id = ?1 THEN m.recipient_id ELSE m.sender_id END AS peer_id,
+                CASE WHEN m.sender_id = ?1 THEN m.recipient ELSE m.sender END AS peer_name,
+                (SELECT COUNT(*) FROM messages x WHERE x.conversation = mine.conversation AND x.deleted = 0
+                    AND x.sender_id IS NOT ?1
+                    AND x.id > COALESCE((SELECT message_id FROM read_markers WHERE user_id = ?1 AND conversation = mine.conversation), 0)) AS unread
+            FROM mine JOIN messages m ON m.id = mine.last_id
+            ORDER BY mine.last_id DESC
+            """, [.int(userID), .integer(limit)])
+        return rows.compactMap { row in
+            guard let conversation = row.text("conversation"), let last = row.int("last_id") else { return nil }
+            return ConversationSummary(conversation: conversation, peerID: row.int("peer_id"), peerName: row.text("peer_name") ?? "",
+                                       lastMessageID: last, unread: Int(row.int("unread") ?? 0))
+        }
+    }
+
+    public func search(_ q: SearchQuery) async throws -> [StoredMessage] {
+        var sql = """
+            SELECT m.id AS id, m.room_id AS room_id, r.name AS room, m.sender_id AS sender_id, m.sender AS sender,
+                m.recipient_id AS recipient_id, m.recipient AS recipient, m.conversation AS conversation, m.text AS text,
+                m.created_at AS created_at, m.edited_at AS edited_at, m.deleted AS deleted, m.reply_to AS reply_to,
+                m.client_msg_id AS client_msg_id
+            FROM message_search s JOIN messages m ON m.id = s.rowid LEFT JOIN rooms r ON r.id = m.room_id
+            WHERE message_search MATCH ? AND m.deleted = 0
+            """
+        var binds: [SQLiteData] = [.text(q.match)]
+        if let conversation = q.conversation {
+            sql += " AND m.conversation = ?"
+            binds.append(.text(conversation))
+        } else {
+            sql += " AND (m.room_id IN (SELECT value FROM json_each(?))"
+            binds.append(.text("[" + q.roomIDs.map(String.init).joined(separator: ",") + "]"))
+            if q.includeDirect {
+                sql += " OR (m.room_id IS NULL AND (m.sender_id = ? OR m.recipient_id = ?))"
+                binds += [.int(q.userID), .int(q.userID)]
+            }
+            sql += ")"
+        }
+        if let before = q.before {
+            sql += " AND m.id < ?"
+            binds.append(.int(before))
+        }
+        sql += " ORDER BY m.id DESC LIMIT ?"
+        binds.append(.integer(q.limit))
+        return try await withReactions(read(sql, binds).compactMap { Self.storedMessage($0) })
+    }
+
+    // MARK: Sync
+
+    public func membershipPeriods(userID: Int64, after: Int64) async throws -> [MembershipPeriod] {
+        try await read("""
+            SELECT room_id, joined_seq, left_seq FROM membership_periods
+            WHERE user_id = ? AND (left_seq IS NULL OR left_seq > ?)
+            """, [.int(userID), .int(after)]).compactMap { row in
+            guard let room = row.int("room_id"), let from = row.int("joined_seq") else { return nil }
+            return MembershipPeriod(roomID: room, from: from, to: row.int("left_seq"))
+        }
+    }
+
+    /// One index range per source (each room period, the user's own and private events,
+    /// everyone's), merged by `seq`.
+    public func events(userID: Int64, periods: [MembershipPeriod], after: Int64, through: Int64, limit: Int) async throws -> [StoredEvent] {
+        let periodList = "[" + periods.map { "[\($0.roomID),\($0.from),\($0.to ?? Int64.max)]" }.joined(separator: ",") + "]"
+        let rows = try await read("""
+            WITH p AS (
+                SELECT json_extract(value, '$[0]') AS room_id, json_extract(value, '$[1]') AS from_seq, json_extract(value, '$[2]') AS to_seq
+                FROM json_each(?1)
+            ),
+            picked AS (
+                SELECT e.seq AS seq FROM p JOIN events e ON e.room_id = p.room_id
+                    WHERE e.seq > MAX(?2, p.from_seq) AND e.seq < p.to_seq AND e.seq <= ?3 AND e.scope IN (0, 1)
+                        AND NOT (e.scope = 1 AND e.actor_id IS ?4)
+                UNION
+                SELECT seq FROM events WHERE user_id = ?4 AND seq > ?2 AND seq <= ?3 AND scope = 2
+                UNION
+                SELECT seq FROM events WHERE peer_id = ?4 AND seq > ?2 AND seq <= ?3 AND scope = 2
+                UNION
+                SELECT seq FROM events WHERE scope = 3 AND seq > ?2 AND seq <= ?3
+                ORDER BY seq LIMIT ?5
+            )
+            SELECT e.seq AS seq, e.type AS type, e.scope AS scope, e.room_id AS e_room_id, e.user_id AS e_user_id,
+                e.peer_id AS e_peer_id, e.actor_id AS actor_id, e.message_id AS message_id, e.data AS data,
+                e.created_at AS e_created_at,
+                m.id AS id, m.room_id AS room_id, r.name AS room, m.sender_id AS sender_id, m.sender AS sender,
+                m.recipient_id AS recipient_id, m.recipient AS recipient, m.conversation AS conversation, m.text AS text,
+                m.created_at AS created_at, m.edited_at AS edited_at, m.deleted AS deleted, m.reply_to AS reply_to,
+                m.client_msg_id AS client_msg_id
+            FROM picked JOIN events e ON e.seq = picked.seq
+            LEFT JOIN messages m ON m.id = e.message_id AND e.type IN ('receive_message', 'message_updated')
+            LEFT JOIN rooms r ON r.id = m.room_id
+            ORDER BY e.seq
+            """, [.text(periodList), .int(after), .int(through), .int(userID), .integer(limit)])
+        var events: [StoredEvent] = []
+        events.reserveCapacity(rows.count)
+        for row in rows {
+            guard let seq = row.int("seq"), let type = row.text("type").flatMap(EventType.init(rawValue:)),
+                  let scope = row.int("scope").flatMap({ EventScope(rawValue: Int($0)) }) else { continue }
+            let draft = EventDraft(
+                type: type, scope: scope, roomID: row.int("e_room_id"), userID: row.int("e_user_id"), peerID: row.int("e_peer_id"),
+                actorID: row.int("actor_id"), messageID: row.int("message_id"), data: Array((row.text("data") ?? "").utf8)
+            )
+            events.append(StoredEvent(seq: seq, draft: draft, createdAt: Timestamp(milliseconds: row.int("e_created_at") ?? 0),
+                                      message: type.carriesMessage ? Self.storedMessage(row) : nil))
+        }
+        let messages = try await withReactions(events.compactMap(\.message))
+        let byID = Dictionary(messages.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for index in events.indices {
+            if let id = events[index].message?.id { events[index].message = byID[id] }
+        }
+        return events
+    }
+}
