@@ -86,6 +86,9 @@ public final class Router: Service, Sendable {
         try await store.close()
     }
 
+    /// The newest `seq` applied (and fanned out) here.
+    public var newestSeq: Int64 { hub.withState { $0.appliedSeq } }
+
     /// Stops the event log (for use without a ServiceGroup); `run()` then returns.
     public func shutdown() {
         log.stop()

@@ -29,29 +29,43 @@ extension SQLiteChatStore {
     /// Fills in the reactions of `messages`: emojis in the order each was first used, people
     /// in the order they reacted, at most `Limits.reactionUsers` names per emoji.
     func withReactions(_ messages: [StoredMessage], on connection: SQLiteConnection? = nil) async throws -> [StoredMessage] {
-        let ids = messages.filter { !$0.deleted }.map(\.id)
-        guard !ids.isEmpty else { return messages }
-        let list = "[" + ids.map(String.init).joined(separator: ",") + "]"
-        let rows = try await (connection ?? reader).query(
-            "SELECT message_id, emoji, username FROM reactions WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY seq",
-            [.text(list)])
-        var byMessage: [Int64: [ReactionSummary]] = [:]
-        for row in rows {
-            guard let id = row.int("message_id"), let emoji = row.text("emoji"), let name = row.text("username") else { continue }
-            var list = byMessage[id] ?? []
-            if let index = list.firstIndex(where: { $0.emoji == emoji }) {
-                list[index].count += 1
-                if list[index].users.count < Limits.reactionUsers { list[index].users.append(name) }
-            } else {
-                list.append(ReactionSummary(emoji: emoji, count: 1, users: [name]))
-            }
-            byMessage[id] = list
-        }
+        let rows = try await reactionRows(of: messages.filter { !$0.deleted }.map(\.id), on: connection)
         return messages.map { m in
             var m = m
-            m.reactions = byMessage[m.id] ?? []
+            m.reactions = Self.summarize(rows[m.id] ?? [], before: nil)
             return m
         }
+    }
+
+    typealias ReactionRow = (emoji: String, username: String, seq: Int64)
+
+    /// Every reaction of these messages, in the order they were made.
+    func reactionRows(of ids: [Int64], on connection: SQLiteConnection? = nil) async throws -> [Int64: [ReactionRow]] {
+        guard !ids.isEmpty else { return [:] }
+        let list = "[" + ids.map(String.init).joined(separator: ",") + "]"
+        let rows = try await (connection ?? reader).query(
+            "SELECT message_id, emoji, username, seq FROM reactions WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY seq",
+            [.text(list)])
+        var byMessage: [Int64: [ReactionRow]] = [:]
+        for row in rows {
+            guard let id = row.int("message_id"), let emoji = row.text("emoji"), let name = row.text("username") else { continue }
+            byMessage[id, default: []].append((emoji, name, row.int("seq") ?? 0))
+        }
+        return byMessage
+    }
+
+    /// The summaries of reactions made before `before` (all: nil).
+    static func summarize(_ rows: [ReactionRow], before: Int64?) -> [ReactionSummary] {
+        var list: [ReactionSummary] = []
+        for row in rows where before.map({ row.seq < $0 }) ?? true {
+            if let index = list.firstIndex(where: { $0.emoji == row.emoji }) {
+                list[index].count += 1
+                if list[index].users.count < Limits.reactionUsers { list[index].users.append(row.username) }
+            } else {
+                list.append(ReactionSummary(emoji: row.emoji, count: 1, users: [row.username]))
+            }
+        }
+        return list
     }
 
     public func messages(conversation: String, before: Int64?, after: Int64?, limit: Int) async throws -> [StoredMessage] {
@@ -223,10 +237,15 @@ extension SQLiteChatStore {
             events.append(StoredEvent(seq: seq, draft: draft, createdAt: Timestamp(milliseconds: row.int("e_created_at") ?? 0),
                                       message: type.carriesMessage ? Self.storedMessage(row) : nil))
         }
-        let messages = try await withReactions(events.compactMap(\.message))
-        let byID = Dictionary(messages.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        // A message event shows the message's text as it is now (an edit replaces the whole
+        // text, so later events agree) and the reactions made before the event: those made
+        // after it come as their own events, and a client that applies them all ends with
+        // exactly the reactions there are.
+        let reactions = try await reactionRows(of: events.compactMap { $0.message?.deleted == false ? $0.message?.id : nil })
         for index in events.indices {
-            if let id = events[index].message?.id { events[index].message = byID[id] }
+            guard let id = events[index].message?.id else { continue }
+            let seq = events[index].seq
+            events[index].message?.reactions = Self.summarize(reactions[id] ?? [], before: seq)
         }
         return events
     }
