@@ -52,6 +52,8 @@ public final class ChatController {
     private var knownRooms: Set<String> = []
     private var knownUsers: Set<String> = []
     private var lastSeen: [String: Int64] = [:]
+    /// The last event processed: what a reconnection catches up from (`sync`).
+    private let cursor = EventCursor()
     private var peers: Set<String> = []
     private var outbox: [(target: Target, text: String, id: String)] = []
     private var quitting = false
@@ -152,15 +154,22 @@ public final class ChatController {
         let serverRooms = auth.rooms.map(\.name)
         for room in serverRooms where !joined.contains(room) { joined.append(room) }
         knownRooms.formUnion(serverRooms)
+        for conversation in auth.conversations ?? [] { peers.insert(conversation.with) }
+        let missed = (try? await cursor.resume(client, at: auth.seq)) ?? []
         guard reconnected else { return }
         show(style.dim("— reconnected —"))
-        // A guest's rooms end with its connection: join them again.
-        for room in joined where !serverRooms.contains(room) {
-            let _: JoinResult? = try? await client.request("join_room", RoomRequest(room: room))
+        if auth.user.role == .guest {
+            // A guest is someone new at each login: its rooms are joined again, and what was
+            // missed is asked of each room's and conversation's history.
+            for room in joined where !serverRooms.contains(room) {
+                let _: JoinResult? = try? await client.request("join_room", RoomRequest(room: room))
+            }
+            for room in joined { await catchUp(.room(room)) }
+            for peer in peers.sorted() { await catchUp(.direct(peer)) }
+        } else {
+            // Exactly the events missed, everywhere, in order.
+            for envelope in missed { receive(envelope, caughtUp: true) }
         }
-        // Ask for exactly what was missed, in every room and conversation seen.
-        for room in joined { await catchUp(.room(room)) }
-        for peer in peers.sorted() { await catchUp(.direct(peer)) }
         let pending = outbox
         outbox = []
         for item in pending { await send(item.text, to: item.target, id: item.id) }
@@ -387,7 +396,10 @@ public final class ChatController {
 
     // MARK: Output
 
-    private func receive(_ envelope: ServerEnvelope) {
+    /// A push, or (`caughtUp`) an event of the catch-up after a reconnection, which the
+    /// cursor has already counted.
+    private func receive(_ envelope: ServerEnvelope, caughtUp: Bool = false) {
+        guard caughtUp || cursor.accept(envelope) else { return }
         switch envelope.action {
         case "receive_message":
             if let push = try? envelope.decode(ReceiveMessagePush.self) { display(push.message) }

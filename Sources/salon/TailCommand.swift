@@ -47,10 +47,12 @@ struct TailCommand: AsyncParsableCommand {
         var last: Int64 = 0
         var first = true
         var delay = 0.5
+        let cursor = EventCursor()
         while true {
             let client: SalonClient
+            let auth: AuthResult
             do {
-                (client, _) = try await connector.connect(interactive: first && isatty(0) == 1)
+                (client, auth) = try await connector.connect(interactive: first && isatty(0) == 1)
             } catch {
                 if first { throw fail(error) }
                 if case .authentication = error { throw fail(error) }
@@ -64,6 +66,7 @@ struct TailCommand: AsyncParsableCommand {
                     let _: JoinResult = try await client.request("join_room", RoomRequest(room: roomName))
                 }
                 if first {
+                    _ = try await cursor.resume(client, at: auth.seq)
                     if lines > 0 {
                         let page: HistoryResult = try await client.request("history", HistoryRequest(room: roomName, with: peer, limit: min(lines, 200)))
                         page.messages.forEach { printLine($0, &last) }
@@ -73,8 +76,14 @@ struct TailCommand: AsyncParsableCommand {
                         await client.close()
                         return
                     }
+                } else if auth.user.role != .guest {
+                    // Back after a drop: exactly the events that came meanwhile.
+                    for event in try await cursor.resume(client, at: auth.seq) where event.action == "receive_message" {
+                        if let message = try? event.decode(ReceiveMessagePush.self).message, matches(message, roomName) { printLine(message, &last) }
+                    }
                 } else {
-                    // Back after a drop: exactly what came meanwhile.
+                    // A guest is someone new at each login: its sync starts now. What came
+                    // meanwhile is in the history.
                     while true {
                         let page: HistoryResult = try await client.request("history", HistoryRequest(room: roomName, with: peer, after: last, limit: 200))
                         page.messages.forEach { printLine($0, &last) }
@@ -86,13 +95,16 @@ struct TailCommand: AsyncParsableCommand {
             } catch {
                 continue
             }
-            for await event in client.events where event.action == "receive_message" {
+            for await event in client.events where event.action == "receive_message" && cursor.accept(event) {
                 guard let message = try? event.decode(ReceiveMessagePush.self).message else { continue }
-                let matches = roomName.map { message.room == $0 }
-                    ?? (message.room == nil && [message.from.lowercased(), message.to?.lowercased()].contains(peer?.lowercased()))
-                if matches { printLine(message, &last) }
+                if matches(message, roomName) { printLine(message, &last) }
             }
         }
+    }
+
+    private func matches(_ message: Message, _ roomName: String?) -> Bool {
+        roomName.map { message.room == $0 }
+            ?? (message.room == nil && [message.from.lowercased(), message.to?.lowercased()].contains(peer?.lowercased()))
     }
 
     private func printLine(_ message: Message, _ last: inout Int64) {
