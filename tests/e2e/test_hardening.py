@@ -124,9 +124,9 @@ def test_nul_and_controls_are_refused_in_text_and_topics(server):
 def test_salon_tail_never_writes_control_characters(server, home):
     server.stop()
     db = sqlite3.connect(os.path.join(server.data, "salon.sqlite"))
-    db.execute("INSERT INTO messages (id, conversation, room, sender, sender_key, recipient, text, created_at) "
-               "VALUES (999, '#general', 'general', 'mallory', 'mallory', NULL, ?, 1)",
-               ("innocent\u001b]0;PWNED\u0007\u001b[2J\rfake: line",))
+    (general,) = db.execute("SELECT id FROM rooms WHERE name = 'general'").fetchone()
+    db.execute("INSERT INTO messages (id, room_id, conversation, sender, text, created_at) VALUES (999, ?, ?, 'mallory', ?, 1)",
+               (general, f"#{general}", "innocent\u001b]0;PWNED\u0007\u001b[2J\rfake: line"))
     db.commit()
     db.close()
     server.start()

@@ -8,8 +8,9 @@ import SQLiteNIO
 /// event takes the next value, and the new value is written before the commit: commit order
 /// is `seq` order (PostgreSQL will do the same under a row lock held until commit).
 ///
-/// A batch of new messages, the common case, is a few multi-row statements whatever its size
-/// (guests, messages, events, senders' read markers). If that fails (a retry racing its
+/// A new message's event is its `messages` row (its id is its `seq`): a batch of new messages,
+/// the common case, is a few multi-row statements whatever its size (guests, messages,
+/// senders' read markers), and writes one row (and one index entry) per message. If that fails (a retry racing its
 /// original, a row that breaks a constraint), the batch is applied again change by change,
 /// each in a savepoint: one failing change is refused alone and the rest is stored.
 extension SQLiteChatStore {
@@ -66,13 +67,11 @@ extension SQLiteChatStore {
     private static let messageInsertColumns = "id, room_id, sender_id, recipient_id, conversation, sender, recipient, text, created_at, reply_to, client_msg_id"
     private static let eventColumns = "seq, type, scope, room_id, user_id, peer_id, actor_id, message_id, data, created_at"
 
-    /// The fast path: the whole batch in five statements at most.
+    /// The fast path: the whole batch in three statements at most.
     private func insertMessages(_ messages: [NewMessage], seq: inout Int64) async throws -> [ChangeOutcome] {
         try await insertGuests(messages.flatMap { [$0.sender, $0.recipient].compactMap { $0 } }, at: messages[0].createdAt)
         var messageBinds: [SQLiteData] = []
         messageBinds.reserveCapacity(messages.count * 11)
-        var eventBinds: [SQLiteData] = []
-        eventBinds.reserveCapacity(messages.count * 10)
         var markerBinds: [SQLiteData] = []
         var outcomes: [ChangeOutcome] = []
         outcomes.reserveCapacity(messages.count)
@@ -81,14 +80,12 @@ extension SQLiteChatStore {
             appendMessageBinds(m, id: seq, to: &messageBinds)
             var draft = m.event
             draft.messageID = seq
-            appendEventBinds(draft, seq: seq, at: m.createdAt, to: &eventBinds)
             if !m.sender.isGuest {
                 markerBinds += [.int(m.sender.id), .text(m.conversation.key), .int(seq)]
             }
             outcomes.append(.committed([StoredEvent(seq: seq, draft: draft, createdAt: m.createdAt, message: m.stored(id: seq))]))
         }
         try await write(Self.rows("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES ", width: 11, count: messages.count), messageBinds)
-        try await write(Self.rows("INSERT INTO events (\(Self.eventColumns)) VALUES ", width: 10, count: messages.count), eventBinds)
         if !markerBinds.isEmpty {
             try await write(Self.rows("INSERT INTO read_markers (user_id, conversation, message_id) VALUES ", width: 3, count: markerBinds.count / 3)
                 + " ON CONFLICT (user_id, conversation) DO UPDATE SET message_id = MAX(message_id, excluded.message_id)", markerBinds)
@@ -165,16 +162,17 @@ extension SQLiteChatStore {
             var binds: [SQLiteData] = []
             appendMessageBinds(m, id: seq + 1, to: &binds)
             let inserted = try await write("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                + "ON CONFLICT (sender_id, client_msg_id) DO NOTHING RETURNING id", binds)
+                + "ON CONFLICT (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING RETURNING id", binds)
             guard !inserted.isEmpty else {
                 if let cid = m.clientMsgID, let original = try await message(senderID: m.sender.id, clientMsgID: cid, on: writer) {
                     return .duplicate(original)
                 }
                 return .refused(ProtocolError(.internal, "the message could not be stored"))
             }
+            seq += 1
             var draft = m.event
-            draft.messageID = seq + 1
-            let events = try await insertEvents([draft], seq: &seq, at: m.createdAt, message: m.stored(id: seq + 1))
+            draft.messageID = seq
+            let events = [StoredEvent(seq: seq, draft: draft, createdAt: m.createdAt, message: m.stored(id: seq))]
             if !m.sender.isGuest {
                 try await write("""
                     INSERT INTO read_markers (user_id, conversation, message_id) VALUES (?, ?, ?)

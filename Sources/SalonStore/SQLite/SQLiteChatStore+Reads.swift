@@ -192,16 +192,21 @@ extension SQLiteChatStore {
         }
     }
 
-    /// One index range per source (each room period, the user's own and private events,
-    /// everyone's), merged by `seq`.
+    /// Two logs merged by `seq`: new messages (rows of `messages`: the user's rooms during
+    /// its periods, its private conversations) and every other event (rows of `events`:
+    /// addressed to the user, its private conversations', everyone's, its rooms' during its
+    /// periods). Each source is one index range.
     public func events(userID: Int64, periods: [MembershipPeriod], after: Int64, through: Int64, limit: Int) async throws -> [StoredEvent] {
         let periodList = "[" + periods.map { "[\($0.roomID),\($0.from),\($0.to ?? Int64.max)]" }.joined(separator: ",") + "]"
-        let rows = try await read("""
+        let binds: [SQLiteData] = [.text(periodList), .int(after), .int(through), .int(userID), .integer(limit)]
+        let periodsCTE = """
             WITH p AS (
                 SELECT json_extract(value, '$[0]') AS room_id, json_extract(value, '$[1]') AS from_seq, json_extract(value, '$[2]') AS to_seq
                 FROM json_each(?1)
-            ),
-            picked AS (
+            )
+            """
+        let eventRows = try await read(periodsCTE + """
+            , picked AS (
                 SELECT e.seq AS seq FROM p JOIN events e ON e.room_id = p.room_id
                     WHERE e.seq > MAX(?2, p.from_seq) AND e.seq < p.to_seq AND e.seq <= ?3 AND e.scope IN (0, 1)
                         AND NOT (e.scope = 1 AND e.actor_id IS ?4)
@@ -224,10 +229,22 @@ extension SQLiteChatStore {
             LEFT JOIN messages m ON m.id = e.message_id AND e.type IN ('receive_message', 'message_updated')
             LEFT JOIN rooms r ON r.id = m.room_id
             ORDER BY e.seq
-            """, [.text(periodList), .int(after), .int(through), .int(userID), .integer(limit)])
+            """, binds)
+        let messageRows = try await read(periodsCTE + """
+            , picked AS (
+                SELECT m.id AS id FROM p JOIN messages m ON m.conversation = '#' || p.room_id
+                    WHERE m.id > MAX(?2, p.from_seq) AND m.id < p.to_seq AND m.id <= ?3
+                UNION
+                SELECT id FROM messages WHERE room_id IS NULL AND sender_id = ?4 AND id > ?2 AND id <= ?3
+                UNION
+                SELECT id FROM messages WHERE room_id IS NULL AND recipient_id = ?4 AND id > ?2 AND id <= ?3
+                ORDER BY id LIMIT ?5
+            )
+            \(Self.messageSelect) JOIN picked ON picked.id = m.id ORDER BY m.id
+            """, binds)
         var events: [StoredEvent] = []
-        events.reserveCapacity(rows.count)
-        for row in rows {
+        events.reserveCapacity(eventRows.count + messageRows.count)
+        for row in eventRows {
             guard let seq = row.int("seq"), let type = row.text("type").flatMap(EventType.init(rawValue:)),
                   let scope = row.int("scope").flatMap({ EventScope(rawValue: Int($0)) }) else { continue }
             let draft = EventDraft(
@@ -237,6 +254,15 @@ extension SQLiteChatStore {
             events.append(StoredEvent(seq: seq, draft: draft, createdAt: Timestamp(milliseconds: row.int("e_created_at") ?? 0),
                                       message: type.carriesMessage ? Self.storedMessage(row) : nil))
         }
+        for row in messageRows {
+            guard let message = Self.storedMessage(row) else { continue }
+            let draft = message.roomID == nil
+                ? EventDraft(type: .receiveMessage, scope: .users, userID: message.senderID, peerID: message.recipientID, actorID: message.senderID, messageID: message.id)
+                : EventDraft(type: .receiveMessage, scope: .room, roomID: message.roomID, actorID: message.senderID, messageID: message.id)
+            events.append(StoredEvent(seq: message.id, draft: draft, createdAt: message.createdAt, message: message))
+        }
+        events.sort { $0.seq < $1.seq }
+        if events.count > limit { events.removeLast(events.count - limit) }
         // A message event shows the message's text as it is now (an edit replaces the whole
         // text, so later events agree) and the reactions made before the event: those made
         // after it come as their own events, and a client that applies them all ends with

@@ -99,7 +99,12 @@ public final class SQLiteChatStore: ChatStore {
         for (index, statements) in SQLiteSchema.migrations.enumerated() where index >= current {
             try await transaction {
                 for statement in statements {
-                    try await write(statement)
+                    do {
+                        try await write(statement)
+                    } catch {
+                        logger.error("migration \(index + 1) failed", metadata: ["statement": "\(statement)", "error": "\(error)"])
+                        throw error
+                    }
                 }
                 try await write("PRAGMA user_version = \(index + 1)")
             }

@@ -107,11 +107,13 @@ enum SQLiteSchema {
         // reused) and everything refers to rooms and people by id, with foreign keys: a
         // conversation's key is `#ROOMID` or `@A|B`. Guests who did something durable have a
         // row in `users` (role `guest`, key `#guest:ID`, which no login name can be).
-        // Memberships keep their history (`membership_periods`, for `sync`); messages keep
-        // their edits, deletions (tombstones) and reactions; `UNIQUE (sender_id,
-        // client_msg_id)` makes a retry impossible to store twice (an older duplicate keeps
-        // the message, without its `client_msg_id`); `message_search` is the full-text index
-        // (FTS5, accents and case ignored), kept by triggers.
+        // The log is two tables: a new message's event is its `messages` row (its id is its
+        // seq), every other change is a row of `events`. Memberships keep their history
+        // (`membership_periods`, for `sync`); messages keep their edits, deletions
+        // (tombstones) and reactions; a unique index on `(sender_id, client_msg_id)` makes a
+        // retry impossible to store twice (an older duplicate keeps the message, without its
+        // `client_msg_id`); `message_search` is the full-text index (FTS5, accents and case
+        // ignored), kept by triggers.
         [
             """
             INSERT OR IGNORE INTO users (id, username, username_key, password_hash, role, created_at)
@@ -169,8 +171,7 @@ enum SQLiteSchema {
                 edited_at INTEGER,
                 deleted INTEGER NOT NULL DEFAULT 0,
                 reply_to INTEGER,
-                client_msg_id TEXT,
-                UNIQUE (sender_id, client_msg_id)
+                client_msg_id TEXT
             )
             """,
             """
@@ -214,6 +215,7 @@ enum SQLiteSchema {
             "CREATE INDEX memberships_by_user ON memberships (user_id)",
             "CREATE INDEX membership_periods_by_user ON membership_periods (user_id, room_id)",
             "CREATE INDEX messages_by_conversation ON messages (conversation, id)",
+            "CREATE UNIQUE INDEX messages_by_client_id ON messages (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL",
             "CREATE INDEX messages_direct_by_sender ON messages (sender_id, id) WHERE room_id IS NULL",
             "CREATE INDEX messages_direct_by_recipient ON messages (recipient_id, id) WHERE room_id IS NULL",
             """
@@ -244,13 +246,6 @@ enum SQLiteSchema {
             "CREATE INDEX events_by_user ON events (user_id, seq) WHERE user_id IS NOT NULL",
             "CREATE INDEX events_by_peer ON events (peer_id, seq) WHERE peer_id IS NOT NULL",
             "CREATE INDEX events_for_everyone ON events (seq) WHERE scope = 3",
-            """
-            INSERT INTO events (seq, type, scope, room_id, user_id, peer_id, actor_id, message_id, data, created_at)
-            SELECT id, 'receive_message', CASE WHEN room_id IS NULL THEN 2 ELSE 0 END, room_id,
-                CASE WHEN room_id IS NULL THEN sender_id END, CASE WHEN room_id IS NULL THEN recipient_id END,
-                sender_id, id, '', created_at
-            FROM messages WHERE conversation NOT LIKE '@legacy:%'
-            """,
             """
             CREATE VIRTUAL TABLE message_search USING fts5(
                 text, content = 'messages', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
