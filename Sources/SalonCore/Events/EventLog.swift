@@ -14,8 +14,12 @@ import Synchronization
 final class EventLog: Sendable {
     /// A committed event, rendered once for every JSON recipient (WebSocket and TCP share the
     /// bytes: `EncodedFrame` holds both framings).
+    ///
+    /// Small on purpose (what fan-out needs: who, and the bytes): it is copied along the
+    /// batch, and a whole stored message in it cost measurable time per message.
     struct Committed: Sendable {
-        var event: StoredEvent
+        var seq: Int64
+        var draft: EventDraft
         var push: EncodedFrame
         /// For message events: the message's JSON, shared by the push and the sender's reply.
         var message: EncodedMessage?
@@ -33,7 +37,7 @@ final class EventLog: Sendable {
 
     /// What a committed change does to the in-memory state, applied in `seq` order under the
     /// hub's lock before its events are fanned out.
-    typealias Apply = @Sendable (inout HubState, [StoredEvent]) -> Void
+    typealias Apply = @Sendable (inout HubState, [Committed]) -> Void
 
     /// A frame for one connection.
     struct Reply: Sendable {
@@ -184,9 +188,9 @@ final class EventLog: Sendable {
     static func render(_ event: StoredEvent) -> Committed {
         if event.type.carriesMessage, let message = event.message {
             let encoded = EncodedMessage(message.wire)
-            return Committed(event: event, push: EnvelopeEncoder.event(action: event.type.rawValue, seq: event.seq, data: EnvelopeEncoder.messageData(encoded)), message: encoded)
+            return Committed(seq: event.seq, draft: event.draft, push: EnvelopeEncoder.messageEvent(action: event.type.rawValue, seq: event.seq, message: encoded), message: encoded)
         }
-        return Committed(event: event, push: EnvelopeEncoder.event(action: event.type.rawValue, seq: event.seq, data: event.data), message: nil)
+        return Committed(seq: event.seq, draft: event.draft, push: EnvelopeEncoder.event(action: event.type.rawValue, seq: event.seq, data: event.data), message: nil)
     }
 
     /// Stops taking changes; `run()` returns once the queue is written.

@@ -32,15 +32,14 @@ final class Hub: Sendable {
         let targets = withState { s -> [Target] in
             var targets: [Target] = []
             for item in batch.items {
-                item.apply?(&s, item.events.map(\.event))
-                for committed in item.events {
-                    let event = committed.event
+                item.apply?(&s, item.events)
+                for event in item.events {
                     if event.seq > s.appliedSeq { s.appliedSeq = event.seq }
-                    if event.type == .receiveMessage, let roomID = event.draft.roomID, let name = s.roomNames[roomID],
+                    if event.draft.type == .receiveMessage, let roomID = event.draft.roomID, let name = s.roomNames[roomID],
                        event.seq > s.rooms[name]?.lastMessageID ?? 0 {
                         s.rooms[name]?.lastMessageID = event.seq
                     }
-                    targets.append(Self.target(of: event, in: s))
+                    targets.append(Self.target(of: event.draft, in: s))
                 }
             }
             return targets
@@ -67,12 +66,11 @@ final class Hub: Sendable {
     }
 
     /// Who an event reaches now.
-    private static func target(of event: StoredEvent, in s: HubState) -> Target {
-        let draft = event.draft
+    private static func target(of draft: EventDraft, in s: HubState) -> Target {
         switch draft.scope {
         case .room:
-            guard let roomID = draft.roomID, let room = s.room(id: roomID) else { return .connections([]) }
-            return .room(room.audience)
+            guard let roomID = draft.roomID, let name = s.roomNames[roomID], let audience = s.rooms[name]?.audience else { return .connections([]) }
+            return .room(audience)
         case .roomButActor:
             guard let roomID = draft.roomID, let room = s.room(id: roomID) else { return .connections([]) }
             return .connections(s.connections(ofRoom: room.name).filter { connection in

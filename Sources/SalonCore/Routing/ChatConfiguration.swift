@@ -7,7 +7,7 @@ public struct ChatConfiguration: Sendable {
     /// bcrypt cost for new passwords (12 ≈ 0.2 s of CPU). Tests lower it.
     public var bcryptCost: UInt8 = 12
     /// The most messages stored in one transaction.
-    public var maxBatch: Int = 512
+    public var maxBatch: Int = 2048
     /// Rooms with more members than this carry no `presence` pushes: in a room of N members
     /// a wave of N logins would cost N² pushes (a reconnect storm of 10,000 clients, all in
     /// `general`, would mean 50 million). Clients ask `list_users` instead, as in the large
@@ -28,7 +28,7 @@ public struct ChatConfiguration: Sendable {
     /// login is told to retry (`rate_limited`).
     public var maxPendingPasswordChecks: Int = 64
 
-    public init(guestsAllowed: Bool = true, rateLimit: Int = 20, bcryptCost: UInt8 = 12, maxBatch: Int = 512, presenceRoomLimit: Int = 1_000) {
+    public init(guestsAllowed: Bool = true, rateLimit: Int = 20, bcryptCost: UInt8 = 12, maxBatch: Int = 2048, presenceRoomLimit: Int = 1_000) {
         self.guestsAllowed = guestsAllowed
         self.rateLimit = rateLimit
         self.bcryptCost = bcryptCost

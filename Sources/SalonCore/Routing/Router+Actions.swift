@@ -53,7 +53,7 @@ enum Actions: PayloadRegistry {
         "send_message": deferredAction(.user) { (r, p: SendMessageRequest, s, replyTo) in try await r.sendMessage(p, s, replyTo: replyTo) },
         "history": action(.user) { (r, p: HistoryRequest, s) in try await r.history(p, s) },
         "mark_read": action(.user) { (r, p: MarkReadRequest, s) in try await r.markRead(p, s) },
-        "edit_message": action(.user) { (r, p: EditMessageRequest, s) in try await r.editMessage(p, s) },
+        "edit_message": frameAction(.user) { (r, p: EditMessageRequest, s, replyTo) in try await r.editMessage(p, s, replyTo: replyTo) },
         "delete_message": action(.user) { (r, p: MessageIDRequest, s) in try await r.deleteMessage(p, s) },
         "react": action(.user) { (r, p: ReactRequest, s) in try await r.react(p, s) },
         "typing": action(.user) { (r, p: TypingRequest, s) in try r.typing(p, s) },

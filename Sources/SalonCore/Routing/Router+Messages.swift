@@ -85,7 +85,7 @@ extension Router {
         return EmptyPayload()
     }
 
-    func editMessage(_ p: EditMessageRequest, _ session: Session) async throws -> MessageResult {
+    func editMessage(_ p: EditMessageRequest, _ session: Session, replyTo: String?) async throws -> EncodedFrame {
         let user = try session.requireUser()
         let text = try Self.messageText(p.text)
         let message = try await readableMessage(p.id, for: user)
@@ -94,8 +94,8 @@ extension Router {
                                userID: message.roomID == nil ? message.senderID : nil, peerID: message.roomID == nil ? message.recipientID : nil,
                                actorID: user.id, messageID: message.id)
         let events = try await log.commit(.edit(messageID: message.id, authorID: user.id, text: text, at: .now(), event: event), origin: session.connection)
-        guard let updated = events.first?.event.message else { throw ProtocolError(.messageNotFound, "no message \(p.id)") }
-        return MessageResult(message: updated.wire)
+        guard let updated = events.first?.message else { throw ProtocolError(.messageNotFound, "no message \(p.id)") }
+        return EnvelopeEncoder.messageSuccess(replyTo: replyTo, updated)
     }
 
     func deleteMessage(_ p: MessageIDRequest, _ session: Session) async throws -> EmptyPayload {

@@ -4,61 +4,66 @@ import SQLiteNIO
 
 /// The event log's write path: a batch of changes in one transaction.
 ///
-/// The sequence is read once at the start of the transaction, under SQLite's write lock, each
-/// event takes the next value, and the new value is written before the commit: commit order
-/// is `seq` order (PostgreSQL will do the same under a row lock held until commit).
+/// Each event takes the next seq under SQLite's write lock (which also orders this process
+/// against another on the same file, `salon admin`): commit order is `seq` order (PostgreSQL
+/// will do the same under a row lock held until commit).
 ///
 /// A new message's event is its `messages` row (its id is its `seq`): a batch of new messages,
-/// the common case, is a few multi-row statements whatever its size (guests, messages,
-/// senders' read markers), and writes one row (and one index entry) per message. If that fails (a retry racing its
-/// original, a row that breaks a constraint), the batch is applied again change by change,
-/// each in a savepoint: one failing change is refused alone and the rest is stored.
+/// the common case, is one multi-row `INSERT` whatever its size, one statement and so one
+/// transaction, with nothing else written (sending moves one's read marker: that is read from
+/// one's newest message). Profiles showed each extra statement (a thread hop and back),
+/// per-row triggers and in-commit search indexing as most of the store's cost per message, so
+/// the store keeps the sequence in memory, and a trigger refuses an id that is not after what
+/// another process may have written. If the batch fails (a retry racing its original, a row
+/// that breaks a constraint, the sequence moved), it is applied again change by change, each
+/// in a savepoint: one failing change is refused alone and the rest is stored.
 extension SQLiteChatStore {
     public func commit(_ changes: [Change]) async throws -> [ChangeOutcome] {
         guard !changes.isEmpty else { return [] }
-        return try await transaction {
-            let start = try await currentSeq()
-            var seq = start
-            var outcomes: [ChangeOutcome]?
-            let messages = changes.compactMap { change -> NewMessage? in
-                if case .message(let m) = change { return m }
-                return nil
-            }
+        let messages = changes.compactMap { change -> NewMessage? in
+            if case .message(let m) = change { return m }
+            return nil
+        }
+        return try await writeLock.run {
             if messages.count == changes.count {
-                try await write("SAVEPOINT batch")
                 do {
-                    outcomes = try await insertMessages(messages, seq: &seq)
-                    try await write("RELEASE batch")
+                    return try await insertMessages(messages)
                 } catch {
                     logger.debug("a batch of messages is stored one by one", metadata: ["error": "\(error)"])
-                    try await write("ROLLBACK TO batch")
-                    try await write("RELEASE batch")
-                    seq = start
+                    sequence.withLock { $0 = nil }
                 }
             }
-            if outcomes == nil {
-                var each: [ChangeOutcome] = []
-                each.reserveCapacity(changes.count)
-                for change in changes {
-                    let before = seq
-                    try await write("SAVEPOINT one")
-                    do {
-                        each.append(try await apply(change, seq: &seq))
-                        try await write("RELEASE one")
-                    } catch {
-                        logger.error("a change could not be stored", metadata: ["error": "\(error)"])
-                        try await write("ROLLBACK TO one")
-                        try await write("RELEASE one")
-                        seq = before
-                        each.append(.refused(ProtocolError(.internal, "the change could not be stored")))
+            do {
+                let (outcomes, last) = try await inTransaction { () -> ([ChangeOutcome], Int64) in
+                    let start = try await currentSeq()
+                    var seq = start
+                    var outcomes: [ChangeOutcome] = []
+                    outcomes.reserveCapacity(changes.count)
+                    for change in changes {
+                        let before = seq
+                        try await write("SAVEPOINT one")
+                        do {
+                            outcomes.append(try await apply(change, seq: &seq))
+                            try await write("RELEASE one")
+                        } catch {
+                            logger.error("a change could not be stored", metadata: ["error": "\(error)"])
+                            try await write("ROLLBACK TO one")
+                            try await write("RELEASE one")
+                            seq = before
+                            outcomes.append(.refused(ProtocolError(.internal, "the change could not be stored")))
+                        }
                     }
+                    if seq != start {
+                        try await write("UPDATE sequence SET value = ? WHERE id = 1", [.int(seq)])
+                    }
+                    return (outcomes, seq)
                 }
-                outcomes = each
+                sequence.withLock { $0 = last }
+                return outcomes
+            } catch {
+                sequence.withLock { $0 = nil }
+                throw error
             }
-            if seq != start {
-                try await write("UPDATE sequence SET value = ? WHERE id = 1", [.int(seq)])
-            }
-            return outcomes ?? []
         }
     }
 
@@ -67,29 +72,43 @@ extension SQLiteChatStore {
     private static let messageInsertColumns = "id, room_id, sender_id, recipient_id, conversation, sender, recipient, text, created_at, reply_to, client_msg_id"
     private static let eventColumns = "seq, type, scope, room_id, user_id, peer_id, actor_id, message_id, data, created_at"
 
-    /// The fast path: the whole batch in three statements at most.
-    private func insertMessages(_ messages: [NewMessage], seq: inout Int64) async throws -> [ChangeOutcome] {
-        try await insertGuests(messages.flatMap { [$0.sender, $0.recipient].compactMap { $0 } }, at: messages[0].createdAt)
-        var messageBinds: [SQLiteData] = []
-        messageBinds.reserveCapacity(messages.count * 11)
-        var markerBinds: [SQLiteData] = []
+    /// The fast path (the caller holds the lock): one statement, or a transaction of two
+    /// when some senders are guests not stored yet.
+    private func insertMessages(_ messages: [NewMessage]) async throws -> [ChangeOutcome] {
+        let start: Int64
+        if let known = sequence.withLock({ $0 }) {
+            start = known
+        } else {
+            start = try await currentSeq()
+        }
+        var seq = start
+        let known = knownGuests.withLock { $0 }
+        let guests = messages.flatMap { [$0.sender, $0.recipient].compactMap { $0 } }.filter { $0.isGuest && !known.contains($0.id) }
+        var binds: [SQLiteData] = []
+        binds.reserveCapacity(messages.count * 11)
         var outcomes: [ChangeOutcome] = []
         outcomes.reserveCapacity(messages.count)
         for m in messages {
             seq += 1
-            appendMessageBinds(m, id: seq, to: &messageBinds)
+            appendMessageBinds(m, id: seq, to: &binds)
             var draft = m.event
             draft.messageID = seq
-            if !m.sender.isGuest {
-                markerBinds += [.int(m.sender.id), .text(m.conversation.key), .int(seq)]
-            }
             outcomes.append(.committed([StoredEvent(seq: seq, draft: draft, createdAt: m.createdAt, message: m.stored(id: seq))]))
         }
-        try await write(Self.rows("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES ", width: 11, count: messages.count), messageBinds)
-        if !markerBinds.isEmpty {
-            try await write(Self.rows("INSERT INTO read_markers (user_id, conversation, message_id) VALUES ", width: 3, count: markerBinds.count / 3)
-                + " ON CONFLICT (user_id, conversation) DO UPDATE SET message_id = MAX(message_id, excluded.message_id)", markerBinds)
+        let insert = Self.rows("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES ", width: 11, count: messages.count)
+        if guests.isEmpty {
+            try await write(insert, binds)
+        } else {
+            try await inTransaction {
+                try await insertGuests(guests, at: messages[0].createdAt)
+                try await write(insert, binds)
+            }
+            knownGuests.withLock { known in
+                if known.count > 100_000 { known.removeAll() }  // a cache: forgetting only costs a statement
+                known.formUnion(guests.map(\.id))
+            }
         }
+        sequence.withLock { $0 = seq }
         return outcomes
     }
 
@@ -127,16 +146,18 @@ extension SQLiteChatStore {
     }
 
     /// Rows for the guests among `actors` that have none yet: events and messages refer to
-    /// people by id, with foreign keys.
-    private func insertGuests(_ actors: [Actor], at: Timestamp) async throws {
+    /// people by id, with foreign keys. Returns their ids.
+    @discardableResult
+    private func insertGuests(_ actors: [Actor], at: Timestamp) async throws -> [Int64] {
         var seen = Set<Int64>()
         var binds: [SQLiteData] = []
         for actor in actors where actor.isGuest && seen.insert(actor.id).inserted {
             binds += [.int(actor.id), .text(actor.username), .text("#guest:\(actor.id)"), .int(at.milliseconds)]
         }
-        guard !binds.isEmpty else { return }
+        guard !binds.isEmpty else { return [] }
         try await write(Self.rows("INSERT OR IGNORE INTO users (id, username, username_key, password_hash, role, created_at) VALUES ",
                                   row: "(?, ?, ?, '', 'guest', ?)", count: binds.count / 4), binds)
+        return Array(seen)
     }
 
     private func insertEvents(_ drafts: [EventDraft], seq: inout Int64, at: Timestamp, message: StoredMessage? = nil) async throws -> [StoredEvent] {
@@ -172,14 +193,7 @@ extension SQLiteChatStore {
             seq += 1
             var draft = m.event
             draft.messageID = seq
-            let events = [StoredEvent(seq: seq, draft: draft, createdAt: m.createdAt, message: m.stored(id: seq))]
-            if !m.sender.isGuest {
-                try await write("""
-                    INSERT INTO read_markers (user_id, conversation, message_id) VALUES (?, ?, ?)
-                    ON CONFLICT (user_id, conversation) DO UPDATE SET message_id = MAX(message_id, excluded.message_id)
-                    """, [.int(m.sender.id), .text(m.conversation.key), .int(seq)])
-            }
-            return .committed(events)
+            return .committed([StoredEvent(seq: seq, draft: draft, createdAt: m.createdAt, message: m.stored(id: seq))])
 
         case .edit(let id, let author, let text, let at, let event):
             let updated = try await write("UPDATE messages SET text = ?, edited_at = ? WHERE id = ? AND deleted = 0 AND sender_id = ? RETURNING id",

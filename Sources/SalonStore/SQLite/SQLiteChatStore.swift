@@ -4,6 +4,7 @@ import NIOPosix
 import SalonCore
 import SalonProtocol
 import SQLiteNIO
+import Synchronization
 
 /// `ChatStore` on an SQLite file.
 ///
@@ -22,6 +23,14 @@ public final class SQLiteChatStore: ChatStore {
     let writer: SQLiteConnection
     let reader: SQLiteConnection
     let writeLock = WriteLock()
+    /// Guests known to have their row (committed), so that a batch of their messages does not
+    /// write it again.
+    let knownGuests = Mutex<Set<Int64>>([])
+    /// The newest seq as this store last committed it (nil: read it again). The messages
+    /// trigger refuses an id that is not after it, if another process wrote meanwhile.
+    let sequence = Mutex<Int64?>(nil)
+    /// Indexes new messages for search in the background (`indexPending`).
+    private let indexer = Mutex<Task<Void, Never>?>(nil)
     private let threadPool: NIOThreadPool
     let logger: Logger
 
@@ -57,6 +66,10 @@ public final class SQLiteChatStore: ChatStore {
     /// to run in a cancelled task, and the store must close even when the server is stopping
     /// because something else failed.
     public func close() async throws {
+        if let indexer = indexer.withLock({ task -> Task<Void, Never>? in defer { task = nil }; return task }) {
+            indexer.cancel()
+            await indexer.value
+        }
         let reader: EventLoopFuture<Void> = self.reader.close()
         let writer: EventLoopFuture<Void> = self.writer.close()
         try await reader.get()
@@ -78,22 +91,60 @@ public final class SQLiteChatStore: ChatStore {
 
     /// `body` in one transaction on the write connection.
     func transaction<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        try await writeLock.run {
-            try await write("BEGIN IMMEDIATE")
-            do {
-                let result = try await body()
-                try await write("COMMIT")
-                return result
-            } catch {
-                _ = try? await write("ROLLBACK")
-                throw error
+        try await writeLock.run { try await inTransaction(body) }
+    }
+
+    /// The same, for a caller that holds `writeLock`.
+    func inTransaction<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await write("BEGIN IMMEDIATE")
+        do {
+            let result = try await body()
+            try await write("COMMIT")
+            return result
+        } catch {
+            _ = try? await write("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Every half second, the messages not indexed yet go into the search index in one
+    /// transaction: a row at a time in each message's own commit would write an index segment
+    /// per batch and spend the writer's time merging them.
+    private func startIndexer() {
+        guard indexer.withLock({ $0 == nil }) else { return }
+        let task = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(500))
+                guard let self, !Task.isCancelled else { return }
+                do {
+                    try await self.indexPending()
+                } catch {
+                    self.logger.warning("indexing messages for search failed", metadata: ["error": "\(error)"])
+                }
             }
+        }
+        indexer.withLock { $0 = task }
+    }
+
+    /// Indexes every message committed and not indexed yet (a search first calls it, so
+    /// that it sees every message acknowledged before it).
+    func indexPending() async throws {
+        guard let newest = try await read("SELECT COALESCE(MAX(id), 0) AS id FROM messages").first?.int("id"),
+              let done = try await read("SELECT indexed_through FROM search_progress WHERE id = 1").first?.int("indexed_through"),
+              newest > done else { return }
+        try await transaction {
+            guard let from = try await write("SELECT indexed_through FROM search_progress WHERE id = 1").first?.int("indexed_through"),
+                  let through = try await write("SELECT COALESCE(MAX(id), 0) AS id FROM messages").first?.int("id"), through > from else { return }
+            try await write("INSERT INTO message_search (rowid, text) SELECT id, text FROM messages WHERE id > ? AND id <= ? AND deleted = 0",
+                            [.int(from), .int(through)])
+            try await write("UPDATE search_progress SET indexed_through = ? WHERE id = 1", [.int(through)])
         }
     }
 
     // MARK: Schema
 
     public func migrate() async throws {
+        defer { startIndexer() }
         let current = try await write("PRAGMA user_version").first?.int("user_version") ?? 0
         guard current < SQLiteSchema.migrations.count else { return }
         for (index, statements) in SQLiteSchema.migrations.enumerated() where index >= current {
@@ -243,13 +294,20 @@ public final class SQLiteChatStore: ChatStore {
     }
 
     public func lastSeq() async throws -> Int64 {
-        try await read("SELECT value FROM sequence WHERE id = 1").first?.int("value") ?? 0
+        try await read(Self.newestSeq).first?.int("value") ?? 0
     }
 
-    /// The sequence's value in the open write transaction.
+    /// The newest seq in the open write transaction.
     func currentSeq() async throws -> Int64 {
-        try await write("SELECT value FROM sequence WHERE id = 1").first?.int("value") ?? 0
+        try await write(Self.newestSeq).first?.int("value") ?? 0
     }
+
+    /// The newest seq committed: the largest of the sequence's floor, the newest message's id
+    /// and the newest event's seq (a batch of messages does not write the floor).
+    static let newestSeq = """
+        SELECT MAX(value, COALESCE((SELECT MAX(id) FROM messages), 0), COALESCE((SELECT MAX(seq) FROM events), 0)) AS value
+        FROM sequence WHERE id = 1
+        """
 }
 
 /// A storage failure with no SQLite error behind it.

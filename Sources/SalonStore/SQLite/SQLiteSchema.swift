@@ -217,6 +217,9 @@ enum SQLiteSchema {
             "CREATE INDEX messages_by_conversation ON messages (conversation, id)",
             "CREATE UNIQUE INDEX messages_by_client_id ON messages (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL",
             "CREATE INDEX messages_direct_by_sender ON messages (sender_id, id) WHERE room_id IS NULL",
+            // A user's newest message in a conversation counts as read up to it (sending moves
+            // one's read marker): found here, so that storing a message writes nothing else.
+            "CREATE INDEX messages_by_sender ON messages (sender_id, conversation, id)",
             "CREATE INDEX messages_direct_by_recipient ON messages (recipient_id, id) WHERE room_id IS NULL",
             """
             CREATE TABLE reactions (
@@ -248,24 +251,37 @@ enum SQLiteSchema {
             "CREATE INDEX events_for_everyone ON events (seq) WHERE scope = 3",
             """
             CREATE VIRTUAL TABLE message_search USING fts5(
-                text, content = 'messages', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
+                text, content = 'messages', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2', columnsize = 0
             )
             """,
             "INSERT INTO message_search (rowid, text) SELECT id, text FROM messages WHERE deleted = 0",
+            // New messages are indexed in batches (`SQLiteChatStore.indexPending`), up to
+            // `indexed_through`; an edit or a deletion of an indexed message changes the index
+            // at once, in its own transaction.
+            "CREATE TABLE search_progress (id INTEGER PRIMARY KEY CHECK (id = 1), indexed_through INTEGER NOT NULL)",
+            "INSERT INTO search_progress (id, indexed_through) SELECT 1, COALESCE(MAX(id), 0) FROM messages",
             """
-            CREATE TRIGGER messages_indexed AFTER INSERT ON messages BEGIN
-                INSERT INTO message_search (rowid, text) VALUES (new.id, new.text);
-            END
-            """,
-            """
-            CREATE TRIGGER messages_reindexed AFTER UPDATE OF text ON messages BEGIN
+            CREATE TRIGGER messages_reindexed AFTER UPDATE OF text ON messages
+            WHEN old.id <= (SELECT indexed_through FROM search_progress WHERE id = 1) BEGIN
                 INSERT INTO message_search (message_search, rowid, text) VALUES ('delete', old.id, old.text);
                 INSERT INTO message_search (rowid, text) VALUES (new.id, new.text);
             END
             """,
             """
-            CREATE TRIGGER messages_unindexed AFTER DELETE ON messages BEGIN
+            CREATE TRIGGER messages_unindexed AFTER DELETE ON messages
+            WHEN old.id <= (SELECT indexed_through FROM search_progress WHERE id = 1) BEGIN
                 INSERT INTO message_search (message_search, rowid, text) VALUES ('delete', old.id, old.text);
+            END
+            """,
+            // `sequence` is a floor, written by every transaction that is not only new
+            // messages: the newest seq is the largest of it, the newest message id and the
+            // newest event seq. A message's id must come after it: a writer whose idea of the
+            // sequence is behind (another process wrote events meanwhile) is refused, and
+            // reads the sequence again.
+            """
+            CREATE TRIGGER messages_in_order BEFORE INSERT ON messages
+            WHEN new.id <= (SELECT value FROM sequence WHERE id = 1) BEGIN
+                SELECT RAISE(ABORT, 'seq behind the sequence');
             END
             """,
         ],
