@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import SalonBench
+import SalonClient
+import SalonProtocol
 import SalonTerminal
 
 /// `salon bench`: a load generator for a running server.
@@ -17,7 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "idle, fanout, rooms, history or login.")
+    @Argument(help: "idle, fanout, rooms, history, login or sync.")
     var scenario: String = "fanout"
 
     @Option(help: "ws or tcp.")
@@ -35,9 +37,11 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Bytes of text per message.") var size = 100
     @Option(help: "The server's PID, to report its memory per connection.") var serverPid: Int32?
     @Option(help: "Event loop threads of the generator.") var threads = 1
+    @Option(help: "sync: how many events to catch up on.") var events = 10_000
 
     func run() async throws {
         quietLogging()
+        if scenario == "sync" { return try await runSync() }
         guard let scenario = Scenario(rawValue: scenario) else {
             throw ValidationError("scenario must be one of \(Scenario.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -79,5 +83,63 @@ struct BenchCommand: AsyncParsableCommand {
         encoder.outputFormatting = [.sortedKeys]
         Terminal.write(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
         if !report.ok { throw ExitCode(1) }
+    }
+
+    /// `sync`: a client away while `--events` messages are written catches up on all of them
+    /// (`sync`, pages of 1,000, following `has_more`); reports how long that takes.
+    private func runSync() async throws {
+        let address = transport == "tcp" ? "tcp://\(host):\(tcpPort)" : "ws://\(host):\(port)/ws"
+        let tag = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let reader: SalonClient
+        let writer: SalonClient
+        let start: Int64
+        do {
+            reader = try await SalonClient.connect(to: address)
+            writer = try await SalonClient.connect(to: address)
+            let auth: AuthResult = try await reader.request("login", LoginRequest(username: "sync-r\(tag)"))
+            let _: AuthResult = try await writer.request("login", LoginRequest(username: "sync-w\(tag)"))
+            start = auth.seq ?? 0
+        } catch {
+            throw fail(.unreachable("cannot log in at \(address): \(error)"))
+        }
+        Terminal.write("writing \(events) messages…\n")
+        let text = String(repeating: "x", count: max(1, size))
+        var written = 0
+        while written < events {
+            let window = min(200, events - written)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<window {
+                    group.addTask {
+                        let _: MessageResult = try await writer.request("send_message", SendMessageRequest(room: "general", text: text))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            written += window
+        }
+        let clock = ContinuousClock()
+        let began = clock.now
+        var since = start
+        var received = 0
+        var pages = 0
+        while true {
+            // Read with JSONSerialization, not Codable: the server's time is what is measured.
+            let reply = try await reader.requestEnvelope("sync", SyncRequest(since: since, limit: 1000))
+            guard let object = try JSONSerialization.jsonObject(with: Data(reply.raw)) as? [String: Any],
+                  let data = object["data"] as? [String: Any], let seq = (data["seq"] as? NSNumber)?.int64Value else {
+                throw fail(.unreachable("sync failed: \(String(decoding: reply.raw, as: UTF8.self).prefix(200))"))
+            }
+            received += (data["events"] as? [Any])?.count ?? 0
+            pages += 1
+            since = seq
+            if data["has_more"] as? Bool != true { break }
+        }
+        let elapsed = clock.now - began
+        let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        await reader.close()
+        await writer.close()
+        Terminal.write(String(format: "sync: %d events in %d pages in %.1f ms (%.0f events/s)\n", received, pages, ms, Double(received) / max(ms / 1000, 1e-9)))
+        Terminal.write(#"{"scenario":"sync","events":\#(received),"pages":\#(pages),"ms":\#(String(format: "%.1f", ms)),"ok":\#(received >= events)}"# + "\n")
+        if received < events { throw ExitCode(1) }
     }
 }
