@@ -5,13 +5,12 @@ import asyncio
 import json
 import os
 import signal
-import socket
-import struct
 import subprocess
 
 import websockets
 
 from conftest import BINARY, Server
+from test_hardening import tcp_connect, tcp_request
 
 
 class Client:
@@ -234,28 +233,12 @@ def test_sync_after_a_crash_catches_up_exactly():
         assert server.close() == 0
 
 
-def tcp_request(sock, action, data, rid):
-    body = json.dumps({"action": action, "id": rid, "data": data}).encode()
-    sock.sendall(struct.pack(">I", len(body)) + body)
-    while True:
-        header = b""
-        while len(header) < 4:
-            header += sock.recv(4 - len(header))
-        (n,) = struct.unpack(">I", header)
-        payload = b""
-        while len(payload) < n:
-            payload += sock.recv(n - len(payload))
-        envelope = json.loads(payload)
-        if envelope.get("reply_to") == rid:
-            return envelope
-
-
 def test_sync_over_tcp(server):
-    with socket.create_connection(("127.0.0.1", server.tcp_port), timeout=10) as sock:
-        login = tcp_request(sock, "login", {"username": "tcpguest"}, "1")
+    with tcp_connect(server) as sock:
+        login = tcp_request(sock, "login", {"username": "tcpguest"}, id="1")
         start = login["data"]["seq"]
-        sent = tcp_request(sock, "send_message", {"room": "general", "text": "over tcp"}, "2")["data"]["message"]
-        synced = tcp_request(sock, "sync", {"since": start}, "3")["data"]
+        sent = tcp_request(sock, "send_message", {"room": "general", "text": "over tcp"}, id="2")["data"]["message"]
+        synced = tcp_request(sock, "sync", {"since": start}, id="3")["data"]
         assert [e["data"]["message"]["id"] for e in synced["events"]] == [sent["id"]]
         assert synced["seq"] == sent["id"] and synced["has_more"] is False
 

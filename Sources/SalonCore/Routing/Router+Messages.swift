@@ -90,9 +90,7 @@ extension Router {
         let text = try Self.messageText(p.text)
         let message = try await readableMessage(p.id, for: user)
         guard message.senderID == user.id else { throw ProtocolError(.forbidden, "only its author can edit a message") }
-        let event = EventDraft(type: .messageUpdated, scope: message.roomID == nil ? .users : .room, roomID: message.roomID,
-                               userID: message.roomID == nil ? message.senderID : nil, peerID: message.roomID == nil ? message.recipientID : nil,
-                               actorID: user.id, messageID: message.id)
+        let event = EventDraft.about(message, type: .messageUpdated, actorID: user.id)
         let events = try await log.commit(.edit(messageID: message.id, authorID: user.id, text: text, at: .now(), event: event), origin: session.connection)
         guard let updated = events.first?.message else { throw ProtocolError(.messageNotFound, "no message \(p.id)") }
         return EnvelopeEncoder.messageSuccess(replyTo: replyTo, updated)
@@ -109,10 +107,8 @@ extension Router {
         guard mayDelete else {
             throw ProtocolError(.forbidden, "only its author, the room's owner and moderators, and admins can delete a message")
         }
-        let event = EventDraft(type: .messageDeleted, scope: message.roomID == nil ? .users : .room, roomID: message.roomID,
-                               userID: message.roomID == nil ? message.senderID : nil, peerID: message.roomID == nil ? message.recipientID : nil,
-                               actorID: user.id, messageID: message.id,
-                               data: Self.eventData(MessageDeletedPush(id: message.id, room: message.room, to: message.roomID == nil ? message.recipient : nil)))
+        let event = EventDraft.about(message, type: .messageDeleted, actorID: user.id,
+                                     data: Self.eventData(MessageDeletedPush(id: message.id, room: message.room, to: message.roomID == nil ? message.recipient : nil)))
         _ = try await log.commit(.delete(messageID: message.id, event: event), origin: session.connection)
         return EmptyPayload()
     }
@@ -122,10 +118,8 @@ extension Router {
         let emoji = try Self.emoji(p.emoji)
         let message = try await readableMessage(p.id, for: user)
         let add = !(p.remove ?? false)
-        let event = EventDraft(type: .reaction, scope: message.roomID == nil ? .users : .room, roomID: message.roomID,
-                               userID: message.roomID == nil ? message.senderID : nil, peerID: message.roomID == nil ? message.recipientID : nil,
-                               actorID: user.id, messageID: message.id,
-                               data: Self.eventData(ReactionPush(id: message.id, emoji: emoji, username: user.username, added: add)))
+        let event = EventDraft.about(message, type: .reaction, actorID: user.id,
+                                     data: Self.eventData(ReactionPush(id: message.id, emoji: emoji, username: user.username, added: add)))
         _ = try await log.commit(.react(messageID: message.id, user: user.actor, emoji: emoji, add: add, event: event), origin: session.connection)
         return EmptyPayload()
     }

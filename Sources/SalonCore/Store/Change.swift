@@ -127,6 +127,17 @@ public struct EventDraft: Sendable, Equatable {
     }
 }
 
+extension EventDraft {
+    /// An event about a stored message, to whoever may read it: its room's members, or the
+    /// two people of its private conversation.
+    public static func about(_ message: StoredMessage, type: EventType, actorID: Int64, data: [UInt8] = []) -> EventDraft {
+        if let roomID = message.roomID {
+            return EventDraft(type: type, scope: .room, roomID: roomID, actorID: actorID, messageID: message.id, data: data)
+        }
+        return EventDraft(type: type, scope: .users, userID: message.senderID, peerID: message.recipientID, actorID: actorID, messageID: message.id, data: data)
+    }
+}
+
 /// A committed event.
 public struct StoredEvent: Sendable, Equatable {
     public var seq: Int64
@@ -150,10 +161,5 @@ public struct StoredEvent: Sendable, Equatable {
             return EnvelopeEncoder.messageData(EncodedMessage(message.wire))
         }
         return draft.data.isEmpty ? Array("{}".utf8) : draft.data
-    }
-
-    /// Whether the event reaches `userID` as a room member (the caller knows the membership).
-    public func excludes(_ userID: Int64) -> Bool {
-        draft.scope == .roomButActor && draft.actorID == userID
     }
 }

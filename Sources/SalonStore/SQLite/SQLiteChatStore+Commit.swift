@@ -11,12 +11,12 @@ import SQLiteNIO
 /// A new message's event is its `messages` row (its id is its `seq`): a batch of new messages,
 /// the common case, is one multi-row `INSERT` whatever its size, one statement and so one
 /// transaction, with nothing else written (sending moves one's read marker: that is read from
-/// one's newest message). Profiles showed each extra statement (a thread hop and back),
-/// per-row triggers and in-commit search indexing as most of the store's cost per message, so
-/// the store keeps the sequence in memory, and a trigger refuses an id that is not after what
-/// another process may have written. If the batch fails (a retry racing its original, a row
-/// that breaks a constraint, the sequence moved), it is applied again change by change, each
-/// in a savepoint: one failing change is refused alone and the rest is stored.
+/// one's newest message after the marker) and no trigger. Profiles showed each extra statement
+/// (a thread hop and back), each per-row trigger or extra index, and in-commit search indexing
+/// as most of the store's cost per message, so the store keeps the sequence in memory: one
+/// process (the server) writes a database's events. If the batch fails (a retry racing its
+/// original, a row that breaks a constraint), it is applied again change by change, each in a
+/// savepoint: one failing change is refused alone and the rest is stored.
 extension SQLiteChatStore {
     public func commit(_ changes: [Change]) async throws -> [ChangeOutcome] {
         guard !changes.isEmpty else { return [] }
@@ -109,6 +109,7 @@ extension SQLiteChatStore {
             }
         }
         sequence.withLock { $0 = seq }
+        lastMessageCommit.store(Self.monotonicMillis(), ordering: .relaxed)
         return outcomes
     }
 

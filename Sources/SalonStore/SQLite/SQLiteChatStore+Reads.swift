@@ -114,7 +114,7 @@ extension SQLiteChatStore {
         let rows = try await read("""
             SELECT r.conversation AS conversation,
                 (SELECT COUNT(*) FROM messages m WHERE m.conversation = r.conversation
-                    AND m.id > MAX(r.message_id, COALESCE((SELECT MAX(o.id) FROM messages o WHERE o.sender_id = r.user_id AND o.conversation = r.conversation), 0))
+                    AND m.id > COALESCE((SELECT MAX(o.id) FROM messages o WHERE o.conversation = r.conversation AND o.id > r.message_id AND o.sender_id = r.user_id), r.message_id)
                     AND m.deleted = 0 AND m.sender_id IS NOT r.user_id) AS unread
             FROM read_markers r WHERE r.user_id = ?
             """, [.int(userID)])
@@ -139,8 +139,10 @@ extension SQLiteChatStore {
                 CASE WHEN m.sender_id = ?1 THEN m.recipient ELSE m.sender END AS peer_name,
                 (SELECT COUNT(*) FROM messages x WHERE x.conversation = mine.conversation AND x.deleted = 0
                     AND x.sender_id IS NOT ?1
-                    AND x.id > MAX(COALESCE((SELECT message_id FROM read_markers WHERE user_id = ?1 AND conversation = mine.conversation), 0),
-                        COALESCE((SELECT MAX(o.id) FROM messages o WHERE o.sender_id = ?1 AND o.conversation = mine.conversation), 0))) AS unread
+                    AND x.id > COALESCE(
+                        (SELECT MAX(o.id) FROM messages o WHERE o.conversation = mine.conversation AND o.sender_id = ?1
+                            AND o.id > COALESCE((SELECT message_id FROM read_markers WHERE user_id = ?1 AND conversation = mine.conversation), 0)),
+                        (SELECT message_id FROM read_markers WHERE user_id = ?1 AND conversation = mine.conversation), 0)) AS unread
             FROM mine JOIN messages m ON m.id = mine.last_id
             ORDER BY mine.last_id DESC
             """, [.int(userID), .integer(limit)])

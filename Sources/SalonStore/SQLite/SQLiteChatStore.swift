@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import NIOCore
 import NIOPosix
@@ -26,8 +27,9 @@ public final class SQLiteChatStore: ChatStore {
     /// Guests known to have their row (committed), so that a batch of their messages does not
     /// write it again.
     let knownGuests = Mutex<Set<Int64>>([])
-    /// The newest seq as this store last committed it (nil: read it again). The messages
-    /// trigger refuses an id that is not after it, if another process wrote meanwhile.
+    /// When messages were last committed (monotonic ms): the search indexer waits for a lull.
+    let lastMessageCommit = Atomic<Int64>(0)
+    /// The newest seq as this store last committed it (nil: read it again after a failure).
     let sequence = Mutex<Int64?>(nil)
     /// Indexes new messages for search in the background (`indexPending`).
     private let indexer = Mutex<Task<Void, Never>?>(nil)
@@ -107,17 +109,21 @@ public final class SQLiteChatStore: ChatStore {
         }
     }
 
-    /// Every half second, the messages not indexed yet go into the search index in one
-    /// transaction: a row at a time in each message's own commit would write an index segment
-    /// per batch and spend the writer's time merging them.
+    /// New messages go into the search index in the background, in batches, when the writer
+    /// has had nothing to commit for a moment (or when a large backlog has built up): indexing
+    /// a row at a time in each message's own commit wrote an index segment per batch, and at
+    /// full load every microsecond of the store's one core is a message not stored. A search
+    /// first indexes whatever is pending, so it always sees every message acknowledged
+    /// before it.
     private func startIndexer() {
         guard indexer.withLock({ $0 == nil }) else { return }
         let task = Task { [weak self] in
             while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(500))
+                try? await Task.sleep(for: .milliseconds(250))
                 guard let self, !Task.isCancelled else { return }
+                let idle = Self.monotonicMillis() - self.lastMessageCommit.load(ordering: .relaxed) > 250
                 do {
-                    try await self.indexPending()
+                    try await self.indexPending(chunk: Self.indexChunk, unlessBelow: idle ? 1 : Self.indexBacklog)
                 } catch {
                     self.logger.warning("indexing messages for search failed", metadata: ["error": "\(error)"])
                 }
@@ -126,18 +132,33 @@ public final class SQLiteChatStore: ChatStore {
         indexer.withLock { $0 = task }
     }
 
-    /// Indexes every message committed and not indexed yet (a search first calls it, so
-    /// that it sees every message acknowledged before it).
-    func indexPending() async throws {
+    /// Rows indexed per transaction (the lock is let go between two), and the backlog past
+    /// which indexing goes on under load.
+    static let indexChunk: Int64 = 1_000
+    static let indexBacklog: Int64 = 1_000_000
+
+    static func monotonicMillis() -> Int64 {
+        Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
+    }
+
+    /// Indexes the messages committed and not indexed yet, `chunk` rows per transaction, if
+    /// at least `unlessBelow` are waiting (a search calls it with 1: everything).
+    func indexPending(chunk: Int64 = indexChunk, unlessBelow minimum: Int64 = 1) async throws {
         guard let newest = try await read("SELECT COALESCE(MAX(id), 0) AS id FROM messages").first?.int("id"),
               let done = try await read("SELECT indexed_through FROM search_progress WHERE id = 1").first?.int("indexed_through"),
-              newest > done else { return }
-        try await transaction {
-            guard let from = try await write("SELECT indexed_through FROM search_progress WHERE id = 1").first?.int("indexed_through"),
-                  let through = try await write("SELECT COALESCE(MAX(id), 0) AS id FROM messages").first?.int("id"), through > from else { return }
-            try await write("INSERT INTO message_search (rowid, text) SELECT id, text FROM messages WHERE id > ? AND id <= ? AND deleted = 0",
-                            [.int(from), .int(through)])
-            try await write("UPDATE search_progress SET indexed_through = ? WHERE id = 1", [.int(through)])
+              newest - done >= minimum else { return }
+        while true {
+            let more = try await transaction { () -> Bool in
+                guard let from = try await write("SELECT indexed_through FROM search_progress WHERE id = 1").first?.int("indexed_through"),
+                      let newest = try await write("SELECT COALESCE(MAX(id), 0) AS id FROM messages").first?.int("id"), newest > from else { return false }
+                // Ids, not rows: `chunk` ids at most (ids have gaps), so a transaction stays short.
+                let through = min(newest, from + chunk)
+                try await write("INSERT INTO message_search (rowid, text) SELECT id, text FROM messages WHERE id > ? AND id <= ? AND deleted = 0",
+                                [.int(from), .int(through)])
+                try await write("UPDATE search_progress SET indexed_through = ? WHERE id = 1", [.int(through)])
+                return through < newest
+            }
+            if !more { return }
         }
     }
 

@@ -217,9 +217,6 @@ enum SQLiteSchema {
             "CREATE INDEX messages_by_conversation ON messages (conversation, id)",
             "CREATE UNIQUE INDEX messages_by_client_id ON messages (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL",
             "CREATE INDEX messages_direct_by_sender ON messages (sender_id, id) WHERE room_id IS NULL",
-            // A user's newest message in a conversation counts as read up to it (sending moves
-            // one's read marker): found here, so that storing a message writes nothing else.
-            "CREATE INDEX messages_by_sender ON messages (sender_id, conversation, id)",
             "CREATE INDEX messages_direct_by_recipient ON messages (recipient_id, id) WHERE room_id IS NULL",
             """
             CREATE TABLE reactions (
@@ -275,15 +272,8 @@ enum SQLiteSchema {
             """,
             // `sequence` is a floor, written by every transaction that is not only new
             // messages: the newest seq is the largest of it, the newest message id and the
-            // newest event seq. A message's id must come after it: a writer whose idea of the
-            // sequence is behind (another process wrote events meanwhile) is refused, and
-            // reads the sequence again.
-            """
-            CREATE TRIGGER messages_in_order BEFORE INSERT ON messages
-            WHEN new.id <= (SELECT value FROM sequence WHERE id = 1) BEGIN
-                SELECT RAISE(ABORT, 'seq behind the sequence');
-            END
-            """,
+            // newest event seq. (One process writes events to a database: the server, which
+            // keeps the sequence in memory.)
         ],
     ]
 }
