@@ -37,6 +37,20 @@ public protocol ConnectionSink: AnyObject, Sendable {
     /// The lane this sink is written from (its event loop), if it has one: fan-out hands a
     /// frame once to each lane with all of that lane's recipients, instead of once per sink.
     var lane: (any DeliveryLane)? { get }
+    /// What the sink writes: fan-out renders each event once per format and hands every
+    /// sink of a format the same bytes.
+    var format: WireFormat { get }
+}
+
+extension ConnectionSink {
+    public var format: WireFormat { .json }
+}
+
+/// How events are rendered for a sink. The JSON envelope (`EncodedFrame`, with its WebSocket
+/// and TCP framings in one storage) is the only one so far; the IRC gateway will add its own
+/// rendering of the same events.
+public enum WireFormat: Sendable, Hashable {
+    case json
 }
 
 /// Where several sinks are written together (a NIO event loop, for the server's transports).
