@@ -33,9 +33,12 @@ public final class ChatController {
         case lost(generation: Int)
         case reconnected(SalonClient, AuthResult)
         case gaveUp(String)
+        /// Time passed (someone's "typing" may have ended).
+        case tick
     }
 
-    static let commands = ["/join", "/create", "/leave", "/rooms", "/who", "/msg", "/query", "/history", "/me", "/topic", "/help", "/quit"]
+    static let commands = ["/join", "/create", "/leave", "/rooms", "/who", "/msg", "/query", "/history", "/reply", "/edit", "/delete",
+                           "/react", "/unreact", "/search", "/me", "/topic", "/help", "/quit"]
 
     private let connector: Connector
     private let style: Style
@@ -54,6 +57,15 @@ public final class ChatController {
     private var lastSeen: [String: Int64] = [:]
     /// The last event processed: what a reconnection catches up from (`sync`).
     private let cursor = EventCursor()
+    /// Messages shown, by the number shown beside them (`/reply 3`, `/edit 3`…).
+    private var numbered: [Int: Message] = [:]
+    private var numberOf: [Int64: Int] = [:]
+    private var nextNumber = 1
+    /// The id of the last message this user sent (what `/edit` and `/delete` act on by default).
+    private var lastOwn: Int64?
+    /// Who is typing where, until when.
+    private var typists: [String: (target: Target, until: Date)] = [:]
+    private var lastTypingSent = Date.distantPast
     private var peers: Set<String> = []
     private var outbox: [(target: Target, text: String, id: String)] = []
     private var quitting = false
@@ -81,6 +93,7 @@ public final class ChatController {
         }
         await attach(connection.0, connection.1, reconnected: false)
         show(style.dim("Logged in as \(me) on \(connector.server). Type /help for commands."))
+        await welcome(connection.1)
         for await event in events {
             await handle(event)
             if quitting { break }
@@ -120,6 +133,11 @@ public final class ChatController {
             show(style.error("! \(why)"))
             exitCode = 3
             quitting = true
+        case .tick:
+            let now = Date()
+            let before = typists.count
+            typists = typists.filter { $0.value.until > now }
+            if typists.count != before { redrawInput() }
         default:
             break
         }
@@ -133,9 +151,27 @@ public final class ChatController {
             complete()
         case .quit:
             quitting = true
-        case .edited, .redraw, .none:
+        case .edited:
+            redrawInput()
+            noteTyping()
+        case .redraw, .none:
             redrawInput()
         }
+    }
+
+    /// Tells the others that this user is typing, at most every 3 seconds, while the line
+    /// holds a message (not a command).
+    private func noteTyping() {
+        let line = String(editor.text)
+        guard let client, !line.isEmpty, !line.hasPrefix("/") || line.hasPrefix("//"),
+              Date().timeIntervalSince(lastTypingSent) >= 3 else { return }
+        lastTypingSent = Date()
+        let request: TypingRequest
+        switch current {
+        case .room(let r): request = TypingRequest(room: r)
+        case .direct(let u): request = TypingRequest(to: u)
+        }
+        Task { _ = try? await client.requestEnvelope("typing", request) }
     }
 
     // MARK: Connection
@@ -289,15 +325,42 @@ public final class ChatController {
             peers.insert(user)
             show(style.dim("* talking privately with \(user) (/join ROOM to go back to a room)"))
         case "/history":
-            let count = min(max(Int(arg ?? "") ?? 20, 1), 200)
-            let request: HistoryRequest
-            switch current {
-            case .room(let r): request = HistoryRequest(room: r, limit: count)
-            case .direct(let u): request = HistoryRequest(with: u, limit: count)
+            let count: Int
+            if let arg {
+                guard let n = Int(arg), n >= 1 else { return usage("/history [N]   (N: how many messages, 1 to 200)") }
+                count = min(n, 200)
+            } else {
+                count = 20
             }
-            guard let page: HistoryResult = await self.request("history", request) else { return }
-            if page.messages.isEmpty { show(style.dim("* no messages yet")) }
-            page.messages.forEach { display($0, again: true) }
+            await history(count)
+        case "/reply":
+            guard let n = arg, let original = message(numbered: n), let text = rest else { return usage("/reply N TEXT   (N: a message's number on screen)") }
+            await send(text, to: Self.target(of: original, me: me), id: nil, replyTo: original.id)
+        case "/edit":
+            let (message, text) = ownMessage(arg, rest)
+            guard let message else { return show(style.error("! nothing to edit: /edit [N] TEXT edits your message N, or your last one")) }
+            guard let text, !text.isEmpty else { return usage("/edit [N] TEXT") }
+            guard let result: MessageResult = await request("edit_message", EditMessageRequest(id: message.id, text: text)) else { return }
+            showUpdate(result.message)
+        case "/delete":
+            let (message, extra) = ownMessage(arg, rest, textAllowed: false)
+            guard extra == nil else { return usage("/delete [N]") }
+            guard let message else { return show(style.error("! nothing to delete: /delete [N] deletes message N, or your last one")) }
+            guard let _: EmptyPayload = await request("delete_message", MessageIDRequest(id: message.id)) else { return }
+            showDeleted(message.id)
+        case "/react", "/unreact":
+            guard let n = arg, let original = message(numbered: n), let emoji = rest?.trimmingCharacters(in: .whitespaces), !emoji.isEmpty else {
+                return usage("\(name) N EMOJI   (N: a message's number on screen)")
+            }
+            guard let _: EmptyPayload = await request("react", ReactRequest(id: original.id, emoji: emoji, remove: name == "/unreact")) else { return }
+            show(style.dim("* you \(name == "/unreact" ? "took back" : "reacted") \(VisibleText.of(emoji)) \(name == "/unreact" ? "from" : "to") \(label(original.id))"))
+        case "/search":
+            let query = [arg, rest].compactMap { $0 }.joined(separator: " ")
+            guard !query.isEmpty else { return usage("/search WORDS   (\"quoted words\" for a phrase)") }
+            guard let result: HistoryResult = await request("search", SearchRequest(query: query, limit: 20)) else { return }
+            show(style.dim("— search \"\(VisibleText.of(query))\": \(result.messages.isEmpty ? "nothing found" : "\(result.messages.count)\(result.hasMore ? "+" : "") found, newest first") —"))
+            result.messages.forEach { display($0, again: true, showPlace: true) }
+            if !result.messages.isEmpty { show(style.dim("— end of search —")) }
         case "/me":
             guard arg != nil else { return usage("/me ACTION") }
             await send("/me " + line.dropFirst(4).trimmingCharacters(in: .whitespaces), to: current, id: nil)
@@ -329,6 +392,11 @@ public final class ChatController {
             "/msg USER TEXT        send a private message",
             "/query USER           talk privately with USER",
             "/history [N]          show the last N messages here",
+            "/reply N TEXT         answer message N (the number shown beside it)",
+            "/edit [N] TEXT        change your message N, or your last one",
+            "/delete [N]           delete your message N, or your last one",
+            "/react N EMOJI        react to message N (/unreact N EMOJI takes it back)",
+            "/search WORDS         find messages (\"quoted words\" for a phrase)",
             "/me ACTION            say what you do",
             "/quit                 leave (also Ctrl-D or Ctrl-C)",
             "Keys: ←/→ Home/End, Ctrl-W deletes a word, ↑/↓ history, Tab completes commands, rooms and names.",
@@ -338,7 +406,7 @@ public final class ChatController {
 
     /// Sends a message now, or keeps it for when the connection is back. Every message carries
     /// a `client_msg_id`, so that a retry after a reconnection is never stored twice.
-    private func send(_ text: String, to target: Target, id: String?) async {
+    private func send(_ text: String, to target: Target, id: String?, replyTo: Int64? = nil) async {
         let id = id ?? "t-" + UUID().uuidString
         guard let client else {
             outbox.append((target, text, id))
@@ -347,8 +415,8 @@ public final class ChatController {
         }
         let request: SendMessageRequest
         switch target {
-        case .room(let r): request = SendMessageRequest(room: r, text: text, clientMsgID: id)
-        case .direct(let u): request = SendMessageRequest(to: u, text: text, clientMsgID: id)
+        case .room(let r): request = SendMessageRequest(room: r, text: text, replyTo: replyTo, clientMsgID: id)
+        case .direct(let u): request = SendMessageRequest(to: u, text: text, replyTo: replyTo, clientMsgID: id)
         }
         do {
             let result: MessageResult = try await client.request("send_message", request)
@@ -402,7 +470,32 @@ public final class ChatController {
         guard caughtUp || cursor.accept(envelope) else { return }
         switch envelope.action {
         case "receive_message":
-            if let push = try? envelope.decode(ReceiveMessagePush.self) { display(push.message) }
+            if let push = try? envelope.decode(ReceiveMessagePush.self) {
+                if typists.removeValue(forKey: push.message.from.lowercased()) != nil { redrawInput() }
+                display(push.message)
+            }
+        case "message_updated":
+            if let push = try? envelope.decode(ReceiveMessagePush.self) { showUpdate(push.message) }
+        case "message_deleted":
+            if let push = try? envelope.decode(MessageDeletedPush.self) { showDeleted(push.id) }
+        case "reaction":
+            if let push = try? envelope.decode(ReactionPush.self), numberOf[push.id] != nil {
+                let verb = push.added ? "reacted \(VisibleText.of(push.emoji)) to" : "took back \(VisibleText.of(push.emoji)) from"
+                show(style.dim("* \(VisibleText.of(push.username)) \(verb) \(label(push.id))"))
+            }
+        case "typing":
+            if let push = try? envelope.decode(TypingPush.self) {
+                let target: Target = push.room.map { .room($0) } ?? .direct(push.username)
+                typists[push.username.lowercased()] = (target, Date().addingTimeInterval(6))
+                redrawInput()
+                let post = self.post
+                Task {
+                    try? await Task.sleep(for: .milliseconds(6_100))
+                    post.yield(.tick)
+                }
+            }
+        case "read":
+            break
         case "system":
             if let push = try? envelope.decode(SystemPush.self) {
                 if let user = push.username { knownUsers.insert(user) }
@@ -429,23 +522,24 @@ public final class ChatController {
         display(message, again: false)
     }
 
-    private func display(_ message: Message, again: Bool) {
-        let target: Target
-        if let room = message.room {
-            target = .room(room)
-        } else {
-            let peer = message.from.lowercased() == me.lowercased() ? (message.to ?? message.from) : message.from
-            target = .direct(peer)
-            peers.insert(peer)
-        }
+    private func display(_ message: Message, again: Bool, showPlace: Bool = false) {
+        let target = Self.target(of: message, me: me)
+        if case .direct(let peer) = target { peers.insert(peer) }
         let seen = lastSeen[target.conversationKey] ?? 0
         if message.id <= seen && !again { return }
         lastSeen[target.conversationKey] = max(seen, message.id)
         knownUsers.insert(message.from)
-
-        let time = style.dim(clock.string(from: Date(timeIntervalSince1970: Double(message.timestamp.milliseconds) / 1000)))
-        let place = target == current ? "" : style.room("[\(target.label)]") + " "
         let mine = message.from.lowercased() == me.lowercased()
+        if mine && message.deleted != true { lastOwn = max(lastOwn ?? 0, message.id) }
+        guard message.deleted != true else {
+            show(style.dim("\(label(number(for: message))) (deleted)"))
+            return
+        }
+        let time = style.dim(clock.string(from: Date(timeIntervalSince1970: Double(message.timestamp.milliseconds) / 1000)))
+        let tag = style.dim("[\(number(for: message))]")
+        let place = target == current && !showPlace ? "" : style.room("[\(target.label)]") + " "
+        let reply = message.replyTo.map { style.dim("↪ \(label($0)) ") } ?? ""
+        let edited = message.edited == nil ? "" : style.dim(" (edited)")
         let mentioned = !mine && Self.mentions(message.text, me)
         let isPrivateToMe = !mine && message.room == nil
         // Shown visibly, never raw: no message can drive the terminal.
@@ -455,7 +549,7 @@ public final class ChatController {
         let body = text.hasPrefix("/me ")
             ? "* \(style.user(from)) \(text.dropFirst(4))"
             : "\(style.user(from)): \(text)"
-        show("\(time) \(place)\(body)")
+        show("\(time) \(tag) \(place)\(reply)\(body)\(edited)")
         if interactive && !again && (mentioned || isPrivateToMe) { Terminal.write("\u{7}") }
     }
 
@@ -473,6 +567,100 @@ public final class ChatController {
         return false
     }
 
+    /// Where a message belongs: its room, or the private conversation with the other person.
+    static func target(of message: Message, me: String) -> Target {
+        if let room = message.room { return .room(room) }
+        return .direct(message.from.lowercased() == me.lowercased() ? (message.to ?? message.from) : message.from)
+    }
+
+    /// The number shown beside a message (given the first time it is shown).
+    private func number(for message: Message) -> Int {
+        if let n = numberOf[message.id] {
+            numbered[n] = message
+            return n
+        }
+        let n = nextNumber
+        nextNumber += 1
+        numbered[n] = message
+        numberOf[message.id] = n
+        return n
+    }
+
+    /// `[N]` for a message shown here, "a message" otherwise.
+    private func label(_ id: Int64) -> String {
+        numberOf[id].map { "[\($0)]" } ?? "a message"
+    }
+
+    private func label(_ n: Int) -> String { "[\(n)]" }
+
+    private func message(numbered raw: String) -> Message? {
+        Int(raw.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))).flatMap { numbered[$0] }
+    }
+
+    /// `/edit [N] TEXT`, `/delete [N]`: message N if the first word is a number shown here
+    /// (and the message is this user's), else the user's last message; and the rest.
+    private func ownMessage(_ arg: String?, _ rest: String?, textAllowed: Bool = true) -> (Message?, String?) {
+        if let arg, let chosen = message(numbered: arg) {
+            return (chosen.from.lowercased() == me.lowercased() ? chosen : nil, rest)
+        }
+        let text = [arg, rest].compactMap { $0 }.joined(separator: " ")
+        let last = lastOwn.flatMap { id in numberOf[id].flatMap { numbered[$0] } }
+        return (last, text.isEmpty ? nil : text)
+    }
+
+    /// An edited message, as a line of its own (lines above cannot be rewritten).
+    private func showUpdate(_ message: Message) {
+        if numberOf[message.id] == nil {
+            display(message, again: true)
+            return
+        }
+        let n = number(for: message)
+        let text = VisibleText.of(message.text, keepNewlines: true)
+        show(style.dim("\(label(n)) edited: ") + "\(style.user(VisibleText.of(message.from))): \(text)")
+    }
+
+    private func showDeleted(_ id: Int64) {
+        if lastOwn == id { lastOwn = nil }
+        guard let n = numberOf[id] else { return }
+        if var message = numbered[n] {
+            message.deleted = true
+            message.text = ""
+            numbered[n] = message
+        }
+        show(style.dim("* \(label(n)) was deleted"))
+    }
+
+    /// The last `count` messages of the current room or conversation, marked as history.
+    private func history(_ count: Int, quietWhenEmpty: Bool = false) async {
+        let request: HistoryRequest
+        switch current {
+        case .room(let r): request = HistoryRequest(room: r, limit: count)
+        case .direct(let u): request = HistoryRequest(with: u, limit: count)
+        }
+        guard let page: HistoryResult = await self.request("history", request) else { return }
+        guard !page.messages.isEmpty else {
+            if !quietWhenEmpty { show(style.dim("* no messages yet in \(current.label)")) }
+            return
+        }
+        show(style.dim("— history of \(current.label): the last \(page.messages.count) —"))
+        page.messages.forEach { display($0, again: true) }
+        show(style.dim("— end of history —"))
+    }
+
+    /// At login: what waits (unread counts, private messages included), then the last few
+    /// messages here.
+    private func welcome(_ auth: AuthResult) async {
+        var waiting: [String] = []
+        for room in auth.rooms where (room.unread ?? 0) > 0 {
+            waiting.append("\(room.unread ?? 0) in #\(room.name)")
+        }
+        for conversation in auth.conversations ?? [] where conversation.unread > 0 {
+            waiting.append("\(conversation.unread) from \(VisibleText.of(conversation.with))")
+        }
+        if !waiting.isEmpty { show(style.highlight("Unread: " + waiting.joined(separator: ", "))) }
+        await history(5, quietWhenEmpty: true)
+    }
+
     /// A line above the input line.
     private func show(_ line: String) {
         if interactive {
@@ -484,7 +672,9 @@ public final class ChatController {
     }
 
     private var prompt: String {
-        (client == nil ? "(offline) " : "") + "[\(current.label)]> "
+        let typing = typists.filter { $0.value.target == current && $0.value.until > Date() }.keys.sorted()
+        let status = typing.isEmpty ? "" : "(\(typing.joined(separator: ", ")) \(typing.count == 1 ? "is" : "are") typing…) "
+        return (client == nil ? "(offline) " : "") + status + "[\(current.label)]> "
     }
 
     /// The input line, scrolled sideways so that the cursor is always visible.

@@ -96,7 +96,7 @@ public final class Connector: Sendable {
             throw .usage("who are you? give --user NAME (or --guest)")
         }
         guard let password = ProcessInfo.processInfo.environment["SALON_PASSWORD"]
-                ?? (interactive ? Terminal.readSecret(prompt: "Password for \(name): ") : nil) else {
+                ?? (interactive ? (register ? newPassword(for: name) : Terminal.readSecret(prompt: "Password for \(name): ")) : nil) else {
             throw .authentication("no password: run interactively, or set SALON_PASSWORD")
         }
         let auth: AuthResult
@@ -126,6 +126,24 @@ public final class Connector: Sendable {
             throw .unreachable("the connection to \(server) was lost")
         } catch {
             throw .unreachable("unexpected reply from \(server): \(error)")
+        }
+    }
+
+    /// A new account's password: asked twice, and again while it is too short or the two
+    /// differ (nil when input ends).
+    private func newPassword(for name: String) -> String? {
+        while true {
+            guard let first = Terminal.readSecret(prompt: "Choose a password for \(name): ") else { return nil }
+            guard first.unicodeScalars.count >= Limits.passwordMinLength else {
+                Terminal.write("A password needs at least \(Limits.passwordMinLength) characters. Try again.\n", to: 2)
+                continue
+            }
+            guard let second = Terminal.readSecret(prompt: "The same password again: ") else { return nil }
+            guard first == second else {
+                Terminal.write("The two passwords differ. Try again.\n", to: 2)
+                continue
+            }
+            return first
         }
     }
 

@@ -167,9 +167,19 @@ def test_commands(server, home):
 
 
 
-def test_password_is_asked_once_without_echo(server, home):
+def test_password_is_asked_twice_without_echo_and_again_when_too_short(server, home):
     chat = Chat(home, "--server", server.ws_url, "--user", "carol", "--register")
-    chat.child.expect("Password for carol: ")
+    chat.child.expect("Choose a password for carol: ")
+    chat.child.sendline("short")
+    chat.child.expect("at least 8 characters")
+    chat.child.expect("Choose a password for carol: ")
+    chat.child.sendline("a long secret")
+    chat.child.expect("The same password again: ")
+    chat.child.sendline("a long secrex")
+    chat.child.expect("differ")
+    chat.child.expect("Choose a password for carol: ")
+    chat.child.sendline("a long secret")
+    chat.child.expect("The same password again: ")
     chat.child.sendline("a long secret")
     chat.shows("Logged in as carol")
     assert "a long secret" not in chat.text()
@@ -265,3 +275,130 @@ def test_clear_errors_and_exit_codes(server, home):
     not_an_address = salon(home, "chat", "--server", "http://example", "--guest", "--user", "x")
     assert not_an_address.returncode == 64
     assert "ws://HOST:PORT/ws" in not_an_address.stderr
+
+
+def number_of(chat, text):
+    """The number the chat shows beside the message with this text."""
+    import re
+    for line in chat.lines():
+        m = re.search(r"\[(\d+)\] .*" + re.escape(text), line)
+        if m:
+            return m.group(1)
+    raise AssertionError(f"no numbered line with {text!r}:\n{chat.text()}")
+
+
+async def ws_account(url, name):
+    ws = await websockets.connect(url)
+    reply = await ws_request(ws, "register", {"username": name, "password": f"{name} password"})
+    assert reply["action"] == "success", reply
+    return ws
+
+
+async def ws_push(ws, action, timeout=10):
+    while True:
+        envelope = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if envelope["action"] == action and "reply_to" not in envelope:
+            return envelope["data"]
+
+
+def test_replies_edits_deletions_reactions_typing_search(server, home):
+    chat = Chat(home, "--server", server.ws_url, "--guest", "--user", "ana")
+    chat.shows("[#general]>")
+
+    async def scenario():
+        bob = await ws_account(server.ws_url, "bob")
+        hello = (await ws_request(bob, "send_message", {"room": "general", "text": "hello ana"}))["data"]["message"]
+        chat.shows("bob: hello ana")
+        n = number_of(chat, "bob: hello ana")
+        # /reply N: an answer to that message.
+        chat.type(f"/reply {n} thanks bob\r")
+        got = await ws_push(bob, "receive_message")
+        assert got["message"]["reply_to"] == hello["id"] and got["message"]["text"] == "thanks bob"
+        chat.shows(f"↪ [{n}] ana: thanks bob")
+        mine = number_of(chat, "ana: thanks bob")
+        # /edit: the last message of one's own.
+        chat.type("/edit thanks, bob\r")
+        updated = await ws_push(bob, "message_updated")
+        assert updated["message"]["text"] == "thanks, bob"
+        chat.shows(f"[{mine}] edited: ana: thanks, bob")
+        # /react N EMOJI
+        chat.type(f"/react {n} 👍\r")
+        reaction = await ws_push(bob, "reaction")
+        assert reaction["emoji"] == "👍" and reaction["id"] == hello["id"]
+        # What others do to lines on screen is shown as updates.
+        await ws_request(bob, "edit_message", {"id": hello["id"], "text": "hello again ana"})
+        chat.shows(f"[{n}] edited: bob: hello again ana")
+        await ws_request(bob, "react", {"id": got["message"]["id"], "emoji": "🎉"})
+        chat.shows(f"bob reacted 🎉 to [{mine}]")
+        await ws_request(bob, "delete_message", {"id": hello["id"]})
+        chat.shows(f"[{n}] was deleted")
+        # Typing shows in the prompt line, and ends with the message.
+        await ws_request(bob, "typing", {"room": "general"})
+        chat.wait_for(lambda screen: "(bob is typing…) [#general]>" in chat.input_line())
+        await ws_request(bob, "send_message", {"room": "general", "text": "done typing"})
+        chat.wait_for(lambda screen: chat.input_line().startswith("[#general]>"))
+        # Typing a message tells bob.
+        chat.type("half")
+        assert (await ws_push(bob, "typing")) == {"room": "general", "username": "ana"}
+        chat.type("\x15")  # Ctrl-U: clear the line
+        # Search, and history marked as history.
+        chat.type("/search typ\r")
+        chat.shows("— search \"typ\": 1 found")
+        chat.shows("[#general] bob: done typing")
+        chat.type("/history abc\r")
+        chat.shows("! usage: /history [N]")
+        chat.type("/history 3\r")
+        chat.shows("— history of #general: the last 3 —")
+        chat.shows("— end of history —")
+        # /delete: one's last message.
+        chat.type("/delete\r")
+        deleted = await ws_push(bob, "message_deleted")
+        assert deleted["id"] == got["message"]["id"]
+        chat.shows(f"[{mine}] was deleted")
+        await bob.close()
+    asyncio.run(scenario())
+    assert chat.close() == 0
+
+
+def test_login_summary_and_what_changed_while_offline(server, home):
+    env = {"SALON_PASSWORD": "ana password"}
+
+    async def prepare():
+        ana = await ws_account(server.ws_url, "ana")
+        await ana.close()
+        bob = await ws_account(server.ws_url, "bob")
+        await ws_request(bob, "send_message", {"to": "ana", "text": "psst, ana"})
+        await ws_request(bob, "send_message", {"room": "general", "text": "hello all"})
+        return bob
+    bob = asyncio.run(prepare())
+    chat = Chat(home, "--server", server.ws_url, "--user", "ana", env_extra=env)
+    chat.shows("Unread: 1 in #general, 1 from bob")
+    chat.shows("— history of #general")
+    chat.shows("bob: hello all")
+    n = number_of(chat, "bob: hello all")
+
+    async def later():
+        bob = await websockets.connect(server.ws_url)
+        await ws_request(bob, "login", {"username": "bob", "password": "bob password"})
+        page = await ws_request(bob, "history", {"room": "general"})
+        hello = next(m for m in page["data"]["messages"] if m["text"] == "hello all")
+        return bob, hello["id"]
+
+    # Offline while bob edits and reacts: it shows after the reconnection.
+    assert server.stop() == 0
+    chat.shows("connection lost")
+    server.start()
+
+    async def while_away():
+        bob, hello = await later()
+        await ws_request(bob, "edit_message", {"id": hello, "text": "hello everyone"})
+        await ws_request(bob, "send_message", {"room": "general", "text": "are you back?"})
+        await bob.close()
+    asyncio.run(while_away())
+    chat.shows("reconnected", timeout=30)
+    chat.shows(f"[{n}] edited: bob: hello everyone")
+    chat.shows("bob: are you back?")
+    # Nothing shown twice, and no join notice for nobody's join.
+    assert chat.text().count("are you back?") == 1
+    assert "joined" not in chat.text()
+    assert chat.close() == 0
