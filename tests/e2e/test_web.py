@@ -343,3 +343,66 @@ def test_notifications_rooms_dialog_multiline_and_logout(server, pages):
     ana.driver.refresh()
     ana.wait(lambda: ana.find("#auth-username").is_displayed())
     assert not ana.find("#app").is_displayed()
+
+
+async def ws_account(url, name):
+    ws = await websockets.connect(url)
+    reply = await ws_request(ws, "register", {"username": name, "password": f"{name} password"})
+    assert reply["action"] == "success", reply
+    return ws
+
+
+def test_what_changed_while_offline_appears_after_reconnecting(server, pages):
+    """Edits, deletions and reactions made while the page was disconnected, and a private
+    message, appear once it is back (caught up by sync), nothing twice."""
+    ana = pages()
+    ana.sign_in("register", "ana", "password-ana")
+    ana.signed_in()
+
+    async def before():
+        bob = await ws_account(server.ws_url, "bob")
+        first = (await ws_request(bob, "send_message", {"room": "general", "text": "first draft"}))["data"]["message"]
+        second = (await ws_request(bob, "send_message", {"room": "general", "text": "to be deleted"}))["data"]["message"]
+        await bob.close()
+        return first["id"], second["id"]
+    first, second = asyncio.run(before())
+    ana.shows("to be deleted")
+    assert server.stop() == 0
+    ana.wait(lambda: ana.find("#banner").is_displayed())
+    server.start()
+
+    async def while_away():
+        bob = await websockets.connect(server.ws_url)
+        await ws_request(bob, "login", {"username": "bob", "password": "bob password"})
+        await ws_request(bob, "edit_message", {"id": first, "text": "final text"}, id="e")
+        await ws_request(bob, "delete_message", {"id": second}, id="d")
+        await ws_request(bob, "react", {"id": first, "emoji": "👍"}, id="r")
+        await ws_request(bob, "send_message", {"to": "ana", "text": "did you see?"}, id="m")
+        await bob.close()
+    asyncio.run(while_away())
+    ana.wait(lambda: not ana.find("#banner").is_displayed(), timeout=40)
+    ana.wait(lambda: any(t.startswith("final text") for t in ana.texts()))
+    texts = ana.texts()
+    assert "first draft" not in " ".join(texts) and "to be deleted" not in " ".join(texts), texts
+    assert any("(edited)" in t for t in texts) and "message deleted" in texts, texts
+    ana.wait(lambda: "👍 1" in ana.find("#messages").text)
+    ana.wait(lambda: ana.badge("@bob") == "1")
+    ana.shot("offline-changes")
+
+
+def test_a_fresh_browser_shows_the_private_conversations_waiting(server, pages):
+    async def prepare():
+        ana = await ws_account(server.ws_url, "ana")
+        await ana.close()
+        bob = await ws_account(server.ws_url, "bob")
+        await ws_request(bob, "send_message", {"to": "ana", "text": "one"}, id="1")
+        await ws_request(bob, "send_message", {"to": "ana", "text": "two"}, id="2")
+        await bob.close()
+    asyncio.run(prepare())
+    ana = pages()
+    ana.sign_in("login", "ana", "ana password")
+    ana.signed_in()
+    ana.wait(lambda: ana.badge("@bob") == "2")
+    ana.find('[data-key="@bob"]').click()
+    ana.shows("two")
+    ana.wait(lambda: ana.badge("@bob") is None)

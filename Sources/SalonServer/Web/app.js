@@ -17,6 +17,7 @@ const state = {
   mode: 'login',         // sign-in tab
   online: new Set(),     // lower-cased names of people online now
   generation: 0,         // bumped at every (re)connection: work begun for an older one stops
+  seq: null,             // the last event processed: a reconnection catches up from it (sync)
 };
 
 const alerts = new Alerts();
@@ -62,11 +63,16 @@ function lastId(c) {
   return c.messages.length ? c.messages[c.messages.length - 1].id : 0;
 }
 
-/** Adds messages, keeping id order and never the same id twice. Returns how many were new. */
+/** Adds messages, keeping id order and never the same id twice (a message already here is
+ *  replaced: it may have been edited). Returns how many were new. */
 function merge(c, messages) {
   let added = 0;
   for (const m of messages) {
-    if (c.ids.has(m.id)) continue;
+    if (c.ids.has(m.id)) {
+      const index = c.messages.findIndex((x) => x.id === m.id);
+      if (index >= 0) c.messages[index] = m;
+      continue;
+    }
     c.ids.add(m.id);
     c.messages.push(m);
     added++;
@@ -129,9 +135,16 @@ async function enter(auth, generation = state.generation) {
     const c = conversation(`#${info.name}`, { info, joined: true });
     if (!again) c.unread = info.unread ?? 0;
   }
-  if (!again) {
+  // The private conversations follow the account: any device shows them, with what waits.
+  for (const info of auth.conversations || []) {
+    const c = conversation(`@${info.with}`);
+    if (!again) c.unread = info.unread;
+  }
+  if (!again || state.seq === null) {
+    state.seq = auth.seq ?? 0;
     const peers = JSON.parse(storage.getItem(`salon.peers.${auth.user.username.toLowerCase()}`) || '[]');
     for (const peer of peers) conversation(`@${peer}`);
+    if (auth.conversations?.length) rememberPeers();
     await open(state.current && state.conversations.has(state.current) ? state.current : '#general');
   } else {
     await catchUp(auth, generation);
@@ -152,7 +165,25 @@ async function catchUp(auth, generation) {
   const serverRooms = new Set(auth.rooms.map((r) => r.name));
   // Stops as soon as the connection changed: the next one catches up from where we are.
   const current = () => generation === state.generation;
-  for (const c of state.conversations.values()) {
+  if (auth.user.role !== 'guest') {
+    // Exactly the events missed, everywhere, in order: new messages, edits, deletions,
+    // reactions, read markers, joins and leaves of one's other devices.
+    try {
+      let more = true;
+      while (more && current()) {
+        const page = await connection.request('sync', { since: state.seq, limit: 1000 });
+        if (!current()) return;
+        for (const event of page.events) push({ action: event.action, data: event.data }, { quiet: true });
+        state.seq = Math.max(state.seq, page.seq);
+        more = page.has_more;
+      }
+    } catch (error) {
+      if (error.code === 'disconnected' || !current()) return;
+      if (error.code === 'invalid_field') state.seq = auth.seq ?? 0;  // the server's log is older than ours
+    }
+  }
+  // A guest is someone new at each login: it joins its rooms again and asks their history.
+  for (const c of auth.user.role === 'guest' ? state.conversations.values() : []) {
     if (!current()) return;
     try {
       if (c.kind === 'room' && c.joined && !serverRooms.has(c.name)) {
@@ -182,9 +213,15 @@ async function catchUp(auth, generation) {
 
 // MARK: Pushes
 
-function push(envelope) {
+function push(envelope, { quiet = false } = {}) {
   if (!state.loggedIn) return;
   const data = envelope.data || {};
+  // Every event has a seq: one already processed (a push that the catch-up also held) is
+  // skipped.
+  if (typeof data.seq === 'number') {
+    if (state.seq !== null && data.seq <= state.seq) return;
+    state.seq = data.seq;
+  }
   switch (envelope.action) {
     case 'receive_message': {
       const m = data.message;
@@ -194,7 +231,7 @@ function push(envelope) {
       const inView = c.key === state.current && !document.hidden;
       if (!inView) c.unread++;
       const mine = m.from.toLowerCase() === state.me.username.toLowerCase();
-      if (!mine && (c.kind === 'dm' || mentions(m.text, state.me.username)) && !inView) {
+      if (!quiet && !mine && (c.kind === 'dm' || mentions(m.text, state.me.username)) && !inView) {
         alerts.notify(c.kind === 'dm' ? m.from : `${m.from} in #${m.room}`, m.text);
       }
       if (c.key === state.current) {
@@ -203,6 +240,51 @@ function push(envelope) {
       }
       renderSidebar();
       alerts.updateTitle(totalUnread());
+      break;
+    }
+    case 'message_updated': {
+      const c = conversation(keyOf(data.message));
+      if (!c.ids.has(data.message.id)) return;
+      merge(c, [data.message]);
+      if (c.key === state.current) renderConversation({ keepPosition: true });
+      break;
+    }
+    case 'message_deleted': {
+      const c = state.conversations.get(data.room ? `#${data.room}` : null)
+        ?? [...state.conversations.values()].find((x) => x.ids.has(data.id));
+      const m = c?.messages.find((x) => x.id === data.id);
+      if (!m) return;
+      Object.assign(m, { deleted: true, text: '', reactions: undefined, edited: undefined, reply_to: undefined });
+      if (c.key === state.current) renderConversation({ keepPosition: true });
+      break;
+    }
+    case 'reaction': {
+      const c = [...state.conversations.values()].find((x) => x.ids.has(data.id));
+      const m = c?.messages.find((x) => x.id === data.id);
+      if (!m) return;
+      const reactions = m.reactions ? m.reactions.map((r) => ({ ...r, users: [...r.users] })) : [];
+      let r = reactions.find((x) => x.emoji === data.emoji);
+      const has = r?.users.some((u) => u.toLowerCase() === data.username.toLowerCase());
+      if (data.added && !has) {
+        if (!r) reactions.push(r = { emoji: data.emoji, count: 0, users: [] });
+        r.count++;
+        if (r.users.length < 50) r.users.push(data.username);
+      } else if (!data.added && r && has) {
+        r.count--;
+        r.users = r.users.filter((u) => u.toLowerCase() !== data.username.toLowerCase());
+      }
+      m.reactions = reactions.filter((x) => x.count > 0);
+      if (c.key === state.current) renderConversation({ keepPosition: true });
+      break;
+    }
+    case 'read': {
+      // Read on another device: the same unread count here.
+      const c = state.conversations.get(data.room ? `#${data.room}` : `@${data.with}`);
+      if (c && data.id >= lastId(c)) {
+        c.unread = 0;
+        renderSidebar();
+        alerts.updateTitle(totalUnread());
+      }
       break;
     }
     case 'system': {

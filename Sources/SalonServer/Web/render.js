@@ -88,13 +88,27 @@ export function renderItems(container, items, me) {
       if (!isAction) node.append(head);
     }
     const text = el('div', 'text');
-    if (isAction) {
+    if (item.deleted) {
+      node.classList.add('deleted');
+      text.append(el('span', 'state', 'message deleted'));
+    } else if (isAction) {
       node.classList.add('action');
       text.append(document.createTextNode(`* ${item.from} `), linkify(item.text.slice(4)));
     } else {
       text.append(linkify(item.text));
     }
+    if (item.edited && !item.deleted) text.append(el('span', 'edited', '(edited)'));
     node.append(text);
+    if (item.reactions?.length && !item.deleted) {
+      const row = el('div', 'reactions');
+      for (const r of item.reactions) {
+        const chip = el('span', 'reaction', `${r.emoji} ${r.count}`);
+        chip.title = r.users.join(', ');
+        if (r.users.some((u) => u.toLowerCase() === me.toLowerCase())) chip.classList.add('mine');
+        row.append(chip);
+      }
+      node.append(row);
+    }
     if (item.state === 'pending') {
       node.classList.add('pending');
       text.append(el('span', 'state', 'sending…'));
