@@ -11,6 +11,7 @@ from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import ROOT, ws_request
@@ -406,3 +407,65 @@ def test_a_fresh_browser_shows_the_private_conversations_waiting(server, pages):
     ana.find('[data-key="@bob"]').click()
     ana.shows("two")
     ana.wait(lambda: ana.badge("@bob") is None)
+
+
+def test_members_stay_current_typing_shows_and_presence_greys_out_when_disconnected(server, pages):
+    ana = pages()
+    ana.sign_in("guest", "ana")
+    ana.signed_in()
+    members = lambda: [b.get_attribute("data-user") for b in ana.driver.find_elements(By.CSS_SELECTOR, "#member-list button")]
+    ana.wait(lambda: members() == ["ana"])
+    bob = pages()
+    bob.sign_in("guest", "bob")
+    bob.signed_in()
+    # #general's members follow without switching rooms.
+    ana.wait(lambda: "bob" in members())
+    # Typing shows under the conversation, and ends with the message.
+    bob.find("#input").send_keys("a long sente")
+    ana.wait(lambda: ana.find("#typing").text == "bob is typing…")
+    ana.shot("typing")
+    bob.find("#input").send_keys("nce\n")
+    ana.shows("a long sentence")
+    ana.wait(lambda: ana.find("#typing").text == "")
+    # Disconnected, nobody shows as online.
+    assert server.stop() == 0
+    ana.wait(lambda: ana.find("#banner").is_displayed())
+    ana.wait(lambda: not ana.driver.find_elements(By.CSS_SELECTOR, "#member-list .dot.online"))
+    server.start()
+
+
+def test_the_counter_refuses_too_long_and_room_names_are_made_valid(pages):
+    ana = pages()
+    ana.sign_in("guest", "ana")
+    ana.signed_in()
+    box = ana.find("#input")
+    ana.driver.execute_script("arguments[0].value = 'x'.repeat(4001); arguments[0].dispatchEvent(new Event('input'))", box)
+    ana.wait(lambda: ana.find("#counter").text == "-1")
+    assert "over" in ana.find("#counter").get_attribute("class")
+    box.send_keys("\n")
+    ana.wait(lambda: any("at most 4000 characters" in n.text for n in ana.driver.find_elements(By.CSS_SELECTOR, "#messages .notice")))
+    assert ana.find("#input").get_attribute("value") == "x" * 4001  # nothing lost
+    ana.driver.execute_script("arguments[0].value = ''; arguments[0].dispatchEvent(new Event('input'))", box)
+    ana.find("#browse-button").click()
+    ana.wait(lambda: ana.find("#create-name").is_displayed())
+    ana.find("#create-name").send_keys("Book Club")
+    ana.find("#create-form button[type=submit]").click()
+    ana.wait(lambda: ana.title() == "#book-club")
+
+
+def test_the_members_panel_closes_on_a_phone(pages):
+    ana = pages(width=390, height=780)
+    ana.sign_in("guest", "ana")
+    ana.signed_in()
+    app = lambda: ana.find("#app").get_attribute("class")
+    ana.find("#members-button").click()
+    ana.wait(lambda: "show-members" in app())
+    # Once it has slid in: its own close button is on it.
+    ana.wait(lambda: ana.driver.execute_script("return getComputedStyle(document.getElementById('members')).transform") == "none")
+    ana.shot("phone-members")
+    ana.find("#members-close").click()
+    ana.wait(lambda: "show-members" not in app())
+    ana.find("#members-button").click()
+    ana.wait(lambda: "show-members" in app())
+    ana.find("#input").send_keys(Keys.ESCAPE)
+    ana.wait(lambda: "show-members" not in app())

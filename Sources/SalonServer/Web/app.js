@@ -18,7 +18,11 @@ const state = {
   online: new Set(),     // lower-cased names of people online now
   generation: 0,         // bumped at every (re)connection: work begun for an older one stops
   seq: null,             // the last event processed: a reconnection catches up from it (sync)
+  typing: new Map(),     // conversation key → Map(lower-cased name → { name, until })
+  typingSent: 0,         // when this user last said it was typing (at most every 3 s)
 };
+
+const MAX_TEXT = 4000;
 
 const alerts = new Alerts();
 
@@ -95,6 +99,14 @@ const connection = new Connection(wsURL, {
   onClose: (wait) => {
     state.connected = false;
     state.generation++;
+    // Nobody is known to be online while we are not connected.
+    state.online.clear();
+    for (const button of $('member-list').querySelectorAll('button')) {
+      button.querySelector('.dot').classList.remove('online');
+      button.classList.add('away');
+    }
+    state.typing.clear();
+    renderTyping();
     if (state.loggedIn) showBanner(`Connection lost. Reconnecting in ${Math.ceil(wait / 1000)} s…`);
   },
 });
@@ -226,6 +238,8 @@ function push(envelope, { quiet = false } = {}) {
     case 'receive_message': {
       const m = data.message;
       const c = conversation(keyOf(m));
+      if (state.typing.get(c.key)?.delete(m.from.toLowerCase())) renderTyping();
+      if (c.key === state.current && c.kind === 'room' && !memberListed(m.from)) loadMembersSoon();
       if (c.kind === 'dm') rememberPeers();
       if (!merge(c, [m])) return;
       const inView = c.key === state.current && !document.hidden;
@@ -297,10 +311,20 @@ function push(envelope, { quiet = false } = {}) {
       }
       break;
     }
+    case 'typing': {
+      const key = data.room ? `#${data.room}` : `@${data.username}`;
+      if (!state.typing.has(key)) state.typing.set(key, new Map());
+      state.typing.get(key).set(data.username.toLowerCase(), { name: data.username, until: Date.now() + 6000 });
+      renderTyping();
+      setTimeout(renderTyping, 6100);
+      break;
+    }
     case 'presence':
       if (data.online) state.online.add(data.username.toLowerCase());
       else state.online.delete(data.username.toLowerCase());
       renderSidebar();
+      // Someone new in the room in view (everyone is in #general): the list follows.
+      if (data.online && !memberListed(data.username)) loadMembersSoon();
       for (const button of $('member-list').querySelectorAll('button')) {
         if (button.dataset.user.toLowerCase() === data.username.toLowerCase()) {
           button.querySelector('.dot').classList.toggle('online', data.online);
@@ -358,6 +382,7 @@ async function open(key) {
   alerts.updateTitle(totalUnread());
   markRead();
   loadMembers();
+  renderTyping();
   $('input').focus();
 }
 
@@ -402,6 +427,57 @@ async function loadMembers() {
   } catch {
     // Keep the last list.
   }
+}
+
+function memberListed(name) {
+  return [...$('member-list').querySelectorAll('button')].some((b) => b.dataset.user.toLowerCase() === name.toLowerCase());
+}
+
+let membersTimer = null;
+/** The members of the room in view again, soon (several changes at once make one request). */
+function loadMembersSoon() {
+  clearTimeout(membersTimer);
+  membersTimer = setTimeout(loadMembers, 300);
+}
+
+/** "X is typing…" under the conversation in view, for 6 s after their last `typing`. */
+function renderTyping() {
+  const now = Date.now();
+  for (const [key, people] of state.typing) {
+    for (const [name, t] of people) if (t.until <= now) people.delete(name);
+    if (!people.size) state.typing.delete(key);
+  }
+  const names = [...(state.typing.get(state.current)?.values() ?? [])].map((t) => t.name);
+  $('typing').textContent = names.length === 0 ? ''
+    : names.length === 1 ? `${names[0]} is typing…`
+    : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]} are typing…`;
+}
+
+/** Tells the others this user is typing: at most every 3 s, not for commands. */
+function noteTyping(text) {
+  const c = state.conversations.get(state.current);
+  if (!c || !state.connected || !text.trim() || (text.startsWith('/') && !text.startsWith('//') && !text.startsWith('/me '))) return;
+  if (Date.now() - state.typingSent < 3000) return;
+  state.typingSent = Date.now();
+  connection.request('typing', target(c, 'to')).catch(() => {});
+}
+
+/** A room name as the server takes it: "Book Club" → "book-club". */
+function normalizeRoomName(raw) {
+  return raw.trim().replace(/^#/, '').toLowerCase().replace(/\s+/g, '-').replace(/[^a-z0-9_-]/g, '').slice(0, 64);
+}
+
+/** The composer's count: shown near the limit, and over it the message is not sent. */
+function updateCounter() {
+  const length = [...$('input').value].length;
+  const counter = $('counter');
+  counter.textContent = length > MAX_TEXT - 500 ? `${MAX_TEXT - length}` : '';
+  counter.classList.toggle('over', length > MAX_TEXT);
+  counter.title = length > MAX_TEXT ? `A message has at most ${MAX_TEXT} characters` : '';
+}
+
+function closePanels() {
+  $('app').classList.remove('show-members', 'show-sidebar');
 }
 
 function memberButton(member) {
@@ -477,7 +553,7 @@ async function command(line) {
         break;
       case '/create': {
         if (!arg) return notice('Usage: /create ROOM [TOPIC]');
-        const result = await connection.request('create_room', { name: arg, topic: rest.length ? restText : undefined });
+        const result = await connection.request('create_room', { name: normalizeRoomName(arg), topic: rest.length ? restText : undefined });
         conversation(`#${result.room.name}`, { info: result.room, joined: true, loaded: true, hasOlder: false });
         await open(`#${result.room.name}`);
         break;
@@ -744,10 +820,20 @@ function wire() {
   $('logout-button').addEventListener('click', logout);
   $('browse-button').addEventListener('click', openRoomsDialog);
   $('menu-button').addEventListener('click', () => $('app').classList.toggle('show-sidebar'));
-  $('members-button').addEventListener('click', () => {
+  $('members-button').addEventListener('click', (event) => {
+    event.stopPropagation();
     const app = $('app');
     if (window.matchMedia('(max-width: 760px)').matches) app.classList.toggle('show-members');
     else app.classList.toggle('hide-members');
+  });
+  $('members-close').addEventListener('click', closePanels);
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') closePanels();
+  });
+  // On a phone the panels cover the page: a tap outside closes them.
+  document.querySelector('.conversation').addEventListener('click', (event) => {
+    if (event.target.closest('#members-button, #menu-button')) return;
+    closePanels();
   });
   $('messages').addEventListener('scroll', () => {
     if ($('messages').scrollTop < 80) loadOlder();
@@ -762,12 +848,19 @@ function wire() {
   input.addEventListener('input', () => {
     input.style.height = 'auto';
     input.style.height = `${input.scrollHeight}px`;
+    updateCounter();
+    noteTyping(input.value);
   });
   $('composer').addEventListener('submit', (event) => {
     event.preventDefault();
     const text = input.value;
     if (!text.trim()) return;
+    if ([...text.trim()].length > MAX_TEXT) {
+      notice(`A message has at most ${MAX_TEXT} characters: this one has ${[...text.trim()].length}. Shorten it, or send it in parts.`);
+      return;
+    }
     input.value = '';
+    updateCounter();
     input.style.height = 'auto';
     if (text.startsWith('/') && !text.startsWith('//') && !text.startsWith('/me ')) command(text);
     else send(text.startsWith('//') ? text.slice(1) : text);
@@ -776,7 +869,7 @@ function wire() {
     event.preventDefault();
     try {
       const result = await connection.request('create_room', {
-        name: $('create-name').value.trim(), topic: $('create-topic').value.trim() || undefined, private: $('create-private').checked,
+        name: normalizeRoomName($('create-name').value), topic: $('create-topic').value.trim() || undefined, private: $('create-private').checked,
       });
       $('rooms-dialog').close();
       $('create-name').value = '';
