@@ -469,3 +469,56 @@ def test_the_members_panel_closes_on_a_phone(pages):
     ana.wait(lambda: "show-members" in app())
     ana.find("#input").send_keys(Keys.ESCAPE)
     ana.wait(lambda: "show-members" not in app())
+
+
+def test_reply_react_edit_and_delete_from_the_message_itself(pages):
+    from selenium.webdriver.common.action_chains import ActionChains
+    ana, bob = two_guests(pages)
+    bob.say("a question?")
+    ana.shows("a question?")
+
+    def action(page, text, name):
+        node = next(n for n in page.driver.find_elements(By.CSS_SELECTOR, "#messages .msg") if text in n.text)
+        ActionChains(page.driver).move_to_element(node).perform()
+        button = node.find_element(By.CSS_SELECTOR, f'.actions button[data-action="{name}"]')
+        page.wait(lambda: button.is_displayed())
+        return button
+
+    action(ana, "a question?", "reply").click()
+    ana.wait(lambda: ana.find("#composer-bar").is_displayed() and "Replying to bob" in ana.find("#composer-bar").text)
+    ana.say("an answer")
+    bob.shows("an answer")
+    bob.wait(lambda: "↪ bob: a question?" in bob.find("#messages").text)
+    # React with the picker; a click on one's reaction takes it back.
+    action(ana, "a question?", "react").click()
+    ana.wait(lambda: ana.find(".picker").is_displayed())
+    ana.shot("reaction-picker")
+    ana.find('.picker button[title="React with 👍"]').click()
+    bob.wait(lambda: "👍 1" in bob.find("#messages").text)
+    ana.wait(lambda: ana.driver.find_elements(By.CSS_SELECTOR, "#messages .reaction.mine"))
+    # Arrow-Up in the empty composer edits one's last message.
+    box = ana.find("#input")
+    box.send_keys(Keys.ARROW_UP)
+    ana.wait(lambda: box.get_attribute("value") == "an answer")
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("a better answer\n")
+    bob.wait(lambda: any(t.startswith("a better answer") and "(edited)" in t for t in bob.texts()))
+    ana.wait(lambda: any(t.startswith("a better answer") for t in ana.texts()))
+    bob.shot("reply-edited-reaction")
+    # Delete, after a confirmation.
+    action(ana, "a better answer", "delete").click()
+    ana.wait(lambda: _alert(ana))
+    ana.driver.switch_to.alert.accept()
+    bob.wait(lambda: "message deleted" in bob.texts())
+    ana.wait(lambda: "message deleted" in ana.texts())
+    # Someone else's message has no edit or delete for a member.
+    node = next(n for n in ana.driver.find_elements(By.CSS_SELECTOR, "#messages .msg") if "a question?" in n.text)
+    assert not node.find_elements(By.CSS_SELECTOR, '[data-action="edit"], [data-action="delete"]')
+
+
+def _alert(page):
+    try:
+        page.driver.switch_to.alert
+        return True
+    except NoAlertPresentException:
+        return False

@@ -1,7 +1,7 @@
 // Salon's web client. One module owns the state; the connection delivers replies and pushes;
 // render.js draws messages. No framework, no build step.
 import { Connection, ServerError } from './connection.js';
-import { el, mentions, renderItems } from './render.js';
+import { el, mentions, renderItems, QUICK_EMOJIS } from './render.js';
 import { Alerts } from './alerts.js';
 
 const $ = (id) => document.getElementById(id);
@@ -20,6 +20,8 @@ const state = {
   seq: null,             // the last event processed: a reconnection catches up from it (sync)
   typing: new Map(),     // conversation key → Map(lower-cased name → { name, until })
   typingSent: 0,         // when this user last said it was typing (at most every 3 s)
+  replyTo: null,         // the message the composer answers
+  editing: null,         // the message the composer edits
 };
 
 const MAX_TEXT = 4000;
@@ -422,6 +424,7 @@ async function loadMembers() {
   try {
     const result = await connection.request('members', { room: c.name });
     if (state.current !== c.key) return;
+    c.myRole = result.members.find((m) => m.username.toLowerCase() === state.me.username.toLowerCase())?.role;
     result.members.sort((a, b) => (b.online - a.online) || a.username.localeCompare(b.username));
     list.replaceChildren(...result.members.map(memberButton));
   } catch {
@@ -478,6 +481,128 @@ function updateCounter() {
 
 function closePanels() {
   $('app').classList.remove('show-members', 'show-sidebar');
+  closePicker();
+}
+
+function messageById(id) {
+  const c = state.conversations.get(state.current);
+  return c?.messages.find((m) => m.id === id);
+}
+
+/** The bar above the composer: answering a message, or editing one (null: neither). */
+function setComposerMode(mode, message) {
+  state.replyTo = mode === 'reply' ? message : null;
+  state.editing = mode === 'edit' ? message : null;
+  const bar = $('composer-bar');
+  bar.hidden = !mode;
+  if (mode === 'reply') {
+    $('composer-bar-text').textContent = `Replying to ${message.from}: ${message.text}`;
+  } else if (mode === 'edit') {
+    $('composer-bar-text').textContent = 'Editing your message (Enter saves, Escape cancels)';
+    $('input').value = message.text;
+    updateCounter();
+  }
+  if (mode) $('input').focus();
+}
+
+let picker = null;
+function closePicker() {
+  picker?.remove();
+  picker = null;
+}
+
+/** A small emoji picker next to `anchor`, for message `id`. */
+function openPicker(anchor, id) {
+  closePicker();
+  picker = el('div', 'picker');
+  picker.setAttribute('role', 'menu');
+  for (const emoji of QUICK_EMOJIS) {
+    const b = el('button', '', emoji);
+    b.type = 'button';
+    b.title = `React with ${emoji}`;
+    b.addEventListener('click', (event) => {
+      event.stopPropagation();
+      closePicker();
+      toggleReaction(id, emoji);
+    });
+    picker.append(b);
+  }
+  document.body.append(picker);
+  const r = anchor.getBoundingClientRect();
+  picker.style.top = `${Math.max(4, r.top - picker.offsetHeight - 4)}px`;
+  picker.style.left = `${Math.max(4, Math.min(window.innerWidth - picker.offsetWidth - 4, r.right - picker.offsetWidth))}px`;
+}
+
+/** Adds one's reaction, or takes it back when one has it. */
+async function toggleReaction(id, emoji) {
+  const m = messageById(id);
+  if (!m) return;
+  const mine = m.reactions?.find((r) => r.emoji === emoji)?.users.some((u) => u.toLowerCase() === state.me.username.toLowerCase());
+  try {
+    await connection.request('react', { id, emoji, remove: mine || undefined });
+    // The pushes go to everyone else: apply it here as they do.
+    push({ action: 'reaction', data: { id, emoji, username: state.me.username, added: !mine } });
+  } catch (error) {
+    notice(`Could not react: ${error.message}`);
+  }
+}
+
+async function saveEdit(text) {
+  const m = state.editing;
+  setComposerMode(null);
+  if (!m || text.trim() === m.text) return;
+  try {
+    const result = await connection.request('edit_message', { id: m.id, text });
+    const c = conversation(keyOf(result.message));
+    merge(c, [result.message]);
+    if (c.key === state.current) renderConversation({ keepPosition: true });
+  } catch (error) {
+    notice(`Could not edit: ${error.message}`);
+  }
+}
+
+async function deleteMessage(id) {
+  if (!window.confirm('Delete this message? Everyone will see that it was deleted.')) return;
+  try {
+    await connection.request('delete_message', { id });
+    push({ action: 'message_deleted', data: { id, room: state.current.startsWith('#') ? state.current.slice(1) : undefined } });
+  } catch (error) {
+    notice(`Could not delete: ${error.message}`);
+  }
+}
+
+/** Clicks on a message's actions, its reactions and its reply quote. */
+function onMessagesClick(event) {
+  const jump = event.target.closest('[data-jump]');
+  if (jump) {
+    const node = $('messages').querySelector(`.msg[data-id="${jump.dataset.jump}"]`);
+    if (node) {
+      node.scrollIntoView({ block: 'center' });
+      node.classList.remove('flash');
+      void node.offsetWidth;
+      node.classList.add('flash');
+    }
+    return;
+  }
+  const button = event.target.closest('button[data-action]');
+  if (!button) return;
+  const id = Number(button.dataset.id);
+  const m = messageById(id);
+  if (!m) return;
+  switch (button.dataset.action) {
+    case 'reply': setComposerMode('reply', m); break;
+    case 'edit': setComposerMode('edit', m); break;
+    case 'delete': deleteMessage(id); break;
+    case 'react': event.stopPropagation(); openPicker(button, id); break;
+    case 'toggle-reaction': toggleReaction(id, button.dataset.emoji); break;
+  }
+}
+
+/** The user's last message in the conversation in view (Arrow-Up edits it). */
+function lastOwnMessage() {
+  const c = state.conversations.get(state.current);
+  const me = state.me.username.toLowerCase();
+  return c?.messages.filter((m) => m.from.toLowerCase() === me && !m.deleted).at(-1);
 }
 
 function memberButton(member) {
@@ -512,8 +637,9 @@ async function send(text) {
   if (!c) return;
   const p = {
     clientId: `web-${crypto.randomUUID()}`, text, state: 'pending', reason: '',
-    from: state.me.username, timestamp: new Date().toISOString(),
+    from: state.me.username, timestamp: new Date().toISOString(), reply_to: state.replyTo?.id,
   };
+  setComposerMode(null);
   c.pending.push(p);
   renderConversation({ stick: true });
   await deliver(c, p);
@@ -524,7 +650,7 @@ async function send(text) {
 async function deliver(c, p) {
   if (!connection.isOpen) return;
   try {
-    const result = await connection.request('send_message', { ...target(c, 'to'), text: p.text, client_msg_id: p.clientId });
+    const result = await connection.request('send_message', { ...target(c, 'to'), text: p.text, client_msg_id: p.clientId, reply_to: p.reply_to });
     c.pending = c.pending.filter((x) => x !== p);
     merge(c, [result.message]);
   } catch (error) {
@@ -643,7 +769,10 @@ function renderConversation({ stick = false, keepPosition = false } = {}) {
   const before = c.notices.filter((x) => x.afterId === 0 && !c.messages.length);
   items.push(...(c.messages.length ? c.notices.slice(n) : before));
   items.push(...c.pending);
-  renderItems(box, items, state.me.username);
+  renderItems(box, items, state.me.username, {
+    byId: new Map(c.messages.map((m) => [m.id, m])),
+    mayDelete: state.me.role === 'admin' || c.myRole === 'owner' || c.myRole === 'moderator',
+  });
   if (c.hasOlder && c.loaded) box.prepend(el('div', 'older', 'Scroll up for older messages'));
   if (keepPosition) box.scrollTop = box.scrollHeight - fromBottom;
   else if (stick) box.scrollTop = box.scrollHeight;
@@ -828,7 +957,18 @@ function wire() {
   });
   $('members-close').addEventListener('click', closePanels);
   document.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape') closePanels();
+    if (event.key !== 'Escape') return;
+    closePanels();
+    if (state.editing) $('input').value = '';
+    setComposerMode(null);
+  });
+  $('messages').addEventListener('click', onMessagesClick);
+  $('composer-bar-cancel').addEventListener('click', () => {
+    if (state.editing) $('input').value = '';
+    setComposerMode(null);
+  });
+  document.addEventListener('click', (event) => {
+    if (picker && !picker.contains(event.target)) closePicker();
   });
   // On a phone the panels cover the page: a tap outside closes them.
   document.querySelector('.conversation').addEventListener('click', (event) => {
@@ -840,6 +980,14 @@ function wire() {
   });
   const input = $('input');
   input.addEventListener('keydown', (event) => {
+    if (event.key === 'ArrowUp' && input.value === '' && !state.editing) {
+      const mine = lastOwnMessage();
+      if (mine) {
+        event.preventDefault();
+        setComposerMode('edit', mine);
+      }
+      return;
+    }
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       $('composer').requestSubmit();
@@ -861,6 +1009,10 @@ function wire() {
     }
     input.value = '';
     updateCounter();
+    if (state.editing) {
+      saveEdit(text.trim());
+      return;
+    }
     input.style.height = 'auto';
     if (text.startsWith('/') && !text.startsWith('//') && !text.startsWith('/me ')) command(text);
     else send(text.startsWith('//') ? text.slice(1) : text);

@@ -54,11 +54,51 @@ function dayLabel(date) {
   return dayFormat.format(date);
 }
 
+/** The emojis offered by the reaction picker. */
+export const QUICK_EMOJIS = ['👍', '❤️', '😂', '🎉', '😮', '😢', '🙏', '👀'];
+
+/** What a reply quotes: the original's author and the start of its text. */
+function quote(original) {
+  const q = el('div', 'quote');
+  if (!original) {
+    q.textContent = '↪ an earlier message';
+  } else if (original.deleted) {
+    q.textContent = `↪ ${original.from}: (deleted)`;
+  } else {
+    const text = original.text.length > 80 ? `${original.text.slice(0, 80)}…` : original.text;
+    q.textContent = `↪ ${original.from}: ${text}`;
+  }
+  if (original) q.dataset.jump = original.id;
+  return q;
+}
+
+/** The actions shown over a message on hover (and on focus): reply, react, and for one's own
+ *  messages edit and delete (`mayDelete` also for moderators). */
+function actions(item, mine, mayDelete) {
+  const bar = el('div', 'actions');
+  const button = (action, label, title) => {
+    const b = el('button', '', label);
+    b.type = 'button';
+    b.dataset.action = action;
+    b.dataset.id = item.id;
+    b.title = title;
+    b.setAttribute('aria-label', title);
+    bar.append(b);
+  };
+  button('reply', '↩', 'Reply');
+  button('react', '☺', 'React');
+  if (mine) button('edit', '✎', 'Edit');
+  if (mine || mayDelete) button('delete', '🗑', 'Delete');
+  return bar;
+}
+
 /**
  * The message list of a conversation: day separators, and consecutive messages of one author
- * (within five minutes) grouped under one name. `items` are messages and notices in order.
+ * (within five minutes) grouped under one name. `items` are messages and notices in order;
+ * `byId` finds a reply's original; `mayDelete` tells whether the user may delete others'
+ * messages here.
  */
-export function renderItems(container, items, me) {
+export function renderItems(container, items, me, { byId = new Map(), mayDelete = false } = {}) {
   const fragment = document.createDocumentFragment();
   let previous = null;
   let lastDay = null;
@@ -97,13 +137,26 @@ export function renderItems(container, items, me) {
     } else {
       text.append(linkify(item.text));
     }
-    if (item.edited && !item.deleted) text.append(el('span', 'edited', '(edited)'));
+    if (item.edited && !item.deleted) {
+      const edited = el('span', 'edited', '(edited)');
+      edited.title = `edited ${new Date(item.edited).toLocaleString()}`;
+      text.append(edited);
+    }
+    if (item.reply_to && !item.deleted) node.append(quote(byId.get(item.reply_to)));
     node.append(text);
+    node.title = date.toLocaleString();
+    if (item.id !== undefined && !item.deleted && item.state === undefined) {
+      node.append(actions(item, item.from.toLowerCase() === me.toLowerCase(), mayDelete));
+    }
     if (item.reactions?.length && !item.deleted) {
       const row = el('div', 'reactions');
       for (const r of item.reactions) {
-        const chip = el('span', 'reaction', `${r.emoji} ${r.count}`);
+        const chip = el('button', 'reaction', `${r.emoji} ${r.count}`);
+        chip.type = 'button';
         chip.title = r.users.join(', ');
+        chip.dataset.action = 'toggle-reaction';
+        chip.dataset.id = item.id;
+        chip.dataset.emoji = r.emoji;
         if (r.users.some((u) => u.toLowerCase() === me.toLowerCase())) chip.classList.add('mine');
         row.append(chip);
       }
