@@ -522,3 +522,26 @@ def _alert(page):
         return True
     except NoAlertPresentException:
         return False
+
+
+def test_formatting_is_built_safely_from_the_text(pages):
+    ana, bob = two_guests(pages)
+    ana.say("*bold* and _it_ and `x<y>` in snake_case_name")
+    bob.wait(lambda: bob.driver.find_elements(By.CSS_SELECTOR, "#messages .msg strong"))
+    node = bob.driver.find_elements(By.CSS_SELECTOR, "#messages .msg .text")[-1]
+    assert node.find_element(By.CSS_SELECTOR, "strong").text == "bold"
+    assert node.find_element(By.CSS_SELECTOR, "em").text == "it"
+    assert node.find_element(By.CSS_SELECTOR, "code").text == "x<y>"
+    assert "snake_case_name" in node.text and len(node.find_elements(By.CSS_SELECTOR, "em")) == 1
+    box = ana.find("#input")
+    for line in ["```", "let a = *not bold*;", "<b>no</b>", "```"]:
+        box.send_keys(line)
+        box.send_keys(Keys.SHIFT, Keys.ENTER)
+    box.send_keys("> quoted _words_")
+    box.send_keys(Keys.SHIFT, Keys.ENTER)
+    box.send_keys("after\n")
+    bob.wait(lambda: bob.driver.find_elements(By.CSS_SELECTOR, "#messages pre code"))
+    assert bob.find("#messages pre code").text == "let a = *not bold*;\n<b>no</b>"
+    assert bob.find("#messages blockquote em").text == "words"
+    assert bob.driver.find_elements(By.CSS_SELECTOR, "#messages .text b") == []
+    bob.shot("formatting")

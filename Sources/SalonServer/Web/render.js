@@ -37,6 +37,72 @@ export function linkify(text) {
   return fragment;
 }
 
+// Inline formatting: `code`, *bold*, _italic_. A delimiter opens only before a non-space and
+// closes only after one; `_` only at a word's edge, so snake_case stays as it is.
+const INLINE = /(`[^`\n]+`)|(\*[^\s*](?:[^*\n]*[^\s*])?\*)|((?<![\p{L}\p{N}_])_[^\s_](?:[^_\n]*[^\s_])?_(?![\p{L}\p{N}_]))/gu;
+
+/** Text with inline formatting and links, as DOM nodes (never HTML). */
+export function formatInline(text) {
+  const fragment = document.createDocumentFragment();
+  let last = 0;
+  for (const match of text.matchAll(INLINE)) {
+    if (match.index > last) fragment.append(linkify(text.slice(last, match.index)));
+    const inner = match[0].slice(1, -1);
+    if (match[1]) fragment.append(el('code', '', inner));
+    else {
+      const node = el(match[2] ? 'strong' : 'em');
+      node.append(linkify(inner));
+      fragment.append(node);
+    }
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) fragment.append(linkify(text.slice(last)));
+  return fragment;
+}
+
+/**
+ * A message's text, formatted: fenced code blocks (```), quotes (lines starting with `>`),
+ * and inline formatting elsewhere. Built as DOM nodes: nothing in a message is ever parsed as
+ * HTML. Line breaks are kept (the text is shown with `white-space: pre-wrap`).
+ */
+export function formatText(text) {
+  const fragment = document.createDocumentFragment();
+  const lines = text.split('\n');
+  let plain = [];
+  const flush = () => {
+    if (!plain.length) return;
+    fragment.append(formatInline(plain.join('\n')));
+    plain = [];
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (line.trimStart().startsWith('```')) {
+      const end = lines.findIndex((l, j) => j > i && l.trimStart().startsWith('```'));
+      if (end > i) {
+        flush();
+        const pre = el('pre');
+        pre.append(el('code', '', lines.slice(i + 1, end).join('\n')));
+        fragment.append(pre);
+        i = end;
+        continue;
+      }
+    }
+    if (line.startsWith('>')) {
+      flush();
+      const quoted = [];
+      while (i < lines.length && lines[i].startsWith('>')) quoted.push(lines[i++].replace(/^> ?/, ''));
+      i--;
+      const q = el('blockquote');
+      q.append(formatInline(quoted.join('\n')));
+      fragment.append(q);
+      continue;
+    }
+    plain.push(line);
+  }
+  flush();
+  return fragment;
+}
+
 export function mentions(text, name) {
   if (!name) return false;
   const escaped = name.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
@@ -133,9 +199,9 @@ export function renderItems(container, items, me, { byId = new Map(), mayDelete 
       text.append(el('span', 'state', 'message deleted'));
     } else if (isAction) {
       node.classList.add('action');
-      text.append(document.createTextNode(`* ${item.from} `), linkify(item.text.slice(4)));
+      text.append(document.createTextNode(`* ${item.from} `), formatInline(item.text.slice(4)));
     } else {
-      text.append(linkify(item.text));
+      text.append(formatText(item.text));
     }
     if (item.edited && !item.deleted) {
       const edited = el('span', 'edited', '(edited)');
