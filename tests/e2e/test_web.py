@@ -545,3 +545,26 @@ def test_formatting_is_built_safely_from_the_text(pages):
     assert bob.find("#messages blockquote em").text == "words"
     assert bob.driver.find_elements(By.CSS_SELECTOR, "#messages .text b") == []
     bob.shot("formatting")
+
+
+def test_search_marks_the_words_and_opens_the_message_in_context(server, pages):
+    post_as(server, "carol", ["L'École est fermée aujourd'hui"] + [f"filler {i}" for i in range(60)])
+    ana = pages()
+    ana.sign_in("guest", "ana")
+    ana.signed_in()
+    ana.shows("filler 59")
+    assert not any("École" in t for t in ana.texts())
+    ana.find("#search-button").click()
+    ana.wait(lambda: ana.find("#search-input").is_displayed())
+    ana.find("#search-input").send_keys("ecole ferm\n")
+    ana.wait(lambda: "1 found" in ana.find("#search-status").text)
+    marks = [m.text for m in ana.driver.find_elements(By.CSS_SELECTOR, "#search-results mark")]
+    assert marks == ["École", "ferm"], marks
+    ana.shot("search")
+    ana.find("#search-results button").click()
+    ana.wait(lambda: not ana.find("#search-dialog").is_displayed())
+    ana.wait(lambda: any(t.startswith("L'École est fermée") for t in ana.texts()))
+    ana.wait(lambda: ana.driver.execute_script(
+        "const n = [...document.querySelectorAll('#messages .msg')].find((m) => m.innerText.includes('École'));"
+        "const r = n.getBoundingClientRect(); const box = document.getElementById('messages').getBoundingClientRect();"
+        "return r.top >= box.top && r.bottom <= box.bottom;"))

@@ -1,7 +1,7 @@
 // Salon's web client. One module owns the state; the connection delivers replies and pushes;
 // render.js draws messages. No framework, no build step.
 import { Connection, ServerError } from './connection.js';
-import { el, mentions, renderItems, QUICK_EMOJIS } from './render.js';
+import { el, highlight, mentions, renderItems, QUICK_EMOJIS } from './render.js';
 import { Alerts } from './alerts.js';
 
 const $ = (id) => document.getElementById(id);
@@ -598,6 +598,59 @@ function onMessagesClick(event) {
   }
 }
 
+/** Search: results newest first, the words marked; a result opens its conversation there. */
+async function runSearch(query) {
+  const status = $('search-status');
+  const list = $('search-results');
+  list.replaceChildren();
+  if (!query.trim()) return;
+  status.textContent = 'Searching…';
+  try {
+    const result = await connection.request('search', { query, limit: 50 });
+    status.textContent = result.messages.length === 0 ? 'Nothing found.'
+      : `${result.messages.length}${result.has_more ? '+' : ''} found, newest first.`;
+    for (const m of result.messages) {
+      const li = el('li');
+      const button = el('button');
+      button.type = 'button';
+      const where = m.room ? `#${m.room}` : `with ${keyOf(m).slice(1)}`;
+      button.append(el('div', 'where', `${m.from} · ${where} · ${new Date(m.timestamp).toLocaleString()}`));
+      const text = el('div', 'text');
+      text.append(highlight(m.text, query));
+      button.append(text);
+      button.addEventListener('click', () => openAt(m));
+      li.append(button);
+      list.append(li);
+    }
+  } catch (error) {
+    status.textContent = error.message;
+  }
+}
+
+/** Opens a message's conversation with the message in view, marked for a moment. */
+async function openAt(m) {
+  $('search-dialog').close();
+  const key = keyOf(m);
+  const c = conversation(key);
+  await open(key);
+  if (!c.ids.has(m.id)) {
+    try {
+      const page = await connection.request('history', { ...target(c), before: m.id + 1, limit: HISTORY_PAGE });
+      merge(c, page.messages);
+      renderConversation({ keepPosition: true });
+    } catch {
+      // The conversation opened; the message may have gone.
+    }
+  }
+  const node = $('messages').querySelector(`.msg[data-id="${m.id}"]`);
+  if (node) {
+    node.scrollIntoView({ block: 'center' });
+    node.classList.remove('flash');
+    void node.offsetWidth;
+    node.classList.add('flash');
+  }
+}
+
 /** The user's last message in the conversation in view (Arrow-Up edits it). */
 function lastOwnMessage() {
   const c = state.conversations.get(state.current);
@@ -963,6 +1016,14 @@ function wire() {
     setComposerMode(null);
   });
   $('messages').addEventListener('click', onMessagesClick);
+  $('search-button').addEventListener('click', () => {
+    $('search-dialog').showModal();
+    $('search-input').focus();
+  });
+  $('search-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    runSearch($('search-input').value);
+  });
   $('composer-bar-cancel').addEventListener('click', () => {
     if (state.editing) $('input').value = '';
     setComposerMode(null);

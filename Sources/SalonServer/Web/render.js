@@ -241,3 +241,44 @@ export function renderItems(container, items, me, { byId = new Map(), mayDelete 
   }
   container.replaceChildren(fragment);
 }
+
+/** Folds a string as the server's search does (case and accents ignored), with, for each
+ *  folded character, where it came from in the original. */
+function fold(text) {
+  let folded = '';
+  const from = [];
+  for (let i = 0; i < text.length; i++) {
+    const f = text[i].normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+    for (const ch of f) {
+      folded += ch;
+      from.push(i);
+    }
+  }
+  return { folded, from };
+}
+
+/** `text` with the query's words marked (`<mark>` nodes, built as DOM). */
+export function highlight(text, query) {
+  const words = [...query.matchAll(/"([^"]+)"|(\S+)/g)].map((m) => (m[1] ?? m[2]))
+    .map((w) => fold(w).folded.replace(/[^\p{L}\p{N}\s]/gu, ' ').trim()).filter(Boolean);
+  const { folded, from } = fold(text);
+  const ranges = [];
+  for (const word of words) {
+    let at = folded.indexOf(word);
+    while (at >= 0) {
+      ranges.push([from[at], from[at + word.length - 1] + 1]);
+      at = folded.indexOf(word, at + word.length);
+    }
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  const fragment = document.createDocumentFragment();
+  let last = 0;
+  for (const [start, end] of ranges) {
+    if (start < last) continue;
+    fragment.append(document.createTextNode(text.slice(last, start)));
+    fragment.append(el('mark', '', text.slice(start, end)));
+    last = end;
+  }
+  fragment.append(document.createTextNode(text.slice(last)));
+  return fragment;
+}
