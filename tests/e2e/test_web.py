@@ -568,3 +568,36 @@ def test_search_marks_the_words_and_opens_the_message_in_context(server, pages):
         "const n = [...document.querySelectorAll('#messages .msg')].find((m) => m.innerText.includes('École'));"
         "const r = n.getBoundingClientRect(); const box = document.getElementById('messages').getBoundingClientRect();"
         "return r.top >= box.top && r.bottom <= box.bottom;"))
+
+
+def test_new_messages_divider_and_jump_button(server, pages):
+    ana, bob = two_guests(pages)
+    for page, command in ((ana, "/create dev"), (bob, "/join dev")):
+        page.say(command)
+        page.wait(lambda: page.title() == "#dev")
+    bob.say("read already")
+    ana.shows("read already")
+    ana.find('[data-key="#general"]').click()
+    ana.wait(lambda: ana.title() == "#general")
+    bob.say("unread one")
+    bob.say("unread two")
+    ana.wait(lambda: ana.badge("#dev") == "2")
+    ana.find('[data-key="#dev"]').click()
+    ana.wait(lambda: ana.driver.find_elements(By.CSS_SELECTOR, "#messages .divider"))
+    order = ana.driver.execute_script(
+        "return [...document.querySelectorAll('#messages .divider, #messages .msg .text')].map((n) => n.classList.contains('divider') ? '--' : n.innerText)")
+    assert order == ["read already", "--", "unread one", "unread two"], order
+    ana.shot("new-messages-divider")
+    # Scrolled up, a new message brings the jump button; it goes to the end.
+    post_as(server, "carol", [f"line {i}" for i in range(40)])
+    ana.find('[data-key="#general"]').click()
+    ana.wait(lambda: ana.title() == "#general")
+    ana.shows("line 39")
+    ana.driver.execute_script("document.getElementById('messages').scrollTop = 0")
+    bob.find('[data-key="#general"]').click()
+    bob.wait(lambda: bob.title() == "#general")
+    bob.say("while you read old things")
+    ana.wait(lambda: ana.find("#jump-button").is_displayed())
+    ana.find("#jump-button").click()
+    ana.wait(lambda: not ana.find("#jump-button").is_displayed())
+    assert ana.driver.execute_script("const b = document.getElementById('messages'); return b.scrollHeight - b.scrollTop - b.clientHeight < 40")

@@ -251,7 +251,9 @@ function push(envelope, { quiet = false } = {}) {
         alerts.notify(c.kind === 'dm' ? m.from : `${m.from} in #${m.room}`, m.text);
       }
       if (c.key === state.current) {
-        renderConversation({ stick: atBottom() });
+        const bottom = atBottom();
+        renderConversation({ stick: bottom });
+        if (!bottom && !mine) $('jump-button').hidden = false;
         if (inView) markRead();
       }
       renderSidebar();
@@ -377,8 +379,14 @@ async function open(key) {
       notice(`Error: ${error.message}`);
     }
   }
+  // The "new messages" line: before the first of the unread messages (others' messages).
+  const me = state.me.username.toLowerCase();
+  const others = c.messages.filter((m) => m.from.toLowerCase() !== me && !m.deleted);
+  c.dividerBefore = c.unread > 0 && others.length ? others[Math.max(0, others.length - c.unread)].id : null;
   c.unread = 0;
+  $('jump-button').hidden = true;
   renderConversation({ stick: true });
+  if (c.dividerBefore) $('messages').querySelector('.divider')?.scrollIntoView({ block: 'center' });
   renderSidebar();
   renderHeader();
   alerts.updateTitle(totalUnread());
@@ -694,6 +702,8 @@ async function send(text) {
   };
   setComposerMode(null);
   c.pending.push(p);
+  c.dividerBefore = null;
+  $('jump-button').hidden = true;
   renderConversation({ stick: true });
   await deliver(c, p);
 }
@@ -814,13 +824,14 @@ function renderConversation({ stick = false, keepPosition = false } = {}) {
   const fromBottom = box.scrollHeight - box.scrollTop;
   const items = [];
   let n = 0;
+  // A notice came after the message that was the last one then (`afterId`): it goes before
+  // every later message.
   for (const m of c.messages) {
+    while (n < c.notices.length && c.notices[n].afterId < m.id) items.push(c.notices[n++]);
+    if (m.id === c.dividerBefore) items.push({ divider: true });
     items.push(m);
-    while (n < c.notices.length && c.notices[n].afterId <= m.id) items.push(c.notices[n++]);
   }
-  // Notices that came before any message, or after the last.
-  const before = c.notices.filter((x) => x.afterId === 0 && !c.messages.length);
-  items.push(...(c.messages.length ? c.notices.slice(n) : before));
+  items.push(...c.notices.slice(n));
   items.push(...c.pending);
   renderItems(box, items, state.me.username, {
     byId: new Map(c.messages.map((m) => [m.id, m])),
@@ -1038,6 +1049,12 @@ function wire() {
   });
   $('messages').addEventListener('scroll', () => {
     if ($('messages').scrollTop < 80) loadOlder();
+    if (atBottom()) $('jump-button').hidden = true;
+  });
+  $('jump-button').addEventListener('click', () => {
+    const box = $('messages');
+    box.scrollTop = box.scrollHeight;
+    $('jump-button').hidden = true;
   });
   const input = $('input');
   input.addEventListener('keydown', (event) => {

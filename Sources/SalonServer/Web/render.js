@@ -174,6 +174,11 @@ export function renderItems(container, items, me, { byId = new Map(), mayDelete 
       previous = null;
       continue;
     }
+    if (item.divider) {
+      fragment.append(el('div', 'divider', 'New messages'));
+      previous = null;
+      continue;
+    }
     const date = new Date(item.timestamp);
     if (lastDay !== date.toDateString()) {
       fragment.append(el('div', 'day', dayLabel(date)));
