@@ -583,13 +583,7 @@ async function deleteMessage(id) {
 function onMessagesClick(event) {
   const jump = event.target.closest('[data-jump]');
   if (jump) {
-    const node = $('messages').querySelector(`.msg[data-id="${jump.dataset.jump}"]`);
-    if (node) {
-      node.scrollIntoView({ block: 'center' });
-      node.classList.remove('flash');
-      void node.offsetWidth;
-      node.classList.add('flash');
-    }
+    showMessage(jump.dataset.jump);
     return;
   }
   const button = event.target.closest('button[data-action]');
@@ -650,13 +644,17 @@ async function openAt(m) {
       // The conversation opened; the message may have gone.
     }
   }
-  const node = $('messages').querySelector(`.msg[data-id="${m.id}"]`);
-  if (node) {
-    node.scrollIntoView({ block: 'center' });
-    node.classList.remove('flash');
-    void node.offsetWidth;
-    node.classList.add('flash');
-  }
+  showMessage(m.id);
+}
+
+/** Scrolls a message of the conversation in view into the middle, and marks it a moment. */
+function showMessage(id) {
+  const node = $('messages').querySelector(`.msg[data-id="${id}"]`);
+  if (!node) return;
+  node.scrollIntoView({ block: 'center' });
+  node.classList.remove('flash');
+  void node.offsetWidth;  // restarts the animation
+  node.classList.add('flash');
 }
 
 /** The user's last message in the conversation in view (Arrow-Up edits it). */
