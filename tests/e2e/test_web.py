@@ -601,3 +601,18 @@ def test_new_messages_divider_and_jump_button(server, pages):
     ana.find("#jump-button").click()
     ana.wait(lambda: not ana.find("#jump-button").is_displayed())
     assert ana.driver.execute_script("const b = document.getElementById('messages'); return b.scrollHeight - b.scrollTop - b.clientHeight < 40")
+
+
+def test_a_tap_shows_a_messages_actions_on_a_phone(server, pages):
+    post_as(server, "carol", ["tap me"])
+    ana = pages(width=390, height=780)
+    ana.sign_in("guest", "ana")
+    ana.signed_in()
+    ana.shows("tap me")
+    node = ana.driver.find_elements(By.CSS_SELECTOR, "#messages .msg")[-1]
+    assert not node.find_element(By.CSS_SELECTOR, ".actions").is_displayed()
+    node.click()
+    ana.wait(lambda: node.find_element(By.CSS_SELECTOR, ".actions").is_displayed())
+    ana.shot("phone-actions")
+    node.find_element(By.CSS_SELECTOR, '[data-action="reply"]').click()
+    ana.wait(lambda: "Replying to carol" in ana.find("#composer-bar").text)

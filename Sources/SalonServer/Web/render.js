@@ -218,6 +218,8 @@ export function renderItems(container, items, me, { byId = new Map(), mayDelete 
     node.title = date.toLocaleString();
     if (item.id !== undefined && !item.deleted && item.state === undefined) {
       node.append(actions(item, item.from.toLowerCase() === me.toLowerCase(), mayDelete));
+      // Focusable, so that a tap (phones have no hover) or the keyboard shows its actions.
+      node.tabIndex = 0;
     }
     if (item.reactions?.length && !item.deleted) {
       const row = el('div', 'reactions');
