@@ -66,6 +66,9 @@ public final class ChatController {
     /// Who is typing where, until when.
     private var typists: [String: (target: Target, until: Date)] = [:]
     private var lastTypingSent = Date.distantPast
+    /// Who is known to be in each room (lower-cased): a join notice for someone already there
+    /// is not news (a guest who reconnects joins again, as the new person it is).
+    private var roomPeople: [String: Set<String>] = [:]
     private var peers: Set<String> = []
     private var outbox: [(target: Target, text: String, id: String)] = []
     private var quitting = false
@@ -191,6 +194,9 @@ public final class ChatController {
         for room in serverRooms where !joined.contains(room) { joined.append(room) }
         knownRooms.formUnion(serverRooms)
         for conversation in auth.conversations ?? [] { peers.insert(conversation.with) }
+        for room in auth.rooms where room.members <= 200 && roomPeople[room.name] == nil {
+            await learnMembers(of: room.name)
+        }
         let missed = (try? await cursor.resume(client, at: auth.seq)) ?? []
         guard reconnected else { return }
         show(style.dim("— reconnected —"))
@@ -281,6 +287,7 @@ public final class ChatController {
             enter(result.room.name)
             show(style.dim("* now in #\(result.room.name)\(result.room.topic.isEmpty ? "" : ": \(result.room.topic)") (\(result.room.members) members, \(result.room.online) online)"))
             result.messages.suffix(10).forEach { display($0, again: true) }
+            await learnMembers(of: result.room.name)
         case "/create":
             guard let room = arg else { return usage("/create ROOM [TOPIC]") }
             guard let result: RoomResult = await request("create_room", CreateRoomRequest(name: room, topic: rest)) else { return }
@@ -499,6 +506,16 @@ public final class ChatController {
         case "system":
             if let push = try? envelope.decode(SystemPush.self) {
                 if let user = push.username { knownUsers.insert(user) }
+                if let room = push.room, let user = push.username?.lowercased() {
+                    switch push.event {
+                    case "join":
+                        guard roomPeople[room, default: []].insert(user).inserted else { return }
+                    case "leave", "kick", "ban":
+                        roomPeople[room]?.remove(user)
+                    default:
+                        break
+                    }
+                }
                 show(style.dim("* \(VisibleText.of(push.text))"))
             }
         case "presence":
@@ -529,6 +546,7 @@ public final class ChatController {
         if message.id <= seen && !again { return }
         lastSeen[target.conversationKey] = max(seen, message.id)
         knownUsers.insert(message.from)
+        if let room = message.room { roomPeople[room, default: []].insert(message.from.lowercased()) }
         let mine = message.from.lowercased() == me.lowercased()
         if mine && message.deleted != true { lastOwn = max(lastOwn ?? 0, message.id) }
         guard message.deleted != true else {
@@ -628,6 +646,12 @@ public final class ChatController {
             numbered[n] = message
         }
         show(style.dim("* \(label(n)) was deleted"))
+    }
+
+    /// Who is in a room now (to tell real arrivals from people joining again).
+    private func learnMembers(of room: String) async {
+        guard let client, let result: MembersResult = try? await client.request("members", MembersRequest(room: room)) else { return }
+        roomPeople[room, default: []].formUnion(result.members.map { $0.username.lowercased() })
     }
 
     /// The last `count` messages of the current room or conversation, marked as history.

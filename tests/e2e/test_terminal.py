@@ -402,3 +402,31 @@ def test_login_summary_and_what_changed_while_offline(server, home):
     assert chat.text().count("are you back?") == 1
     assert "joined" not in chat.text()
     assert chat.close() == 0
+
+
+def test_no_join_notice_for_people_already_there_after_a_restart(server, home):
+    ana = Chat(home, "--server", server.ws_url, "--guest", "--user", "ana")
+    ana.shows("[#general]>")
+    ana.type("/create books\r")
+    ana.shows("[#books]>")
+    bob = Chat(home, "--server", server.ws_url, "--guest", "--user", "bob")
+    bob.shows("[#general]>")
+    bob.type("/join books\r")
+    bob.shows("now in #books")
+    ana.shows("bob joined #books")
+    bob.type("hi ana\r")
+    ana.shows("bob: hi ana")
+    assert server.stop() == 0
+    ana.shows("connection lost")
+    bob.shows("connection lost")
+    server.start()
+    ana.shows("reconnected", timeout=30)
+    bob.shows("reconnected", timeout=30)
+    # Both are back in #books, as guests do, and say so to nobody.
+    ana.type("still here\r")
+    bob.shows("ana: still here")
+    bob.type("me too\r")
+    ana.shows("bob: me too")
+    assert "ana joined" not in bob.text()
+    assert ana.text().count("bob joined #books") == 1
+    assert ana.close() == 0 and bob.close() == 0
