@@ -616,3 +616,17 @@ def test_a_tap_shows_a_messages_actions_on_a_phone(server, pages):
     ana.shot("phone-actions")
     node.find_element(By.CSS_SELECTOR, '[data-action="reply"]').click()
     ana.wait(lambda: "Replying to carol" in ana.find("#composer-bar").text)
+
+
+def test_no_join_notice_for_someone_listed_when_guests_come_back(server, pages):
+    ana, bob = two_guests(pages)
+    bob.wait(lambda: any(b.get_attribute("data-user") == "ana" for b in bob.driver.find_elements(By.CSS_SELECTOR, "#member-list button")))
+    assert server.stop() == 0
+    bob.wait(lambda: bob.find("#banner").is_displayed())
+    server.start()
+    for page in (ana, bob):
+        page.wait(lambda: not page.find("#banner").is_displayed(), timeout=40)
+    ana.say("back again")
+    bob.shows("back again")
+    notices = [n.text for n in bob.driver.find_elements(By.CSS_SELECTOR, "#messages .notice")]
+    assert not any("ana joined" in n for n in notices), notices

@@ -20,6 +20,7 @@ const state = {
   seq: null,             // the last event processed: a reconnection catches up from it (sync)
   typing: new Map(),     // conversation key → Map(lower-cased name → { name, until })
   typingSent: 0,         // when this user last said it was typing (at most every 3 s)
+  buffered: null,        // pushes held while the state is being caught up (then applied in order)
   replyTo: null,         // the message the composer answers
   editing: null,         // the message the composer edits
 };
@@ -123,11 +124,19 @@ async function resume() {
     showSignIn();
     return;
   }
+  // Pushes that come while this session logs in and catches up wait for it: applied before
+  // the catch-up, a push would move the last seq past events the catch-up has not shown yet.
+  state.buffered = [];
   try {
     const auth = await connection.request('login', token ? { token } : { username: guest });
     if (generation !== state.generation) return;
     await enter(auth, generation);
+    if (generation !== state.generation) return;
+    const held = state.buffered ?? [];
+    state.buffered = null;
+    for (const envelope of held) push(envelope);
   } catch (error) {
+    if (generation === state.generation) state.buffered = null;
     if (error.code === 'disconnected' || generation !== state.generation) return;
     // The token was revoked, or the guest name is taken now: sign in again.
     storage.removeItem('salon.token');
@@ -187,7 +196,7 @@ async function catchUp(auth, generation) {
       while (more && current()) {
         const page = await connection.request('sync', { since: state.seq, limit: 1000 });
         if (!current()) return;
-        for (const event of page.events) push({ action: event.action, data: event.data }, { quiet: true });
+        for (const event of page.events) push({ action: event.action, data: event.data }, { quiet: true, caughtUp: true });
         state.seq = Math.max(state.seq, page.seq);
         more = page.has_more;
       }
@@ -227,7 +236,11 @@ async function catchUp(auth, generation) {
 
 // MARK: Pushes
 
-function push(envelope, { quiet = false } = {}) {
+function push(envelope, { quiet = false, caughtUp = false } = {}) {
+  if (state.buffered && !caughtUp) {
+    state.buffered.push(envelope);
+    return;
+  }
   if (!state.loggedIn) return;
   const data = envelope.data || {};
   // Every event has a seq: one already processed (a push that the catch-up also held) is
@@ -308,7 +321,10 @@ function push(envelope, { quiet = false } = {}) {
     case 'system': {
       if (!data.room) return;
       const c = conversation(`#${data.room}`);
-      c.notices.push({ afterId: lastId(c), notice: data.text });
+      // Someone the room in view already lists "joins" when a guest reconnects (as the new
+      // person it is): not news.
+      const known = data.event === 'join' && c.key === state.current && data.username && memberListed(data.username);
+      if (!known) c.notices.push({ afterId: lastId(c), notice: data.text });
       if (c.key === state.current) {
         renderConversation({ stick: atBottom() });
         if (data.event === 'join' || data.event === 'leave') loadMembers();
@@ -549,7 +565,7 @@ async function toggleReaction(id, emoji) {
   try {
     await connection.request('react', { id, emoji, remove: mine || undefined });
     // The pushes go to everyone else: apply it here as they do.
-    push({ action: 'reaction', data: { id, emoji, username: state.me.username, added: !mine } });
+    push({ action: 'reaction', data: { id, emoji, username: state.me.username, added: !mine } }, { caughtUp: true });
   } catch (error) {
     notice(`Could not react: ${error.message}`);
   }
@@ -573,7 +589,7 @@ async function deleteMessage(id) {
   if (!window.confirm('Delete this message? Everyone will see that it was deleted.')) return;
   try {
     await connection.request('delete_message', { id });
-    push({ action: 'message_deleted', data: { id, room: state.current.startsWith('#') ? state.current.slice(1) : undefined } });
+    push({ action: 'message_deleted', data: { id, room: state.current.startsWith('#') ? state.current.slice(1) : undefined } }, { caughtUp: true });
   } catch (error) {
     notice(`Could not delete: ${error.message}`);
   }
