@@ -18,17 +18,7 @@ extension EnvelopeEncoder {
     /// `{"action":…,"data":{"seq":N,"message":…},"timestamp":…}`, written straight from the
     /// message's JSON (`receive_message`, `message_updated`: the hottest push).
     public static func messageEvent(action: String, seq: Int64, message: EncodedMessage) -> EncodedFrame {
-        var w = JSONWriter(capacity: 96 + message.bytes.count)
-        w.raw("{\"action\":")
-        w.string(action)
-        w.raw(",\"data\":{\"seq\":")
-        w.int(seq)
-        w.raw(",\"message\":")
-        w.bytes.append(contentsOf: message.bytes)
-        w.raw("},\"timestamp\":")
-        w.timestamp(.now())
-        w.raw("}")
-        return EncodedFrame(json: w.bytes)
+        envelope(action: action, replyTo: nil, seq: seq, message: message)
     }
 
     /// The `success` of `sync`: each event as `{"seq","action","data"}`, oldest first.

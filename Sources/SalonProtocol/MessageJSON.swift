@@ -25,7 +25,9 @@ extension EnvelopeEncoder {
         envelope(action: "success", replyTo: replyTo, message: message)
     }
 
-    private static func envelope(action: String, replyTo: String?, message: EncodedMessage) -> EncodedFrame {
+    /// An envelope whose data is `{["seq":N,]"message":…}`: replies, and the pushes of message
+    /// events (`messageEvent`).
+    static func envelope(action: String, replyTo: String?, seq: Int64? = nil, message: EncodedMessage) -> EncodedFrame {
         var w = JSONWriter(capacity: 96 + message.bytes.count)
         w.raw("{\"action\":")
         w.string(action)
@@ -33,7 +35,13 @@ extension EnvelopeEncoder {
             w.raw(",\"reply_to\":")
             w.string(replyTo)
         }
-        w.raw(",\"data\":{\"message\":")
+        w.raw(",\"data\":{")
+        if let seq {
+            w.raw("\"seq\":")
+            w.int(seq)
+            w.raw(",")
+        }
+        w.raw("\"message\":")
         w.bytes.append(contentsOf: message.bytes)
         w.raw("},\"timestamp\":")
         w.timestamp(.now())

@@ -219,7 +219,6 @@ import Testing
         let (other, ok) = h.connect()
         let again = try await h.request(other, ok, "login", ["username": "ana", "password": "ana password"])
         #expect((again.payload["conversations"] as? [[String: Any]])?.map { $0["unread"] as? Int } == [1, 0])
-        // A guest has none; a conversation with oneself is one too.
         try await h.stop()
     }
 

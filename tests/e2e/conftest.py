@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 
 import pytest
+import websockets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -78,3 +79,11 @@ async def ws_request(ws, action, data=None, id="r"):
         envelope = json.loads(await asyncio.wait_for(ws.recv(), 10))
         if envelope.get("reply_to") == id:
             return envelope
+
+
+async def ws_account(url, name):
+    """A new account `name` (password "NAME password") on a WebSocket of its own."""
+    ws = await websockets.connect(url)
+    reply = await ws_request(ws, "register", {"username": name, "password": f"{name} password"})
+    assert reply["action"] == "success", reply
+    return ws

@@ -12,7 +12,7 @@ import pexpect
 import pyte
 import websockets
 
-from conftest import BINARY, ws_request
+from conftest import BINARY, ws_account, ws_request
 
 COLUMNS, ROWS = 100, 30
 
@@ -285,13 +285,6 @@ def number_of(chat, text):
         if m:
             return m.group(1)
     raise AssertionError(f"no numbered line with {text!r}:\n{chat.text()}")
-
-
-async def ws_account(url, name):
-    ws = await websockets.connect(url)
-    reply = await ws_request(ws, "register", {"username": name, "password": f"{name} password"})
-    assert reply["action"] == "success", reply
-    return ws
 
 
 async def ws_push(ws, action, timeout=10):

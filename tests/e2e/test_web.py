@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ROOT, ws_request
+from conftest import ROOT, ws_account, ws_request
 
 SHOTS = os.path.join(ROOT, "test-output", "screenshots")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -344,13 +344,6 @@ def test_notifications_rooms_dialog_multiline_and_logout(server, pages):
     ana.driver.refresh()
     ana.wait(lambda: ana.find("#auth-username").is_displayed())
     assert not ana.find("#app").is_displayed()
-
-
-async def ws_account(url, name):
-    ws = await websockets.connect(url)
-    reply = await ws_request(ws, "register", {"username": name, "password": f"{name} password"})
-    assert reply["action"] == "success", reply
-    return ws
 
 
 def test_what_changed_while_offline_appears_after_reconnecting(server, pages):

@@ -73,9 +73,7 @@ final class Hub: Sendable {
             return .room(audience)
         case .roomButActor:
             guard let roomID = draft.roomID, let room = s.room(id: roomID) else { return .connections([]) }
-            return .connections(s.connections(ofRoom: room.name).filter { connection in
-                !(s.online[draft.actorID ?? -1]?.connections.contains(connection) ?? false)
-            })
+            return .connections(s.connections(ofRoom: room.name, excluding: draft.actorID))
         case .users:
             var out = draft.userID.map(s.connections(of:)) ?? []
             if let peer = draft.peerID, peer != draft.userID { out += s.connections(of: peer) }

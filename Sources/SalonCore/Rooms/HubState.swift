@@ -221,12 +221,13 @@ struct HubState: Sendable {
         online[id]?.connections ?? []
     }
 
-    /// Connections of the room's online members.
-    func connections(ofRoom name: String) -> [Connection] {
+    /// Connections of the room's online members, but those of the person `excluding` (the
+    /// one a notice or a typing push is about).
+    func connections(ofRoom name: String, excluding: Int64? = nil) -> [Connection] {
         guard let room = rooms[name] else { return [] }
         var out: [Connection] = []
         out.reserveCapacity(room.onlineMembers.count)
-        for id in room.onlineMembers {
+        for id in room.onlineMembers where id != excluding {
             out.append(contentsOf: online[id]?.connections ?? [])
         }
         return out

@@ -82,10 +82,11 @@ enum Actions: PayloadRegistry {
         }
     }
 
-    /// An action whose reply is written by hand (`sync`: events already encoded).
+    /// An action whose reply is written by hand (`sync`, `edit_message`: JSON already
+    /// encoded), or by the handler itself later (nil: `send_message`, once stored).
     private static func frameAction<P: Decodable & Sendable>(
         _ access: Access,
-        _ handler: @escaping @Sendable (Router, P, Session, String?) async throws -> EncodedFrame
+        _ handler: @escaping @Sendable (Router, P, Session, String?) async throws -> EncodedFrame?
     ) -> Spec {
         Spec(access: access) { decoder in
             let payload = try PayloadDecoding.decode(P.self, from: decoder)
@@ -101,12 +102,9 @@ enum Actions: PayloadRegistry {
         _ access: Access,
         _ handler: @escaping @Sendable (Router, P, Session, String?) async throws -> Void
     ) -> Spec {
-        Spec(access: access) { decoder in
-            let payload = try PayloadDecoding.decode(P.self, from: decoder)
-            return Bound(closesConnection: false) { router, session, replyTo in
-                try await handler(router, payload, session, replyTo)
-                return nil
-            }
+        frameAction(access) { router, payload, session, replyTo in
+            try await handler(router, payload, session, replyTo)
+            return nil
         }
     }
 }

@@ -130,7 +130,7 @@ extension Router {
         let target = try resolveTarget(room: p.room, with: p.to, field: "to", for: user)
         let recipients = hub.withState { s -> [Connection] in
             if let room = target.room {
-                return s.connections(ofRoom: room).filter { c in !s.connections(of: user.id).contains(c) }
+                return s.connections(ofRoom: room, excluding: user.id)
             }
             guard let peer = target.peer, peer.id != user.id else { return [] }
             return s.connections(of: peer.id)

@@ -4,17 +4,17 @@ import SQLiteNIO
 
 /// The event log's write path: a batch of changes in one transaction.
 ///
-/// Each event takes the next seq under SQLite's write lock (which also orders this process
-/// against another on the same file, `salon admin`): commit order is `seq` order (PostgreSQL
-/// will do the same under a row lock held until commit).
+/// Each event takes the next seq under the store's write lock, and one process (the server)
+/// writes a database's events, so commit order is `seq` order (PostgreSQL, with several
+/// writers, will take the sequence under a row lock held until commit).
 ///
 /// A new message's event is its `messages` row (its id is its `seq`): a batch of new messages,
 /// the common case, is one multi-row `INSERT` whatever its size, one statement and so one
 /// transaction, with nothing else written (sending moves one's read marker: that is read from
 /// one's newest message after the marker) and no trigger. Profiles showed each extra statement
 /// (a thread hop and back), each per-row trigger or extra index, and in-commit search indexing
-/// as most of the store's cost per message, so the store keeps the sequence in memory: one
-/// process (the server) writes a database's events. If the batch fails (a retry racing its
+/// as most of the store's cost per message, so the store keeps the sequence in memory (and
+/// reads it again after any failure). If the batch fails (a retry racing its
 /// original, a row that breaks a constraint), it is applied again change by change, each in a
 /// savepoint: one failing change is refused alone and the rest is stored.
 extension SQLiteChatStore {
