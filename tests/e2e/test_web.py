@@ -623,3 +623,125 @@ def test_no_join_notice_for_someone_listed_when_guests_come_back(server, pages):
     bob.shows("back again")
     notices = [n.text for n in bob.driver.find_elements(By.CSS_SELECTOR, "#messages .notice")]
     assert not any("ana joined" in n for n in notices), notices
+
+
+class Peer:
+    """Someone with an account on a WebSocket of its own, driven step by step between the
+    browser's checks."""
+
+    def __init__(self, server, name):
+        self.loop = asyncio.new_event_loop()
+        self.ws = self.loop.run_until_complete(ws_account(server.ws_url, name))
+        self.count = 0
+
+    def request(self, action, data):
+        self.count += 1
+        reply = self.loop.run_until_complete(ws_request(self.ws, action, data, id=f"p{self.count}"))
+        assert reply["action"] == "success", reply
+        return reply["data"]
+
+    def close(self):
+        self.loop.run_until_complete(self.ws.close())
+        self.loop.close()
+
+
+def test_a_change_redraws_only_its_message_and_what_one_reads_stays_put(server, pages):
+    carol = Peer(server, "carol")
+    ids = [carol.request("send_message", {"room": "general", "text": f"line {i}"})["message"]["id"] for i in range(60)]
+    ana = pages()
+    ana.sign_in("guest", "ana")
+    ana.signed_in()
+    ana.shows("line 59")
+    # Scrolled up so that "line 30" is at the top; every node drawn so far is marked.
+    top = ana.driver.execute_script("""
+        const box = document.getElementById('messages');
+        const n = [...box.querySelectorAll('.msg')].find((m) => m.innerText.startsWith('line 30'));
+        box.scrollTop += n.getBoundingClientRect().top - box.getBoundingClientRect().top;
+        box.querySelectorAll('.msg').forEach((m) => { m.salonMark = true; });
+        return box.scrollHeight - box.scrollTop - box.clientHeight > 100 ? n.getBoundingClientRect().top : null;""")
+    assert top is not None, "the view is not scrolled up"  # the list must be longer than the window
+    carol.request("edit_message", {"id": ids[15], "text": "line 15\nnow\nmuch\nlonger"})  # above the view
+    carol.request("react", {"id": ids[20], "emoji": "🎉"})
+    carol.request("delete_message", {"id": ids[35]})  # in the view
+    ana.wait(lambda: "message deleted" in ana.texts())
+    ana.wait(lambda: any(t.startswith("line 15\nnow\nmuch\nlonger") for t in ana.texts()))
+    ana.wait(lambda: "🎉 1" in ana.find("#messages").text)
+    seen = ana.driver.execute_script("""
+        const box = document.getElementById('messages');
+        const nodes = [...box.querySelectorAll('.msg')];
+        const n = nodes.find((m) => m.innerText.startsWith('line 30'));
+        return { fresh: nodes.filter((m) => !m.salonMark).map((m) => Number(m.dataset.id)),
+                 top: n.getBoundingClientRect().top, kept: n.salonMark === true };""")
+    assert sorted(seen["fresh"]) == sorted([ids[15], ids[20], ids[35]]), seen
+    assert seen["kept"] and abs(seen["top"] - top) <= 1, (seen, top)
+    # A new message while scrolled up is added without moving the view either.
+    carol.request("send_message", {"room": "general", "text": "line 60"})
+    ana.wait(lambda: ana.find("#jump-button").is_displayed())
+    assert abs(ana.driver.execute_script(
+        "return [...document.querySelectorAll('#messages .msg')].find((m) => m.innerText.startsWith('line 30')).getBoundingClientRect().top") - top) <= 1
+    carol.close()
+
+
+def test_attachments_have_their_size_before_they_load_and_only_safe_links(pages):
+    ana = pages()
+    ana.sign_in("guest", "ana")
+    ana.signed_in()
+    drawn = ana.driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        import('/message.js').then(({ messageNode }) => {
+          const node = messageNode({ id: 999999, from: 'bob', room: 'general', timestamp: new Date().toISOString(), text: 'three files',
+            attachments: [
+              { id: 'a', name: 'photo.jpg', size: 2400000, type: 'image/jpeg', url: '/api/files/a', width: 1600, height: 1200 },
+              { id: 'b', name: 'notes.pdf', size: 12345, type: 'application/pdf', url: '/api/files/b' },
+              { id: 'c', name: 'evil.svg', size: 100, type: 'image/svg+xml', url: 'javascript:alert(1)', width: 10, height: 10 }] }, { me: 'ana' });
+          document.getElementById('messages').append(node);
+          node.scrollIntoView();
+          const box = node.querySelector('.attachment.image').getBoundingClientRect();
+          done({ width: box.width, height: box.height,
+                 cards: [...node.querySelectorAll('.attachment.file')].map((c) => c.innerText.replace(/\\s+/g, ' ')),
+                 hrefs: [...node.querySelectorAll('a.attachment, .attachment a')].map((a) => a.getAttribute('href')) });
+        });""")
+    assert (drawn["width"], drawn["height"]) == (320, 240), drawn
+    assert drawn["cards"] == ["notes.pdf 12 KiB Download", "evil.svg 100 B Download"], drawn
+    assert drawn["hrefs"] == ["/api/files/a", "/api/files/b", "#"], drawn
+    ana.shot("attachments")
+
+
+def test_rich_messages_on_a_phone(server, pages):
+    ana = pages(width=390, height=780)
+    bob = pages(width=390, height=780)
+    ana.sign_in("guest", "ana")
+    bob.sign_in("guest", "bob")
+    ana.signed_in()
+    bob.signed_in()
+    bob.say("who brings *snacks* on friday?")
+    ana.shows("who brings snacks on friday?")
+    node = ana.driver.find_elements(By.CSS_SELECTOR, "#messages .msg")[-1]
+    node.click()
+    ana.wait(lambda: node.find_element(By.CSS_SELECTOR, ".actions").is_displayed())
+    node.find_element(By.CSS_SELECTOR, '[data-action="react"]').click()
+    ana.wait(lambda: ana.find(".picker").is_displayed())
+    ana.shot("phone-reaction-picker")
+    ana.find('.picker button[title="React with 🎉"]').click()
+    bob.wait(lambda: "🎉 1" in bob.find("#messages").text)
+    node = ana.driver.find_elements(By.CSS_SELECTOR, "#messages .msg")[-1]
+    node.click()
+    node.find_element(By.CSS_SELECTOR, '[data-action="reply"]').click()
+    ana.say("me, with `fruit` too")
+    bob.wait(lambda: "↪ bob: who brings *snacks* on friday?" in bob.find("#messages").text)
+    box = bob.find("#input")
+    box.send_keys("I'll bring drinks")
+    ana.wait(lambda: ana.find("#typing").text == "bob is typing…")
+    ana.shot("phone-reply-reaction-typing")
+    box.send_keys("\n")
+    ana.shows("I'll bring drinks")
+    box.send_keys(Keys.ARROW_UP)
+    bob.wait(lambda: box.get_attribute("value") == "I'll bring drinks")
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("I'll bring drinks and ice\n")
+    ana.wait(lambda: any(t.startswith("I'll bring drinks and ice") and "(edited)" in t for t in ana.texts()))
+    ana.find("#search-button").click()
+    ana.wait(lambda: ana.find("#search-input").is_displayed())
+    ana.find("#search-input").send_keys("drink\n")
+    ana.wait(lambda: "1 found" in ana.find("#search-status").text)
+    ana.shot("phone-search")

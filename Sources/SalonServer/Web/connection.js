@@ -9,7 +9,7 @@ export class ServerError extends Error {
 }
 
 export class Connection {
-  constructor(url, { onOpen, onPush, onClose }) {
+  constructor(url, { onOpen = () => {}, onPush = () => {}, onClose = () => {} } = {}) {
     this.url = url;
     this.onOpen = onOpen;
     this.onPush = onPush;
