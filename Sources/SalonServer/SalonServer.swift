@@ -102,6 +102,8 @@ public final class SalonServer: Sendable {
         await group.triggerGracefulShutdown()
     }
 
+    /// The store `--db` names: `sqlite:PATH` (the default: `salon.sqlite` in the data folder)
+    /// or `postgres://USER:PASSWORD@HOST:PORT/DATABASE`.
     static func openStore(_ configuration: ServerConfiguration, logger: Logger) async throws -> any ChatStore {
         let path: String
         if let url = configuration.databaseURL {
@@ -110,10 +112,16 @@ public final class SalonServer: Sendable {
             } else if url.hasPrefix("sqlite:") {
                 path = String(url.dropFirst("sqlite:".count))
             } else if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-                throw ServerError("PostgreSQL is not supported by this version yet: use SQLite (the default)")
+                logger.info("opening database \(PostgresChatStore.redacted(url))")
+                do {
+                    return try await PostgresChatStore.open(url: url, logger: logger)
+                } catch let error as StoreError {
+                    throw ServerError(error.description)
+                }
             } else {
-                throw ServerError("unknown database URL '\(url)': expected sqlite:PATH")
+                throw ServerError("unknown database URL '\(PostgresChatStore.redacted(url))': expected sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE")
             }
+            guard !path.isEmpty else { throw ServerError("the database URL 'sqlite:' names no file") }
         } else {
             try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
             path = configuration.dataDirectory + "/salon.sqlite"

@@ -25,7 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Folder for the SQLite database (SALON_DATA_DIR).")
     var dataDir: String = env["SALON_DATA_DIR"] ?? "./salon-data"
 
-    @Option(help: "Database URL, e.g. sqlite:/var/lib/salon/salon.sqlite; default: salon.sqlite in the data folder (SALON_DB).")
+    @Option(help: "Database: sqlite:PATH (default: salon.sqlite in the data folder) or postgres://USER:PASSWORD@HOST:PORT/DATABASE (SALON_DB).")
     var db: String?
 
     @Flag(help: "Refuse guests: only registered accounts may log in (SALON_NO_GUESTS=1).")

@@ -62,30 +62,33 @@ final class RecordingSink: ConnectionSink {
     func clear() { state.withLock { $0.frames = [] } }
 }
 
-/// A router on a real SQLite file in a temporary folder, with its message log running.
+/// A router on a real store (an SQLite file in a temporary folder, or a PostgreSQL database of
+/// its own), with its event log running.
 final class CoreHarness: Sendable {
     let router: Router
-    let directory: URL
+    let backend: StoreBackend
+    /// Where the store is (a folder, or a database URL): `make(reopening:)` opens it again.
+    let place: String
     private let task: Task<Void, any Error>
 
     static func make(
-        _ configure: (inout ChatConfiguration) -> Void = { _ in }, directory: URL? = nil,
+        _ configure: (inout ChatConfiguration) -> Void = { _ in }, backend: StoreBackend = .sqlite, reopening: CoreHarness? = nil,
         wrapStore: (any ChatStore) -> any ChatStore = { $0 }
     ) async throws -> CoreHarness {
-        let dir = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("salon-core-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var configuration = ChatConfiguration(rateLimit: 0, bcryptCost: 4)
         configure(&configuration)
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        let store = try await SQLiteChatStore.open(path: dir.appendingPathComponent("salon.sqlite").path, logger: logger)
+        let backend = reopening?.backend ?? backend
+        let (store, place) = try await backend.openPlace(reopening?.place)
         let router = try await Router.start(store: wrapStore(store), configuration: configuration, logger: logger)
-        return CoreHarness(router: router, directory: dir)
+        return CoreHarness(router: router, backend: backend, place: place)
     }
 
-    private init(router: Router, directory: URL) {
+    private init(router: Router, backend: StoreBackend, place: String) {
         self.router = router
-        self.directory = directory
+        self.backend = backend
+        self.place = place
         self.task = Task { try await router.run() }
     }
 

@@ -173,7 +173,7 @@ import Testing
         #expect(PasswordHasher.needsRehash(legacy))
         _ = try await h.router.store.register(username: "old", key: "old", passwordHash: legacy, role: .user, generalID: 1, at: .now())
         try await h.stop()
-        let again = try await CoreHarness.make(directory: h.directory)  // loads the account
+        let again = try await CoreHarness.make(reopening: h)  // loads the account
         let (s, k) = again.connect()
         #expect(try await again.request(s, k, "login", ["username": "old", "password": "wrong one"]).errorCode == "auth_failed")
         #expect(try await again.request(s, k, "login", ["username": "old", "password": "password1"]).action == "success")

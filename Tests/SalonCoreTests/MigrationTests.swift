@@ -53,7 +53,7 @@ import Testing
         #expect(try await store.unreadCounts(userID: 1)["@1|2"] == 0)
         // Version 3: every message is an event of the one sequence, and searchable.
         #expect(try await store.lastSeq() == 3)
-        #expect(try await store.search(SearchQuery(match: "\"hello\"", roomIDs: [1], userID: 1, includeDirect: true, conversation: nil, before: nil, limit: 5)).map(\.id) == [3])
+        #expect(try await store.search(SearchQuery(terms: [SearchTerm(words: ["hello"])], roomIDs: [1], userID: 1, includeDirect: true, conversation: nil, before: nil, limit: 5)).map(\.id) == [3])
         // Old tokens count as used when they were made; guest ids come after every account's.
         #expect(try await store.user(tokenHash: "h", usedAt: .now(), unusedSince: nil)?.id == 1)
         let ids = try await store.reserveIDs(count: 10)

@@ -26,8 +26,8 @@ import Testing
 
     static func message(_ reply: [String: Any]) -> [String: Any] { reply.payload["message"] as? [String: Any] ?? [:] }
 
-    @Test func repliesNameAMessageOfTheSameConversation() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func repliesNameAMessageOfTheSameConversation(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (ana, bob, _) = try await Self.people(h)
         let first = Self.id(try await h.request(ana.0, ana.1, "send_message", ["room": "books", "text": "a question"]))
         let elsewhere = Self.id(try await h.request(ana.0, ana.1, "send_message", ["room": "general", "text": "hi"]))
@@ -38,8 +38,8 @@ import Testing
         try await h.stop()
     }
 
-    @Test func editsAreTheAuthorsAndReachEveryoneElse() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func editsAreTheAuthorsAndReachEveryoneElse(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (ana, bob, cy) = try await Self.people(h)
         let (anaPhone, phoneSink) = h.connect()
         let token = try await h.request(anaPhone, phoneSink, "login", ["username": "ana", "password": "ana password"])
@@ -68,8 +68,8 @@ import Testing
         try await h.stop()
     }
 
-    @Test func deletionsLeaveTombstonesAndFollowRank() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func deletionsLeaveTombstonesAndFollowRank(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (ana, bob, cy) = try await Self.people(h)
         let bobs = Self.id(try await h.request(bob.0, bob.1, "send_message", ["room": "books", "text": "by bob"]))
         let anas = Self.id(try await h.request(ana.0, ana.1, "send_message", ["room": "books", "text": "by ana"]))
@@ -98,8 +98,8 @@ import Testing
         try await h.stop()
     }
 
-    @Test func reactionsAreOncePerPersonInOrder() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func reactionsAreOncePerPersonInOrder(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (ana, bob, _) = try await Self.people(h)
         let id = Self.id(try await h.request(ana.0, ana.1, "send_message", ["room": "books", "text": "vote"]))
         bob.1.clear()
@@ -125,8 +125,8 @@ import Testing
         try await h.stop()
     }
 
-    @Test func typingReachesOthersOnlyAndIsNoEvent() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func typingReachesOthersOnlyAndIsNoEvent(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (ana, bob, cy) = try await Self.people(h)
         let (anaPhone, phoneSink) = h.connect()
         try await h.request(anaPhone, phoneSink, "login", ["username": "ana", "password": "ana password"])
@@ -143,8 +143,8 @@ import Testing
         try await h.stop()
     }
 
-    @Test func readMarkersFollowTheUserAcrossDevices() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func readMarkersFollowTheUserAcrossDevices(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (ana, bob, _) = try await Self.people(h)
         var last: Int64 = 0
         for i in 0..<3 { last = Self.id(try await h.request(ana.0, ana.1, "send_message", ["room": "books", "text": "m\(i)"])) }
@@ -162,8 +162,8 @@ import Testing
         try await h.stop()
     }
 
-    @Test func searchFindsWordsAccentsPrefixesAndPhrasesInWhatOneMayRead() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func searchFindsWordsAccentsPrefixesAndPhrasesInWhatOneMayRead(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (ana, bob, cy) = try await Self.people(h)
         func texts(_ c: Client, _ data: [String: Any]) async throws -> [String] {
             let reply = try await h.request(c.0, c.1, "search", data)
@@ -202,8 +202,8 @@ import Testing
         try await h.stop()
     }
 
-    @Test func loginListsPrivateConversationsWithUnreadCounts() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func loginListsPrivateConversationsWithUnreadCounts(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (ana, bob, cy) = try await Self.people(h)
         h.router.close(ana.0)
         try await h.request(bob.0, bob.1, "send_message", ["to": "ana", "text": "one"])
@@ -223,8 +223,8 @@ import Testing
     }
 
     /// A room created by a guest keeps its owner across a restart.
-    @Test func aGuestsRoomKeepsItsOwner() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func aGuestsRoomKeepsItsOwner(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (g, gk) = h.connect()
         try await h.request(g, gk, "login", ["username": "gus"])
         try await h.request(g, gk, "create_room", ["name": "guestroom"])
@@ -232,7 +232,7 @@ import Testing
         try await h.request(b, bk, "register", ["username": "bob", "password": "bob password"])
         try await h.request(b, bk, "join_room", ["room": "guestroom"])
         try await h.stop()
-        let again = try await CoreHarness.make(directory: h.directory)
+        let again = try await CoreHarness.make(reopening: h)
         let (b2, bk2) = again.connect()
         try await again.request(b2, bk2, "login", ["username": "bob", "password": "bob password"])
         let members = try await again.request(b2, bk2, "members", ["room": "guestroom"])

@@ -6,8 +6,8 @@ import Synchronization
 import Testing
 
 @Suite struct AccountTests {
-    @Test func registerLoginTokenAndLogout() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func registerLoginTokenAndLogout(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (s1, k1) = h.connect()
         let reg = try await h.request(s1, k1, "register", ["username": "Ana", "password": "correct horse"])
         #expect(reg.action == "success")
@@ -32,8 +32,8 @@ import Testing
         try await h.stop()
     }
 
-    @Test func registrationRules() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func registrationRules(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (s, k) = h.connect()
         #expect(try await h.request(s, k, "register", ["username": "a b", "password": "longenough"]).errorCode == "invalid_username")
         #expect(try await h.request(s, k, "register", ["username": String(repeating: "x", count: 33), "password": "longenough"]).errorCode == "invalid_username")
@@ -44,8 +44,8 @@ import Testing
         try await h.stop()
     }
 
-    @Test func guests() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func guests(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (r, rk) = h.connect()
         try await h.request(r, rk, "register", ["username": "carol", "password": "longenough"])
         let (g1, k1) = h.connect()
@@ -62,15 +62,15 @@ import Testing
         try await h.stop()
     }
 
-    @Test func guestsCanBeDisabled() async throws {
+    @Test(arguments: StoreBackend.allCases) func guestsCanBeDisabled(_ backend: StoreBackend) async throws {
         let h = try await CoreHarness.make { $0.guestsAllowed = false }
         let (s, k) = h.connect()
         #expect(try await h.request(s, k, "login", ["username": "zed"]).errorCode == "guests_disabled")
         try await h.stop()
     }
 
-    @Test func onlyRegisterLoginAndPingBeforeLogin() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func onlyRegisterLoginAndPingBeforeLogin(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (s, k) = h.connect()
         #expect(try await h.request(s, k, "ping").action == "success")
         for action in ["list_rooms", "send_message", "join_room", "history", "logout", "members", "list_users"] {
@@ -79,7 +79,7 @@ import Testing
         try await h.stop()
     }
 
-    @Test func rateLimitAllowsABurstOfTwiceTheRate() async throws {
+    @Test(arguments: StoreBackend.allCases) func rateLimitAllowsABurstOfTwiceTheRate(_ backend: StoreBackend) async throws {
         // One a second, bursts of two: refilling a token takes a whole second, far longer
         // than three requests take, however loaded the machine.
         let h = try await CoreHarness.make { $0.rateLimit = 1 }
@@ -106,8 +106,8 @@ import Testing
         return out
     }
 
-    @Test func fanOutEncodesOnceAndSkipsTheSender() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func fanOutEncodesOnceAndSkipsTheSender(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let users = try await threeUsers(h)
         let (ana, anaSink) = users[0]
         let reply = try await h.request(ana, anaSink, "send_message", ["room": "general", "text": "  hello all \n"])
@@ -124,8 +124,8 @@ import Testing
         try await h.stop()
     }
 
-    @Test func aCopyGoesToTheSendersOtherConnections() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func aCopyGoesToTheSendersOtherConnections(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (a1, k1) = h.connect()
         let token = try #require(try await h.request(a1, k1, "register", ["username": "ana", "password": "longenough"]).payload["token"] as? String)
         let (a2, k2) = h.connect()
@@ -145,8 +145,8 @@ import Testing
         try await h.stop()
     }
 
-    @Test func idsStrictlyIncreaseUnderConcurrentSenders() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func idsStrictlyIncreaseUnderConcurrentSenders(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let ids = try await withThrowingTaskGroup(of: [Int64].self) { group in
             for n in 0..<6 {
                 group.addTask {
@@ -173,8 +173,8 @@ import Testing
         try await h.stop()
     }
 
-    @Test func clientMessageIDMakesRetriesSafe() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func clientMessageIDMakesRetriesSafe(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let users = try await threeUsers(h)
         let (ana, k) = users[0]
         let first = try await h.request(ana, k, "send_message", ["room": "general", "text": "once", "client_msg_id": "m-1"])
@@ -184,8 +184,8 @@ import Testing
         try await h.stop()
     }
 
-    @Test func messageValidation() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func messageValidation(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (s, k) = h.connect()
         try await h.request(s, k, "login", ["username": "ana"])
         #expect(try await h.request(s, k, "send_message", ["room": "general", "text": " \n\t "]).errorCode == "empty_message")
@@ -204,8 +204,8 @@ import Testing
         try await h.stop()
     }
 
-    @Test func historyPagesBothWays() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func historyPagesBothWays(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (s, k) = h.connect()
         try await h.request(s, k, "login", ["username": "ana"])
         var ids: [Int64] = []
@@ -231,8 +231,8 @@ import Testing
 }
 
 @Suite struct RoomTests {
-    @Test func createJoinLeaveWithNotices() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func createJoinLeaveWithNotices(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (a, ak) = h.connect()
         let (b, bk) = h.connect()
         try await h.request(a, ak, "register", ["username": "ana", "password": "longenough"])
@@ -276,8 +276,8 @@ import Testing
         try await h.stop()
     }
 
-    @Test func privateRoomsAreHiddenAndClosed() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func privateRoomsAreHiddenAndClosed(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (a, ak) = h.connect()
         let (b, bk) = h.connect()
         try await h.request(a, ak, "login", ["username": "ana"])
@@ -292,8 +292,8 @@ import Testing
         try await h.stop()
     }
 
-    @Test func presenceGoesToThoseWhoShareARoom() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func presenceGoesToThoseWhoShareARoom(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (a, ak) = h.connect()
         try await h.request(a, ak, "login", ["username": "ana"])
         let (b, bk) = h.connect()
@@ -307,7 +307,7 @@ import Testing
         try await h.stop()
     }
 
-    @Test func roomsAboveThePresenceLimitCarryNoPresence() async throws {
+    @Test(arguments: StoreBackend.allCases) func roomsAboveThePresenceLimitCarryNoPresence(_ backend: StoreBackend) async throws {
         let h = try await CoreHarness.make { $0.presenceRoomLimit = 2 }
         let (a, ak) = h.connect()
         let (b, bk) = h.connect()

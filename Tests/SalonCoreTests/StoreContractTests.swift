@@ -6,25 +6,14 @@ import SalonStore
 import Testing
 
 /// What every `ChatStore` must do, whatever the database behind it: each backend runs every
-/// test here (SQLite now; PostgreSQL joins the list with its backend).
+/// test here. PostgreSQL runs when `SALON_TEST_POSTGRES` names a server (`./scripts/test`
+/// starts one); without it, `postgresIsTested` fails, so that a run without PostgreSQL never
+/// looks complete.
 @Suite struct StoreContractTests {
-    enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
-        case sqlite
+    typealias Backend = StoreBackend
 
-        var testDescription: String { rawValue }
-
-        func open() async throws -> any ChatStore {
-            var logger = Logger(label: "contract")
-            logger.logLevel = .warning
-            switch self {
-            case .sqlite:
-                let dir = FileManager.default.temporaryDirectory.appendingPathComponent("salon-contract-\(UUID().uuidString)")
-                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-                let store = try await SQLiteChatStore.open(path: dir.appendingPathComponent("salon.sqlite").path, logger: logger)
-                try await store.migrate()
-                return store
-            }
-        }
+    @Test func postgresIsTested() {
+        #expect(TestPostgres.serverURL != nil, "set SALON_TEST_POSTGRES=postgres://USER:PASSWORD@HOST:PORT/postgres (./scripts/test starts a server and sets it)")
     }
 
     /// A store with `general` and two accounts.
@@ -34,13 +23,17 @@ import Testing
         let ana: Actor
         let bob: Actor
 
+        /// Where the store is, to open it again (another node).
+        let place: String
+
         static func make(_ backend: Backend) async throws -> Fixture {
-            let store = try await backend.open()
+            let (store, place) = try await backend.openPlace(nil)
+            try await store.migrate()
             let general = try await store.ensureRoom(name: "general", at: .now())
             let ana = try #require(try await store.register(username: "ana", key: "ana", passwordHash: "x", role: .user, generalID: general.id, at: .now()))
             let bob = try #require(try await store.register(username: "bob", key: "bob", passwordHash: "x", role: .user, generalID: general.id, at: .now()))
             return Fixture(store: store, general: general,
-                           ana: Actor(id: ana.id, username: "ana", isGuest: false), bob: Actor(id: bob.id, username: "bob", isGuest: false))
+                           ana: Actor(id: ana.id, username: "ana", isGuest: false), bob: Actor(id: bob.id, username: "bob", isGuest: false), place: place)
         }
 
         func message(_ text: String, from sender: Actor? = nil, cid: String? = nil, to peer: Actor? = nil) -> Change {
@@ -210,16 +203,68 @@ import Testing
         let f = try await Fixture.make(backend)
         let outcomes = try await f.store.commit([f.message("Crème brûlée"), f.message("creme fraiche"), f.message("private creme", to: f.bob)])
         let ids = outcomes.flatMap(Self.events).map(\.seq)
-        func search(_ match: String, rooms: [Int64]? = nil, user: Actor? = nil, direct: Bool = true) async throws -> [Int64] {
-            try await f.store.search(SearchQuery(match: match, roomIDs: rooms ?? [f.general.id], userID: (user ?? f.ana).id, includeDirect: direct,
+        func search(_ query: String, rooms: [Int64]? = nil, user: Actor? = nil, direct: Bool = true) async throws -> [Int64] {
+            try await f.store.search(SearchQuery(terms: try SearchSyntax.terms(for: query), roomIDs: rooms ?? [f.general.id], userID: (user ?? f.ana).id, includeDirect: direct,
                                                  conversation: nil, before: nil, limit: 10)).map(\.id)
         }
-        #expect(try await search("\"creme\"") == ids.reversed())
-        #expect(try await search("\"CRÈME\"", rooms: [], user: f.bob) == [ids[2]])
-        #expect(try await search("\"bru\" *") == [ids[0]])
-        #expect(try await search("\"creme\"", direct: false) == [ids[1], ids[0]])
+        #expect(try await search("creme") == ids.reversed())
+        #expect(try await search("CRÈME", rooms: [], user: f.bob) == [ids[2]])
+        #expect(try await search("bru") == [ids[0]])
+        #expect(try await search("\"bru\"").isEmpty)  // a quoted word is whole
+        #expect(try await search("creme", direct: false) == [ids[1], ids[0]])
         _ = try await f.store.commit([.delete(messageID: ids[1], event: f.event(.messageDeleted))])
-        #expect(try await search("\"fraiche\"").isEmpty)
+        #expect(try await search("fraiche").isEmpty)
+        try await f.store.close()
+    }
+
+    @Test(arguments: Backend.allCases) func searchTakesWordsPhrasesAndALastPrefixAlike(_ backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
+        let ids = try await f.store.commit([
+            f.message("L'École est fermée aujourd'hui"), f.message("snake_case_name and x<y>"),
+            f.message("est-ce fermé ? Oui, l'école."), f.message("Ünïcödé ÇA VA"),
+        ]).flatMap(Self.events).map(\.seq)
+        func search(_ query: String) async throws -> [Int64] {
+            try await f.store.search(SearchQuery(terms: try SearchSyntax.terms(for: query), roomIDs: [f.general.id], userID: f.ana.id,
+                                                 includeDirect: true, conversation: nil, before: nil, limit: 10)).map(\.id)
+        }
+        #expect(try await search("ecole ferm") == [ids[2], ids[0]])
+        #expect(try await search("\"est fermee\"") == [ids[0]])  // words next to each other, in order
+        #expect(try await search("\"fermee est\"").isEmpty)
+        #expect(try await search("case") == [ids[1]])
+        #expect(try await search("(ecole) l") == [ids[2], ids[0]])  // punctuation is no syntax; "l" a prefix
+        #expect(try await search("unicode ca") == [ids[3]])
+        #expect(try await search("ferm ecole").isEmpty)  // only the last word is a prefix
+        #expect(try await search("y") == [ids[1]])
+        try await f.store.close()
+    }
+
+    /// Two nodes on one PostgreSQL database: batches committed at the same time from both
+    /// get one strictly increasing sequence, with no gap and no number twice.
+    @Test(arguments: Backend.allCases.filter { $0 == .postgres }) func twoNodesShareOneSequence(_ backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
+        let (other, _) = try await backend.openPlace(f.place)
+        let start = try await f.store.lastSeq()
+        let seqs = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for (node, store) in [f.store, other].enumerated() {
+                for batch in 0..<10 {
+                    group.addTask {
+                        let changes = (0..<10).map { f.message("node \(node) batch \(batch) #\($0)") }
+                        return try await store.commit(changes).flatMap(Self.events).map(\.seq)
+                    }
+                }
+            }
+            var all: [Int64] = []
+            for try await batch in group {
+                #expect(batch == batch.sorted() && Set(batch).count == batch.count)
+                all += batch
+            }
+            return all
+        }
+        #expect(seqs.sorted() == Array(start + 1...start + 200))
+        #expect(try await other.lastSeq() == start + 200)
+        let stored = try await other.messages(conversation: Conversation.room(f.general.id).key, before: nil, after: start, limit: 500)
+        #expect(stored.map(\.id) == Array(start + 1...start + 200))
+        try await other.close()
         try await f.store.close()
     }
 }

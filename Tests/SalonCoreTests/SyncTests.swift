@@ -31,8 +31,8 @@ import Testing
     /// joins it again and marks a room read, and while Ana writes to the room when he is out
     /// of it. His laptop's `sync` answers exactly what a device of his that stayed connected
     /// received as pushes: the same events, in the same order, with the same `seq`.
-    @Test func aClientAwayCatchesUpExactly() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func aClientAwayCatchesUpExactly(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (a, ak) = h.connect()
         try await h.request(a, ak, "register", ["username": "ana", "password": "ana password"])
         let (laptop, lk) = h.connect()
@@ -100,8 +100,8 @@ import Testing
         try await h.stop()
     }
 
-    @Test func pagesAndRefusesASinceFromTheFuture() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func pagesAndRefusesASinceFromTheFuture(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (a, ak) = h.connect()
         let login = try await h.request(a, ak, "login", ["username": "ana"])
         let start = try #require((login.payload["seq"] as? NSNumber)?.int64Value)
@@ -126,8 +126,8 @@ import Testing
 
     /// Login's `seq` is where the session starts: an event after it reaches the session as a
     /// push or through `sync`, an event before it is already reflected in the login reply.
-    @Test func aGuestSyncsItsOwnSession() async throws {
-        let h = try await CoreHarness.make()
+    @Test(arguments: StoreBackend.allCases) func aGuestSyncsItsOwnSession(_ backend: StoreBackend) async throws {
+        let h = try await CoreHarness.make(backend: backend)
         let (a, ak) = h.connect()
         try await h.request(a, ak, "login", ["username": "ana"])
         try await h.request(a, ak, "send_message", ["room": "general", "text": "before the guest"])

@@ -29,7 +29,7 @@ extension Router {
         let user = try session.requireUser()
         let limit = p.limit ?? Limits.searchDefault
         guard limit >= 1 else { throw ProtocolError(.invalidField, "'limit' must be at least 1") }
-        let match = try SearchSyntax.match(for: p.query)
+        let terms = try SearchSyntax.terms(for: p.query)
         var conversation: String?
         if p.room != nil || p.with != nil {
             conversation = try resolveTarget(room: p.room, with: p.with, field: "with", for: user).conversation.key
@@ -37,30 +37,29 @@ extension Router {
         let roomIDs = hub.withState { s in (s.memberships[user.id] ?? []).compactMap { s.rooms[$0]?.id } }
         let page = min(limit, Limits.searchPage)
         let found = try await store.search(SearchQuery(
-            match: match, roomIDs: roomIDs, userID: user.id, includeDirect: true, conversation: conversation, before: p.before, limit: page + 1
+            terms: terms, roomIDs: roomIDs, userID: user.id, includeDirect: true, conversation: conversation, before: p.before, limit: page + 1
         ))
         let (kept, hasMore) = Paging.fit(found.map(\.wire)[...], limit: page, fromEnd: false, size: JSONSize.message)
         return HistoryResult(messages: kept, hasMore: hasMore)
     }
 }
 
-/// A `search` query as a full-text match: each word and each `"phrase"` becomes a quoted
-/// FTS5 string (so that nothing a user types is read as query syntax), all of them required,
-/// the last word also as a prefix. Terms with no letter or digit are dropped: the index
-/// holds only words.
-enum SearchSyntax {
-    static func match(for query: String) throws -> String {
+/// A `search` query as terms, all of them required: each word, and each `"phrase"` as its
+/// words in order; the last word of an unquoted last term also as a prefix. Words are runs of
+/// letters and digits (`SearchText.words`), so nothing a user types is ever query syntax to a
+/// backend; terms with no letter or digit are dropped.
+public enum SearchSyntax {
+    public static func terms(for query: String) throws -> [SearchTerm] {
         guard query.unicodeScalars.count <= Limits.queryLength else {
             throw ProtocolError(.invalidField, "a search query has at most \(Limits.queryLength) characters")
         }
         try Router.checkNoControl(query, field: "query")
-        var terms: [(text: String, phrase: Bool)] = []
+        var terms: [SearchTerm] = []
         var current = ""
         var inPhrase = false
         func flush(phrase: Bool) {
-            if current.unicodeScalars.contains(where: { $0.properties.isAlphabetic || $0.properties.numericType != nil }) {
-                terms.append((current, phrase))
-            }
+            let words = SearchText.words(in: current)
+            if !words.isEmpty { terms.append(SearchTerm(words: words, isPhrase: phrase)) }
             current = ""
         }
         for character in query {
@@ -75,13 +74,10 @@ enum SearchSyntax {
         }
         flush(phrase: inPhrase)
         guard !terms.isEmpty else { throw ProtocolError(.invalidField, "a search needs at least one word") }
-        guard terms.count <= Limits.queryWords else {
+        guard terms.reduce(0, { $0 + $1.words.count }) <= Limits.queryWords else {
             throw ProtocolError(.invalidField, "a search has at most \(Limits.queryWords) words")
         }
-        return terms.enumerated().map { index, term in
-            // A term holds no `"` (quotes delimit phrases), so quoting it is enough.
-            let quoted = "\"" + term.text + "\""
-            return index == terms.count - 1 && !term.phrase ? quoted + " *" : quoted
-        }.joined(separator: " ")
+        if !terms[terms.count - 1].isPhrase { terms[terms.count - 1].prefix = true }
+        return terms
     }
 }

@@ -228,10 +228,9 @@ public struct ConversationSummary: Sendable, Equatable {
     }
 }
 
-/// A full-text query, already checked: `terms` are FTS5 strings (words and phrases, quoted),
-/// the last perhaps a prefix.
+/// A full-text query, already checked: every term is required.
 public struct SearchQuery: Sendable, Equatable {
-    public var match: String
+    public var terms: [SearchTerm]
     /// The rooms searched (by id), and the private conversations of `userID` (when
     /// `includeDirect`), or only `conversation`.
     public var roomIDs: [Int64]
@@ -240,8 +239,8 @@ public struct SearchQuery: Sendable, Equatable {
     public var conversation: String?
     public var before: Int64?
     public var limit: Int
-    public init(match: String, roomIDs: [Int64], userID: Int64, includeDirect: Bool, conversation: String?, before: Int64?, limit: Int) {
-        self.match = match
+    public init(terms: [SearchTerm], roomIDs: [Int64], userID: Int64, includeDirect: Bool, conversation: String?, before: Int64?, limit: Int) {
+        self.terms = terms
         self.roomIDs = roomIDs
         self.userID = userID
         self.includeDirect = includeDirect

@@ -97,8 +97,9 @@ final class HeadGuardHandler: ChannelInboundHandler {
         let head = "HTTP/1.1 \(code) \(reason)\r\nContent-Length: 0\r\nConnection: close\r\n"
             + "X-Content-Type-Options: nosniff\r\nContent-Security-Policy: \(SecurityHeaders.policy)\r\n"
             + "Referrer-Policy: no-referrer\r\n\r\n"
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: head))).whenComplete { _ in
-            context.close(promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(string: head))).whenComplete { _ in
+            channel.close(promise: nil)
         }
     }
 }

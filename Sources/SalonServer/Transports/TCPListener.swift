@@ -93,8 +93,8 @@ final class AcceptPause: ChannelInboundHandler {
         paused = true
         logger.error("could not accept a connection (the server goes on, and tries again in a second)", metadata: ["error": "\(error)"])
         let channel = context.channel
+        let bound = NIOLoopBound(self, eventLoop: channel.eventLoop)
         channel.setOption(.autoRead, value: false).whenComplete { _ in
-            let bound = NIOLoopBound(self, eventLoop: channel.eventLoop)
             channel.eventLoop.scheduleTask(in: Self.pause) {
                 bound.value.paused = false
                 channel.setOption(.autoRead, value: true).whenComplete { _ in channel.read() }

@@ -32,12 +32,12 @@ extension SQLiteChatStore {
         let rows = try await reactionRows(of: messages.filter { !$0.deleted }.map(\.id), on: connection)
         return messages.map { m in
             var m = m
-            m.reactions = Self.summarize(rows[m.id] ?? [], before: nil)
+            m.reactions = ReactionSummary.summaries(of: rows[m.id] ?? [], before: nil)
             return m
         }
     }
 
-    typealias ReactionRow = (emoji: String, username: String, seq: Int64)
+    typealias ReactionRow = StoredReaction
 
     /// Every reaction of these messages, in the order they were made.
     func reactionRows(of ids: [Int64], on connection: SQLiteConnection? = nil) async throws -> [Int64: [ReactionRow]] {
@@ -52,20 +52,6 @@ extension SQLiteChatStore {
             byMessage[id, default: []].append((emoji, name, row.int("seq") ?? 0))
         }
         return byMessage
-    }
-
-    /// The summaries of reactions made before `before` (all: nil).
-    static func summarize(_ rows: [ReactionRow], before: Int64?) -> [ReactionSummary] {
-        var list: [ReactionSummary] = []
-        for row in rows where before.map({ row.seq < $0 }) ?? true {
-            if let index = list.firstIndex(where: { $0.emoji == row.emoji }) {
-                list[index].count += 1
-                if list[index].users.count < Limits.reactionUsers { list[index].users.append(row.username) }
-            } else {
-                list.append(ReactionSummary(emoji: row.emoji, count: 1, users: [row.username]))
-            }
-        }
-        return list
     }
 
     public func messages(conversation: String, before: Int64?, after: Int64?, limit: Int) async throws -> [StoredMessage] {
@@ -163,7 +149,7 @@ extension SQLiteChatStore {
             FROM message_search s JOIN messages m ON m.id = s.rowid LEFT JOIN rooms r ON r.id = m.room_id
             WHERE message_search MATCH ? AND m.deleted = 0
             """
-        var binds: [SQLiteData] = [.text(q.match)]
+        var binds: [SQLiteData] = [.text(Self.ftsMatch(q.terms))]
         if let conversation = q.conversation {
             sql += " AND m.conversation = ?"
             binds.append(.text(conversation))
@@ -183,6 +169,12 @@ extension SQLiteChatStore {
         sql += " ORDER BY m.id DESC LIMIT ?"
         binds.append(.integer(q.limit))
         return try await withReactions(read(sql, binds).compactMap { Self.storedMessage($0) })
+    }
+
+    /// The terms as an FTS5 query: each a quoted string (its words hold only letters and
+    /// digits, so nothing in them is syntax), the last perhaps a prefix.
+    static func ftsMatch(_ terms: [SearchTerm]) -> String {
+        terms.map { "\"" + $0.words.joined(separator: " ") + "\"" + ($0.prefix ? " *" : "") }.joined(separator: " ")
     }
 
     // MARK: Sync
@@ -261,10 +253,7 @@ extension SQLiteChatStore {
         }
         for row in messageRows {
             guard let message = Self.storedMessage(row) else { continue }
-            let draft = message.roomID == nil
-                ? EventDraft(type: .receiveMessage, scope: .users, userID: message.senderID, peerID: message.recipientID, actorID: message.senderID, messageID: message.id)
-                : EventDraft(type: .receiveMessage, scope: .room, roomID: message.roomID, actorID: message.senderID, messageID: message.id)
-            events.append(StoredEvent(seq: message.id, draft: draft, createdAt: message.createdAt, message: message))
+            events.append(StoredEvent(seq: message.id, draft: .newMessage(message), createdAt: message.createdAt, message: message))
         }
         events.sort { $0.seq < $1.seq }
         if events.count > limit { events.removeLast(events.count - limit) }
@@ -276,7 +265,7 @@ extension SQLiteChatStore {
         for index in events.indices {
             guard let id = events[index].message?.id else { continue }
             let seq = events[index].seq
-            events[index].message?.reactions = Self.summarize(reactions[id] ?? [], before: seq)
+            events[index].message?.reactions = ReactionSummary.summaries(of: reactions[id] ?? [], before: seq)
         }
         return events
     }

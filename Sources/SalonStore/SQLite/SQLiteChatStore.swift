@@ -124,6 +124,8 @@ public final class SQLiteChatStore: ChatStore {
                 let idle = Self.monotonicMillis() - self.lastMessageCommit.load(ordering: .relaxed) > 250
                 do {
                     try await self.indexPending(chunk: Self.indexChunk, unlessBelow: idle ? 1 : Self.indexBacklog)
+                } catch is CancellationError {
+                    return  // the store is closing
                 } catch {
                     self.logger.warning("indexing messages for search failed", metadata: ["error": "\(error)"])
                 }
@@ -329,12 +331,6 @@ public final class SQLiteChatStore: ChatStore {
         SELECT MAX(value, COALESCE((SELECT MAX(id) FROM messages), 0), COALESCE((SELECT MAX(seq) FROM events), 0)) AS value
         FROM sequence WHERE id = 1
         """
-}
-
-/// A storage failure with no SQLite error behind it.
-struct StoreError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 extension SQLiteData {

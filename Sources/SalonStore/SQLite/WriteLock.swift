@@ -12,6 +12,7 @@ final class WriteLock: Sendable {
 
     private let state = Mutex(State())
 
+    @discardableResult
     func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         await acquire()
         do {

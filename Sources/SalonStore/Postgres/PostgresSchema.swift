@@ -1,0 +1,130 @@
+/// The PostgreSQL schema, as versioned migrations: migration N (from 1) takes the schema
+/// from version N-1 to N. `PostgresChatStore.migrate` runs them under an advisory lock, so
+/// that nodes starting together migrate once. The tables mean what SQLite's do
+/// (`SQLiteSchema`, version 3); the differences are PostgreSQL's: `counters` holds the one
+/// sequence of `seq` (taken under its row lock until commit, so that commit order is `seq`
+/// order across nodes) and the ids of people, and search is a `tsvector` of the message's
+/// words (`SearchText.normalized`) with accents removed (`unaccent`).
+enum PostgresSchema {
+    /// The key of the advisory lock taken while migrating ("salon" in ASCII).
+    static let migrationLock: Int64 = 0x7361_6C6F_6E
+
+    static let migrations: [[String]] = [
+        [
+            "CREATE EXTENSION IF NOT EXISTS unaccent",
+            // `unaccent` is only STABLE (it reads a dictionary); an index needs IMMUTABLE.
+            """
+            CREATE OR REPLACE FUNCTION salon_unaccent(text) RETURNS text
+            LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$ SELECT unaccent('unaccent'::regdictionary, $1) $$
+            """,
+            "CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+            "INSERT INTO counters (name, value) VALUES ('seq', 0), ('users', 0)",
+            """
+            CREATE TABLE users (
+                id BIGINT PRIMARY KEY,
+                username TEXT NOT NULL,
+                username_key TEXT NOT NULL UNIQUE,
+                password_hash TEXT NOT NULL,
+                role TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE tokens (
+                token_hash TEXT PRIMARY KEY,
+                user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                created_at BIGINT NOT NULL,
+                last_used_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX tokens_by_last_use ON tokens (last_used_at)",
+            """
+            CREATE TABLE rooms (
+                id BIGSERIAL PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                topic TEXT NOT NULL,
+                private BOOLEAN NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE memberships (
+                room_id BIGINT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+                user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                role TEXT NOT NULL,
+                joined_at BIGINT NOT NULL,
+                PRIMARY KEY (room_id, user_id)
+            )
+            """,
+            "CREATE INDEX memberships_by_user ON memberships (user_id)",
+            """
+            CREATE TABLE membership_periods (
+                room_id BIGINT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+                user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                joined_seq BIGINT NOT NULL,
+                left_seq BIGINT
+            )
+            """,
+            "CREATE INDEX membership_periods_by_user ON membership_periods (user_id, room_id)",
+            """
+            CREATE TABLE messages (
+                id BIGINT PRIMARY KEY,
+                room_id BIGINT REFERENCES rooms (id) ON DELETE CASCADE,
+                sender_id BIGINT REFERENCES users (id),
+                recipient_id BIGINT REFERENCES users (id),
+                conversation TEXT NOT NULL,
+                sender TEXT NOT NULL,
+                recipient TEXT,
+                text TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                edited_at BIGINT,
+                deleted BOOLEAN NOT NULL DEFAULT false,
+                reply_to BIGINT,
+                client_msg_id TEXT,
+                search TSVECTOR NOT NULL
+            )
+            """,
+            "CREATE INDEX messages_by_conversation ON messages (conversation, id)",
+            "CREATE UNIQUE INDEX messages_by_client_id ON messages (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL",
+            "CREATE INDEX messages_direct_by_sender ON messages (sender_id, id) WHERE room_id IS NULL",
+            "CREATE INDEX messages_direct_by_recipient ON messages (recipient_id, id) WHERE room_id IS NULL",
+            "CREATE INDEX messages_search ON messages USING GIN (search)",
+            """
+            CREATE TABLE read_markers (
+                user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                conversation TEXT NOT NULL,
+                message_id BIGINT NOT NULL,
+                PRIMARY KEY (user_id, conversation)
+            )
+            """,
+            """
+            CREATE TABLE reactions (
+                message_id BIGINT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+                emoji TEXT NOT NULL,
+                user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                username TEXT NOT NULL,
+                seq BIGINT NOT NULL,
+                PRIMARY KEY (message_id, emoji, user_id)
+            )
+            """,
+            """
+            CREATE TABLE events (
+                seq BIGINT PRIMARY KEY,
+                type TEXT NOT NULL,
+                scope INTEGER NOT NULL,
+                room_id BIGINT REFERENCES rooms (id) ON DELETE CASCADE,
+                user_id BIGINT REFERENCES users (id) ON DELETE CASCADE,
+                peer_id BIGINT REFERENCES users (id) ON DELETE CASCADE,
+                actor_id BIGINT REFERENCES users (id) ON DELETE SET NULL,
+                message_id BIGINT REFERENCES messages (id) ON DELETE CASCADE,
+                data TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX events_by_room ON events (room_id, seq) WHERE room_id IS NOT NULL",
+            "CREATE INDEX events_by_user ON events (user_id, seq) WHERE user_id IS NOT NULL",
+            "CREATE INDEX events_by_peer ON events (peer_id, seq) WHERE peer_id IS NOT NULL",
+            "CREATE INDEX events_for_everyone ON events (seq) WHERE scope = 3",
+        ],
+    ]
+}
