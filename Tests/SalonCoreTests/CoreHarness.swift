@@ -13,18 +13,40 @@ final class RecordingSink: ConnectionSink {
         var frames: [EncodedFrame] = []
         var closed: CloseReason?
         var waiters: [String: CheckedContinuation<[String: Any], Never>] = [:]
+        /// Woken by the next frame after the count they saw.
+        var watchers: [(seen: Int, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
     private let state = Mutex(State())
 
     func send(_ frame: EncodedFrame) {
         let object = try? JSONSerialization.jsonObject(with: Data(frame.json.readableBytesView)) as? [String: Any]
-        let waiter = state.withLock { s -> CheckedContinuation<[String: Any], Never>? in
+        let (waiter, watchers) = state.withLock { s -> (CheckedContinuation<[String: Any], Never>?, [CheckedContinuation<Void, Never>]) in
             s.frames.append(frame)
-            guard let id = object?["reply_to"] as? String else { return nil }
-            return s.waiters.removeValue(forKey: id)
+            let watchers = s.watchers.map(\.continuation)
+            s.watchers = []
+            guard let id = object?["reply_to"] as? String else { return (nil, watchers) }
+            return (s.waiters.removeValue(forKey: id), watchers)
         }
         if let waiter, let object { waiter.resume(returning: object) }
+        for watcher in watchers { watcher.resume() }
+    }
+
+    /// Waits until what was received satisfies `condition` (each frame is an event to check
+    /// again at; the suite's time limit ends a wait that never comes).
+    func until(_ condition: ([[String: Any]]) -> Bool) async {
+        while true {
+            let seen = state.withLock { $0.frames.count }
+            if condition(envelopes) { return }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { s -> Bool in
+                    if s.frames.count > seen { return true }
+                    s.watchers.append((seen, continuation))
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        }
     }
 
     /// The reply to request `id`, now or when it comes (a stored message is answered after

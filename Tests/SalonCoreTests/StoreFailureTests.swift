@@ -55,6 +55,10 @@ import SalonCore
         func unreadCounts(userID: Int64) async throws -> [String: Int] { try await base.unreadCounts(userID: userID) }
         func conversations(userID: Int64, limit: Int) async throws -> [ConversationSummary] { try await base.conversations(userID: userID, limit: limit) }
         func search(_ query: SearchQuery) async throws -> [StoredMessage] { try await base.search(query) }
+        func committedEvents(after: Int64, through: Int64, limit: Int) async throws -> [StoredEvent] {
+            try await base.committedEvents(after: after, through: through, limit: limit)
+        }
+        func commitNotifications() -> AsyncStream<Int64>? { base.commitNotifications() }
     }
 
     @Test func aMessageThatCannotBeStoredIsRefusedAndNotDelivered() async throws {

@@ -70,6 +70,8 @@ final class EventLog: Sendable {
 
     private struct State {
         var lastMillis: Int64 = 0
+        /// The newest `seq` handed to the subscribers: they get every event after it, in order.
+        var deliveredSeq: Int64 = 0
         var queue: [Pending] = []
         /// Completions of retries waiting on the original, by dedupe key.
         var joined: [String: [Completion]] = [:]
@@ -82,14 +84,20 @@ final class EventLog: Sendable {
     private let maxBatch: Int
     private let logger: Logger
     private let subscribers: [@Sendable (Batch) -> Void]
+    /// Held while a batch is committed and delivered, and while other nodes' events are read
+    /// and delivered: subscribers get every event once, in `seq` order, whichever node made it.
+    private let delivery = AsyncLock()
+    /// Events read at a time from the store when catching up on other nodes' commits.
+    static let catchUpPage = 1_000
 
-    /// `subscribers` get each committed batch in order (the local fan-out first; the cluster
-    /// bus and webhooks later).
-    init(store: any ChatStore, maxBatch: Int, logger: Logger, subscribers: [@Sendable (Batch) -> Void]) {
+    /// `subscribers` get each committed batch in order (the local fan-out first; webhooks
+    /// later). `deliveredSeq` is the newest `seq` the state was loaded at.
+    init(store: any ChatStore, maxBatch: Int, logger: Logger, deliveredSeq: Int64, subscribers: [@Sendable (Batch) -> Void]) {
         self.store = store
         self.maxBatch = maxBatch
         self.logger = logger
         self.subscribers = subscribers
+        state.withLock { $0.deliveredSeq = deliveredSeq }
     }
 
     /// A time for a new message: never earlier than the one before, so that ids and times
@@ -140,48 +148,100 @@ final class EventLog: Sendable {
     /// The writer loop; returns once `stop()` was called and everything queued is stored.
     func run() async {
         while let batch = await nextBatch() {
-            let outcomes: [ChangeOutcome]
-            do {
-                outcomes = try await store.commit(batch.map(\.change))
-            } catch {
-                logger.error("storing \(batch.count) changes failed", metadata: ["error": "\(error)"])
-                outcomes = Array(repeating: .refused(ProtocolError(.internal, "the change could not be stored")), count: batch.count)
-            }
-            var items: [Batch.Item] = []
-            var replies: [Reply] = []
-            var later: [(Completion, Outcome)] = []
-            items.reserveCapacity(batch.count)
-            replies.reserveCapacity(batch.count)
-            let joined = state.withLock { s in
-                batch.map { pending in pending.dedupeKey.flatMap { s.joined.removeValue(forKey: $0) } ?? [] }
-            }
-            for (index, pending) in batch.enumerated() {
-                let outcome: Outcome
-                switch index < outcomes.count ? outcomes[index] : .refused(ProtocolError(.internal, "the change could not be stored")) {
-                case .committed(let events):
-                    let rendered = events.map(Self.render)
-                    items.append(Batch.Item(events: rendered, origin: pending.origin, apply: pending.apply))
-                    outcome = .committed(rendered)
-                case .duplicate(let message):
-                    outcome = .duplicate(message)
-                case .refused(let error):
-                    outcome = .refused(error)
-                }
-                if pending.afterDelivery {
-                    later.append((pending.completion, outcome))
-                } else if let reply = pending.completion(outcome) {
-                    replies.append(reply)
-                }
-                for waiter in joined[index] {
-                    if let reply = waiter(outcome) { replies.append(reply) }
-                }
-            }
-            let delivered = Batch(items: items, replies: replies)
-            for subscriber in subscribers { subscriber(delivered) }
+            let later = await delivery.run { await commitAndDeliver(batch) }
             for (completion, outcome) in later {
                 if let reply = completion(outcome) { reply.connection.sink.send(reply.frame) }
             }
         }
+    }
+
+    /// Commits a batch and hands it to the subscribers (with whatever other nodes committed
+    /// before it, first); returns the completions that wait for the delivery.
+    private func commitAndDeliver(_ batch: [Pending]) async -> [(Completion, Outcome)] {
+        let outcomes: [ChangeOutcome]
+        do {
+            outcomes = try await store.commit(batch.map(\.change))
+        } catch {
+            logger.error("storing \(batch.count) changes failed", metadata: ["error": "\(error)"])
+            outcomes = Array(repeating: .refused(ProtocolError(.internal, "the change could not be stored")), count: batch.count)
+        }
+        var items: [Batch.Item] = []
+        var replies: [Reply] = []
+        var later: [(Completion, Outcome)] = []
+        items.reserveCapacity(batch.count)
+        replies.reserveCapacity(batch.count)
+        let joined = state.withLock { s in
+            batch.map { pending in pending.dedupeKey.flatMap { s.joined.removeValue(forKey: $0) } ?? [] }
+        }
+        var first: Int64?
+        var last: Int64?
+        for (index, pending) in batch.enumerated() {
+            let outcome: Outcome
+            switch index < outcomes.count ? outcomes[index] : .refused(ProtocolError(.internal, "the change could not be stored")) {
+            case .committed(let events):
+                let rendered = events.map(Self.render)
+                if let seq = rendered.first?.seq, first == nil { first = seq }
+                if let seq = rendered.last?.seq { last = seq }
+                items.append(Batch.Item(events: rendered, origin: pending.origin, apply: pending.apply))
+                outcome = .committed(rendered)
+            case .duplicate(let message):
+                outcome = .duplicate(message)
+            case .refused(let error):
+                outcome = .refused(error)
+            }
+            if pending.afterDelivery {
+                later.append((pending.completion, outcome))
+            } else if let reply = pending.completion(outcome) {
+                replies.append(reply)
+            }
+            for waiter in joined[index] {
+                if let reply = waiter(outcome) { replies.append(reply) }
+            }
+        }
+        // Another node may have committed between the last delivery and this batch (its
+        // commit came first: the sequence's lock orders them). Its events go out first.
+        if let first { await deliverCommitted(through: first - 1) }
+        for subscriber in subscribers { subscriber(Batch(items: items, replies: replies)) }
+        if let last { state.withLock { $0.deliveredSeq = max($0.deliveredSeq, last) } }
+        return later
+    }
+
+    /// Another node committed up to `seq` (its notification): reads what this node has not
+    /// delivered yet and delivers it, in order, after whatever is being delivered now.
+    func otherNodeCommitted(through seq: Int64) async {
+        await delivery.run { await deliverCommitted(through: seq) }
+    }
+
+    /// Reads from the store and delivers every event after the last delivered, through `seq`
+    /// (the caller holds `delivery`). Each applies its effect on the state (`EventEffects`)
+    /// and goes to everyone concerned here.
+    private func deliverCommitted(through seq: Int64) async {
+        var delivered = state.withLock { $0.deliveredSeq }
+        var failures = 0
+        while delivered < seq {
+            let events: [StoredEvent]
+            do {
+                events = try await store.committedEvents(after: delivered, through: seq, limit: Self.catchUpPage)
+            } catch {
+                failures += 1
+                logger.error("reading other nodes' events failed", metadata: ["error": "\(error)", "after": "\(delivered)"])
+                if failures >= 3 { return }  // the next commit or notification tries again
+                try? await Task.sleep(for: .milliseconds(100 * failures))
+                continue
+            }
+            guard let newest = events.last?.seq else {
+                // Numbers no event holds (nothing is lost: a commit takes its numbers with it).
+                delivered = seq
+                break
+            }
+            let items = events.map { event -> Batch.Item in
+                let rendered = Self.render(event)
+                return Batch.Item(events: [rendered], origin: nil, apply: EventEffects.apply(for: rendered))
+            }
+            for subscriber in subscribers { subscriber(Batch(items: items, replies: [])) }
+            delivered = newest
+        }
+        state.withLock { $0.deliveredSeq = max($0.deliveredSeq, delivered) }
     }
 
     /// An event's push, written once.

@@ -25,7 +25,7 @@ public final class Router: Service, Sendable {
     /// When expired tokens were last deleted (ms since 1970).
     let lastTokenPurge = Atomic<Int64>(0)
 
-    private init(store: any ChatStore, hub: Hub, configuration: ChatConfiguration, logger: Logger) {
+    private init(store: any ChatStore, hub: Hub, configuration: ChatConfiguration, logger: Logger, seq: Int64) {
         self.store = store
         self.hub = hub
         self.configuration = configuration
@@ -34,7 +34,7 @@ public final class Router: Service, Sendable {
         self.loginThrottle = LoginThrottle(settings: configuration.loginThrottle)
         self.guestIDs = GuestIDs(store: store)
         self.roomCreations = KeyedBuckets(rate: Double(configuration.roomsPerHour) / 3600, burst: Double(configuration.roomsPerHour))
-        self.log = EventLog(store: store, maxBatch: configuration.maxBatch, logger: logger, subscribers: [{ batch in hub.fanOut(batch) }])
+        self.log = EventLog(store: store, maxBatch: configuration.maxBatch, logger: logger, deliveredSeq: seq, subscribers: [{ batch in hub.fanOut(batch) }])
     }
 
     /// Opens the core on a store: migrates it, makes sure `general` exists, and loads rooms,
@@ -65,13 +65,19 @@ public final class Router: Service, Sendable {
             }
         }
         logger.info("loaded \(rooms.count) rooms, \(users.count) users, last seq \(seq)")
-        let router = Router(store: store, hub: hub, configuration: configuration, logger: logger)
+        let router = Router(store: store, hub: hub, configuration: configuration, logger: logger, seq: seq)
         try await router.purgeExpiredTokens()
         return router
     }
 
     public func run() async throws {
         let log = self.log
+        // Other nodes' commits (a shared PostgreSQL), heard of by their newest seq.
+        let listener = store.commitNotifications().map { seqs in
+            Task {
+                for await seq in seqs { await log.otherNodeCommitted(through: seq) }
+            }
+        }
         // Stop taking messages on graceful shutdown, and also on cancellation (another
         // service failed): either way the queue is written before the store closes.
         await withTaskCancellationHandler {
@@ -83,6 +89,8 @@ public final class Router: Service, Sendable {
         } onCancel: {
             log.stop()
         }
+        listener?.cancel()
+        await listener?.value
         try await store.close()
     }
 

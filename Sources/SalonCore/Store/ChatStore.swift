@@ -60,6 +60,14 @@ public protocol ChatStore: Sendable {
     /// oldest first, at most `limit`. Message events carry their message as it is now.
     func events(userID: Int64, periods: [MembershipPeriod], after: Int64, through: Int64, limit: Int) async throws -> [StoredEvent]
 
+    /// Every event of `seq` in `after+1 ... through`, oldest first, at most `limit`: what
+    /// another node committed, for this node to apply and fan out in order. Message events
+    /// carry their message as it is now, with no reactions (those come as their own events).
+    func committedEvents(after: Int64, through: Int64, limit: Int) async throws -> [StoredEvent]
+    /// The newest `seq` each time another process commits (PostgreSQL's LISTEN/NOTIFY), or
+    /// nil when this store has no other writer to hear of (SQLite: one server per file).
+    func commitNotifications() -> AsyncStream<Int64>?
+
     // MARK: Reads
 
     /// A page of a conversation, oldest first. With `before`, the newest `limit` older than it;

@@ -30,3 +30,24 @@ extension EventDraft {
             : EventDraft(type: .receiveMessage, scope: .room, roomID: message.roomID, actorID: message.senderID, messageID: message.id)
     }
 }
+
+extension StoredEvent {
+    /// The messages of these events that can have reactions (not deleted).
+    public static func messageIDs(_ events: [StoredEvent]) -> [Int64] {
+        events.compactMap { $0.message?.deleted == false ? $0.message?.id : nil }
+    }
+
+    /// A message event shows the message's text as it is now (an edit replaces the whole
+    /// text, so later events agree) and the reactions made before the event: those made after
+    /// it come as their own events, and a client that applies them all ends with exactly the
+    /// reactions there are.
+    public static func withReactions(_ events: [StoredEvent], from rows: [Int64: [StoredReaction]]) -> [StoredEvent] {
+        var events = events
+        for index in events.indices {
+            guard let id = events[index].message?.id else { continue }
+            let seq = events[index].seq
+            events[index].message?.reactions = ReactionSummary.summaries(of: rows[id] ?? [], before: seq)
+        }
+        return events
+    }
+}

@@ -4,6 +4,7 @@ import NIOSSL
 import PostgresNIO
 import SalonCore
 import SalonProtocol
+import Synchronization
 
 /// `ChatStore` on PostgreSQL, shared by any number of Salon nodes.
 ///
@@ -19,11 +20,15 @@ import SalonProtocol
 public final class PostgresChatStore: ChatStore {
     let client: PostgresClient
     private let runTask: Task<Void, Never>
+    let address: PostgresAddress
     let logger: Logger
+    /// The listeners of `commitNotifications`, ended at `close`.
+    private let listeners = Mutex<[Task<Void, Never>]>([])
 
-    private init(client: PostgresClient, runTask: Task<Void, Never>, logger: Logger) {
+    private init(client: PostgresClient, runTask: Task<Void, Never>, address: PostgresAddress, logger: Logger) {
         self.client = client
         self.runTask = runTask
+        self.address = address
         self.logger = logger
     }
 
@@ -33,10 +38,7 @@ public final class PostgresChatStore: ChatStore {
     public static func open(url: String, logger: Logger, maximumConnections: Int = 16) async throws -> PostgresChatStore {
         let address = try PostgresAddress(url: url)
         do {
-            var single = PostgresConnection.Configuration(host: address.host, port: address.port, username: address.user,
-                                                          password: address.password, database: address.database, tls: try address.connectionTLS())
-            single.options.connectTimeout = .seconds(5)
-            let connection = try await PostgresConnection.connect(configuration: single, id: 0, logger: logger)
+            let connection = try await PostgresConnection.connect(configuration: try address.connectionConfiguration(), id: 0, logger: logger)
             try await connection.close()
         } catch {
             throw StoreError("cannot use the PostgreSQL database at \(redacted(url)): \(describe(error))")
@@ -47,7 +49,7 @@ public final class PostgresChatStore: ChatStore {
         configuration.options.connectTimeout = .seconds(5)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let task = Task { await client.run() }
-        return PostgresChatStore(client: client, runTask: task, logger: logger)
+        return PostgresChatStore(client: client, runTask: task, address: address, logger: logger)
     }
 
     /// PostgreSQL's reason, in its words, for an error of PostgresNIO.
@@ -66,8 +68,50 @@ public final class PostgresChatStore: ChatStore {
     }
 
     public func close() async throws {
+        let listening = listeners.withLock { tasks -> [Task<Void, Never>] in defer { tasks = [] }; return tasks }
+        for task in listening { task.cancel() }
+        for task in listening { await task.value }
         runTask.cancel()
         await runTask.value
+    }
+
+    /// Listens on `salon_events` on a connection of its own (a pooled one goes back to the
+    /// pool), reconnecting with growing pauses when it drops. On each (re)connection it first
+    /// yields the newest `seq`, for what was committed while nobody listened. Only the newest
+    /// number is kept when the reader is behind: it reads everything up to it anyway.
+    public func commitNotifications() -> AsyncStream<Int64>? {
+        let (stream, continuation) = AsyncStream<Int64>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let task = Task { [address, logger] in
+            var pause = Duration.milliseconds(250)
+            while !Task.isCancelled {
+                do {
+                    let connection = try await PostgresConnection.connect(configuration: try address.connectionConfiguration(), id: 1, logger: logger)
+                    do {
+                        try await connection.listen(on: "salon_events") { notifications in
+                            let newest = try await connection.query("SELECT value FROM counters WHERE name = 'seq'", logger: logger).collect()
+                            if let seq = newest.first.map(PGRow.init)?.int("value") { continuation.yield(seq) }
+                            pause = .milliseconds(250)
+                            for try await notification in notifications {
+                                if let seq = Int64(notification.payload) { continuation.yield(seq) }
+                            }
+                        }
+                    } catch {
+                        try? await connection.close()
+                        throw error
+                    }
+                    try? await connection.close()
+                } catch {
+                    if Task.isCancelled { break }
+                    logger.warning("listening for other nodes' events failed; trying again", metadata: ["error": "\(Self.describe(error))"])
+                }
+                try? await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(5))
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        listeners.withLock { $0.append(task) }
+        return stream
     }
 
     // MARK: Statements
@@ -248,7 +292,7 @@ public final class PostgresChatStore: ChatStore {
 // MARK: - Address
 
 /// A `postgres://` URL, read.
-struct PostgresAddress {
+struct PostgresAddress: Sendable {
     var host: String
     var port: Int
     var user: String
@@ -279,6 +323,13 @@ struct PostgresAddress {
         case "require": return .require(.makeClientConfiguration())
         default: return .prefer(.makeClientConfiguration())
         }
+    }
+
+    /// For one connection of its own (the check at start, the listener).
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        var configuration = PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: try connectionTLS())
+        configuration.options.connectTimeout = .seconds(5)
+        return configuration
     }
 
     func connectionTLS() throws -> PostgresConnection.Configuration.TLS {

@@ -179,6 +179,58 @@ extension SQLiteChatStore {
 
     // MARK: Sync
 
+    public func committedEvents(after: Int64, through: Int64, limit: Int) async throws -> [StoredEvent] {
+        let eventRows = try await read("""
+            SELECT e.seq AS seq, e.type AS type, e.scope AS scope, e.room_id AS e_room_id, e.user_id AS e_user_id,
+                e.peer_id AS e_peer_id, e.actor_id AS actor_id, e.message_id AS message_id, e.data AS data,
+                e.created_at AS e_created_at,
+                m.id AS id, m.room_id AS room_id, r.name AS room, m.sender_id AS sender_id, m.sender AS sender,
+                m.recipient_id AS recipient_id, m.recipient AS recipient, m.conversation AS conversation, m.text AS text,
+                m.created_at AS created_at, m.edited_at AS edited_at, m.deleted AS deleted, m.reply_to AS reply_to,
+                m.client_msg_id AS client_msg_id
+            FROM events e
+            LEFT JOIN messages m ON m.id = e.message_id AND e.type IN ('receive_message', 'message_updated')
+            LEFT JOIN rooms r ON r.id = m.room_id
+            WHERE e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?
+            """, [.int(after), .int(through), .integer(limit)])
+        let messageRows = try await read(Self.messageSelect + " WHERE m.id > ? AND m.id <= ? ORDER BY m.id LIMIT ?",
+                                         [.int(after), .int(through), .integer(limit)])
+        return try await withReactionsAsOf(Self.merged(eventRows: eventRows, messageRows: messageRows, limit: limit))
+    }
+
+    /// Message events with the reactions made before each (`StoredEvent.withReactions`).
+    func withReactionsAsOf(_ events: [StoredEvent]) async throws -> [StoredEvent] {
+        StoredEvent.withReactions(events, from: try await reactionRows(of: StoredEvent.messageIDs(events)))
+    }
+
+
+    /// Rows of `events` (with their message, for message events) and of `messages` (new
+    /// messages), as events in `seq` order, at most `limit`.
+    static func merged(eventRows: [SQLiteRow], messageRows: [SQLiteRow], limit: Int) -> [StoredEvent] {
+        var events: [StoredEvent] = []
+        events.reserveCapacity(eventRows.count + messageRows.count)
+        for row in eventRows {
+            guard let seq = row.int("seq"), let type = row.text("type").flatMap(EventType.init(rawValue:)),
+                  let scope = row.int("scope").flatMap({ EventScope(rawValue: Int($0)) }) else { continue }
+            let draft = EventDraft(
+                type: type, scope: scope, roomID: row.int("e_room_id"), userID: row.int("e_user_id"), peerID: row.int("e_peer_id"),
+                actorID: row.int("actor_id"), messageID: row.int("message_id"), data: Array((row.text("data") ?? "").utf8)
+            )
+            events.append(StoredEvent(seq: seq, draft: draft, createdAt: Timestamp(milliseconds: row.int("e_created_at") ?? 0),
+                                      message: type.carriesMessage ? Self.storedMessage(row) : nil))
+        }
+        for row in messageRows {
+            guard let message = Self.storedMessage(row) else { continue }
+            events.append(StoredEvent(seq: message.id, draft: .newMessage(message), createdAt: message.createdAt, message: message))
+        }
+        events.sort { $0.seq < $1.seq }
+        if events.count > limit { events.removeLast(events.count - limit) }
+        return events
+    }
+
+    /// One process writes an SQLite database (the server): there is nobody else to hear of.
+    public nonisolated func commitNotifications() -> AsyncStream<Int64>? { nil }
+
     public func membershipPeriods(userID: Int64, after: Int64) async throws -> [MembershipPeriod] {
         try await read("""
             SELECT room_id, joined_seq, left_seq FROM membership_periods
@@ -239,34 +291,6 @@ extension SQLiteChatStore {
             )
             \(Self.messageSelect) JOIN picked ON picked.id = m.id ORDER BY m.id
             """, binds)
-        var events: [StoredEvent] = []
-        events.reserveCapacity(eventRows.count + messageRows.count)
-        for row in eventRows {
-            guard let seq = row.int("seq"), let type = row.text("type").flatMap(EventType.init(rawValue:)),
-                  let scope = row.int("scope").flatMap({ EventScope(rawValue: Int($0)) }) else { continue }
-            let draft = EventDraft(
-                type: type, scope: scope, roomID: row.int("e_room_id"), userID: row.int("e_user_id"), peerID: row.int("e_peer_id"),
-                actorID: row.int("actor_id"), messageID: row.int("message_id"), data: Array((row.text("data") ?? "").utf8)
-            )
-            events.append(StoredEvent(seq: seq, draft: draft, createdAt: Timestamp(milliseconds: row.int("e_created_at") ?? 0),
-                                      message: type.carriesMessage ? Self.storedMessage(row) : nil))
-        }
-        for row in messageRows {
-            guard let message = Self.storedMessage(row) else { continue }
-            events.append(StoredEvent(seq: message.id, draft: .newMessage(message), createdAt: message.createdAt, message: message))
-        }
-        events.sort { $0.seq < $1.seq }
-        if events.count > limit { events.removeLast(events.count - limit) }
-        // A message event shows the message's text as it is now (an edit replaces the whole
-        // text, so later events agree) and the reactions made before the event: those made
-        // after it come as their own events, and a client that applies them all ends with
-        // exactly the reactions there are.
-        let reactions = try await reactionRows(of: events.compactMap { $0.message?.deleted == false ? $0.message?.id : nil })
-        for index in events.indices {
-            guard let id = events[index].message?.id else { continue }
-            let seq = events[index].seq
-            events[index].message?.reactions = ReactionSummary.summaries(of: reactions[id] ?? [], before: seq)
-        }
-        return events
+        return try await withReactionsAsOf(Self.merged(eventRows: eventRows, messageRows: messageRows, limit: limit))
     }
 }

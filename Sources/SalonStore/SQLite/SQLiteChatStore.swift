@@ -10,7 +10,7 @@ import Synchronization
 /// `ChatStore` on an SQLite file.
 ///
 /// Two connections: one for writes, one for reads, so that a reader never waits for a
-/// writer's fsync (WAL mode lets them run side by side). Writes take `WriteLock`, so that a
+/// writer's fsync (WAL mode lets them run side by side). Writes take `writeLock`, so that a
 /// transaction never has another writer's statement run inside it; `BEGIN IMMEDIATE` takes
 /// SQLite's write lock at once, which also orders this process against another one on the
 /// same file (`salon admin`). With `synchronous=FULL` a transaction that has committed is on
@@ -23,7 +23,7 @@ import Synchronization
 public final class SQLiteChatStore: ChatStore {
     let writer: SQLiteConnection
     let reader: SQLiteConnection
-    let writeLock = WriteLock()
+    let writeLock = AsyncLock()
     /// Guests known to have their row (committed), so that a batch of their messages does not
     /// write it again.
     let knownGuests = Mutex<Set<Int64>>([])

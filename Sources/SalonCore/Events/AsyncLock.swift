@@ -1,10 +1,10 @@
 import Synchronization
 
-/// Serializes use of the store's one write connection: a transaction (a batch of changes, a
-/// registration) must not have another writer's statements run inside it, and SQLite runs
-/// whatever reaches the connection in the transaction that is open. Waiters are served in
-/// order; holding it across `await` is the point.
-final class WriteLock: Sendable {
+/// A lock held across `await`, waiters served in order. The SQLite store serializes its one
+/// write connection with it (a transaction must not have another writer's statements run
+/// inside it); the event log, its deliveries (a node's own batches and other nodes' events go
+/// out one at a time, in `seq` order).
+public final class AsyncLock: Sendable {
     private struct State {
         var held = false
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -12,8 +12,10 @@ final class WriteLock: Sendable {
 
     private let state = Mutex(State())
 
+    public init() {}
+
     @discardableResult
-    func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    public func run<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
         await acquire()
         do {
             let result = try await body()

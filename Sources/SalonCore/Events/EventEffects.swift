@@ -1,0 +1,48 @@
+import Foundation
+import SalonProtocol
+
+/// What an event does to the in-memory state when it was committed by another node (the
+/// node that committed it applies the `Apply` its handler wrote). The state is a cache of
+/// the database, so every event that changes it says enough to change it: who joined or left
+/// which room (`system` join/leave), which room was created, by whom (`room_updated` of a room
+/// not known here).
+enum EventEffects {
+    static func apply(for event: EventLog.Committed) -> EventLog.Apply? {
+        let draft = event.draft
+        switch draft.type {
+        case .system:
+            guard let roomID = draft.roomID, let actor = draft.actorID,
+                  let push = try? JSONDecoder().decode(SystemPush.self, from: Data(draft.data)), let username = push.username else { return nil }
+            let seq = event.seq
+            switch push.event {
+            case "join":
+                return { s, _ in
+                    guard let name = s.roomNames[roomID] else { return }
+                    s.addMember(actor, name: username, to: name, role: .member)
+                    s.notePeriod(of: actor, roomID: roomID, joined: seq, left: nil)
+                }
+            case "leave":
+                return { s, _ in
+                    guard let name = s.roomNames[roomID] else { return }
+                    s.removeMember(actor, from: name)
+                    s.notePeriod(of: actor, roomID: roomID, joined: nil, left: seq)
+                }
+            default:
+                return nil
+            }
+        case .roomUpdated:
+            guard let roomID = draft.roomID, let actor = draft.actorID,
+                  let push = try? JSONDecoder().decode(RoomUpdatedPush.self, from: Data(draft.data)), push.removed != true else { return nil }
+            let info = push.room
+            let createdAt = Timestamp.now()
+            return { s, _ in
+                // A room this node does not know yet: it was just created, by the actor.
+                guard s.roomNames[roomID] == nil, s.rooms[info.name] == nil else { return }
+                s.addRoom(RoomRecord(id: roomID, name: info.name, topic: info.topic, isPrivate: info.private, createdAt: createdAt))
+                s.addMember(actor, name: s.displayName(actor), to: info.name, role: .owner)
+            }
+        default:
+            return nil
+        }
+    }
+}
