@@ -10,8 +10,11 @@ public struct ServerConfiguration: Sendable {
     /// TCP framed port; nil disables the listener, 0 picks a free one.
     public var tcpPort: Int? = 9090
     public var dataDirectory: String = "./salon-data"
-    /// A database URL (`sqlite:PATH`); nil means `salon.sqlite` in `dataDirectory`.
+    /// A database URL (`sqlite:PATH` or `postgres://…`); nil means `salon.sqlite` in
+    /// `dataDirectory`.
     public var databaseURL: String?
+    /// This node's name, in `/healthz` (several nodes can share one PostgreSQL database).
+    public var nodeName: String = "salon"
     public var chat = ChatConfiguration()
     /// The largest request frame, in bytes (WebSocket: the whole reassembled message).
     public var frameLimit: Int = Limits.frameBytes

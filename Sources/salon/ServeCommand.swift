@@ -67,6 +67,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Comma-separated origins allowed to open the WebSocket besides the server's own, or * (SALON_ALLOWED_ORIGINS).")
     var allowedOrigins: String = env["SALON_ALLOWED_ORIGINS"] ?? ""
 
+    @Option(help: "This node's name in logs and /healthz; default: host name and port (SALON_NODE_NAME).")
+    var nodeName: String?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (SALON_LOG_LEVEL).")
     var logLevel: String = env["SALON_LOG_LEVEL"] ?? "info"
 
@@ -108,9 +111,12 @@ struct ServeCommand: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let logger = Logger(label: "salon")
-
         var configuration = ServerConfiguration()
+        let node = nodeName ?? Self.env["SALON_NODE_NAME"] ?? "\(ProcessInfo.processInfo.hostName):\(port)"
+        configuration.nodeName = node
+        var logger = Logger(label: "salon")
+        logger[metadataKey: "node"] = "\(node)"
+
         configuration.host = host
         configuration.port = port
         configuration.tcpPort = tcpPort == 0 ? nil : tcpPort

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 
 import pytest
 import websockets
@@ -87,3 +88,13 @@ async def ws_account(url, name):
     reply = await ws_request(ws, "register", {"username": name, "password": f"{name} password"})
     assert reply["action"] == "success", reply
     return ws
+
+
+def postgres_database() -> str:
+    """A new empty database on the test PostgreSQL (`SALON_TEST_POSTGRES`, started by
+    ./scripts/test); returns its URL. Without that server the test fails, never skips."""
+    server = os.environ.get("SALON_TEST_POSTGRES")
+    assert server, "set SALON_TEST_POSTGRES=postgres://USER:PASSWORD@HOST:PORT/postgres (./scripts/test starts a server and sets it)"
+    name = "salon_e2e_" + uuid.uuid4().hex
+    subprocess.run(["psql", server, "-q", "-c", f"CREATE DATABASE {name}"], check=True, capture_output=True)
+    return server.rsplit("/", 1)[0] + "/" + name + "?sslmode=disable"

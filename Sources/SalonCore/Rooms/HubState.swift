@@ -74,6 +74,13 @@ struct HubState: Sendable {
         names[id] ?? online[id]?.user.username ?? "#\(id)"
     }
 
+    /// An account, into the directory (at start, at registration, or when another node
+    /// registered it and it is first named here).
+    mutating func learn(_ record: UserRecord) {
+        directory[record.key] = DirectoryEntry(id: record.id, username: record.username, role: record.role)
+        names[record.id] = record.username
+    }
+
     /// Whether a name is in use: a registered account, a registration under way, or someone
     /// connected (a guest).
     func isNameTaken(_ key: String) -> Bool {

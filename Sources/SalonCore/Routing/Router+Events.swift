@@ -32,7 +32,7 @@ extension Router {
         let terms = try SearchSyntax.terms(for: p.query)
         var conversation: String?
         if p.room != nil || p.with != nil {
-            conversation = try resolveTarget(room: p.room, with: p.with, field: "with", for: user).conversation.key
+            conversation = try await resolveTarget(room: p.room, with: p.with, field: "with", for: user).conversation.key
         }
         let roomIDs = hub.withState { s in (s.memberships[user.id] ?? []).compactMap { s.rooms[$0]?.id } }
         let page = min(limit, Limits.searchPage)

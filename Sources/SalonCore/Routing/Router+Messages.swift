@@ -18,7 +18,7 @@ extension Router {
         if let attachments = p.attachments, !attachments.isEmpty {
             throw ProtocolError(.invalidField, "attachments are not supported by this server yet")
         }
-        let target = try resolveTarget(room: p.room, with: p.to, field: "to", for: user)
+        let target = try await resolveTarget(room: p.room, with: p.to, field: "to", for: user)
 
         if let cid = p.clientMsgID, let original = try await store.message(senderID: user.id, clientMsgID: cid) {
             session.send(EnvelopeEncoder.success(replyTo: replyTo, MessageResult(message: original.wire)))
@@ -62,7 +62,7 @@ extension Router {
         }
         let limit = p.limit ?? Limits.historyDefault
         guard limit >= 1 else { throw ProtocolError(.invalidField, "'limit' must be at least 1") }
-        let target = try resolveTarget(room: p.room, with: p.with, field: "with", for: user)
+        let target = try await resolveTarget(room: p.room, with: p.with, field: "with", for: user)
         let page = min(limit, Limits.historyPage)
         let messages = try await store.messages(conversation: target.conversation.key, before: p.before, after: p.after, limit: page + 1)
         // One row more than asked tells whether there is more; the page keeps the messages
@@ -77,7 +77,7 @@ extension Router {
     func markRead(_ p: MarkReadRequest, _ session: Session) async throws -> EmptyPayload {
         let user = try session.requireUser()
         guard p.id >= 0 else { throw ProtocolError(.invalidField, "'id' is a message id") }
-        let target = try resolveTarget(room: p.room, with: p.with, field: "with", for: user)
+        let target = try await resolveTarget(room: p.room, with: p.with, field: "with", for: user)
         guard !user.isGuest else { return EmptyPayload() }
         let event = EventDraft(type: .read, scope: .users, roomID: target.roomID, userID: user.id, actorID: user.id,
                                data: Self.eventData(ReadPush(room: target.room, with: target.peer?.username, id: p.id)))
@@ -127,7 +127,7 @@ extension Router {
     /// Ephemeral: straight to whoever is online, never stored, no `seq`.
     func typing(_ p: TypingRequest, _ session: Session) throws -> EmptyPayload {
         let user = try session.requireUser()
-        let target = try resolveTarget(room: p.room, with: p.to, field: "to", for: user)
+        let target = try resolveTargetNow(room: p.room, with: p.to, field: "to", for: user)
         let recipients = hub.withState { s -> [Connection] in
             if let room = target.room {
                 return s.connections(ofRoom: room, excluding: user.id)
@@ -151,7 +151,21 @@ extension Router {
     }
 
     /// A room the user is in, or a person: exactly one of the two must be given.
-    func resolveTarget(room: String?, with peerName: String?, field: String, for user: SessionUser) throws -> Target {
+    /// `resolveTargetNow`, and for a name unknown here an account looked up in the store (one
+    /// registered on another node since this one started: memory is a cache).
+    func resolveTarget(room: String?, with peerName: String?, field: String, for user: SessionUser) async throws -> Target {
+        do {
+            return try resolveTargetNow(room: room, with: peerName, field: field, for: user)
+        } catch let error as ProtocolError where error.code == .userNotFound {
+            guard let peerName, let record = try await store.user(key: UserKey.of(peerName)) else { throw error }
+            hub.withState { $0.learn(record) }
+            return try resolveTargetNow(room: room, with: peerName, field: field, for: user)
+        }
+    }
+
+    /// The room (the user a member) or the person (an account, or a guest connected here)
+    /// a request names, from memory.
+    func resolveTargetNow(room: String?, with peerName: String?, field: String, for user: SessionUser) throws -> Target {
         switch (room, peerName) {
         case (nil, nil):
             throw ProtocolError(.missingField, "missing field 'data.room' (or 'data.\(field)')")

@@ -6,11 +6,14 @@ import Logging
 /// The plain HTTP side: the web client's files at `/`, a health check, and the headers that
 /// keep the page safe. The HTTP API and metrics come in later issues.
 enum HTTPRoutes {
-    static func make(logger: Logger) -> Hummingbird.Router<BasicRequestContext> {
+    /// `/healthz` answers `ok` and the node's name (`ok node=NAME`), so that a proxy or a
+    /// person can tell which node answered.
+    static func make(logger: Logger, nodeName: String) -> Hummingbird.Router<BasicRequestContext> {
         let router = Hummingbird.Router()
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: WebClientMiddleware(files: WebClientFiles.load(logger: logger)))
-        router.get("/healthz") { _, _ in "ok\n" }
+        let health = "ok node=\(nodeName)\n"
+        router.get("/healthz") { _, _ in health }
         return router
     }
 }

@@ -1,0 +1,201 @@
+"""Several `salon serve` nodes sharing one PostgreSQL behave as one server: what one node's
+clients do reaches the other's, once and in seq order; losing a node loses nothing."""
+import asyncio
+import json
+import subprocess
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import websockets
+
+from conftest import BINARY, Server, postgres_database, ws_account, ws_request
+from test_hardening import tcp_connect, tcp_recv, tcp_send
+
+
+@pytest.fixture
+def cluster():
+    """Two nodes on one new database, started at the same moment (they migrate it once,
+    under PostgreSQL's advisory lock)."""
+    url = postgres_database()
+    with ThreadPoolExecutor(2) as pool:
+        nodes = list(pool.map(lambda name: Server(extra=["--db", url, "--node-name", name]), ["alpha", "beta"]))
+    yield nodes
+    for node in nodes:
+        node.close()
+
+
+def seq_of(envelope):
+    return (envelope.get("data") or {}).get("seq")
+
+
+class TcpClient:
+    """A TCP-frames client that keeps the pushes arriving while it waits for replies."""
+
+    def __init__(self, node):
+        self.sock = tcp_connect(node)
+        self.sock.settimeout(10)
+        self.pushes = []
+
+    def request(self, action, data=None, id="r"):
+        tcp_send(self.sock, {"action": action, "id": id, "data": data or {}})
+        while True:
+            envelope = tcp_recv(self.sock)
+            if envelope.get("reply_to") == id:
+                return envelope
+            self.pushes.append(envelope)
+
+    def push(self):
+        envelope = tcp_recv(self.sock)
+        self.pushes.append(envelope)
+        return envelope
+
+
+def test_two_nodes_are_one_server(cluster):
+    alpha, beta = cluster
+    for node, name in ((alpha, "alpha"), (beta, "beta")):
+        with urllib.request.urlopen(f"http://127.0.0.1:{node.http_port}/healthz", timeout=10) as response:
+            assert response.read().decode() == f"ok node={name}\n"
+
+    async def run():
+        ana = await ws_account(alpha.ws_url, "ana")  # WebSocket on alpha
+        eye = await websockets.connect(alpha.ws_url)  # a guest on alpha that only reads
+        assert (await ws_request(eye, "login", {"username": "eye"}))["action"] == "success"
+        bob = TcpClient(beta)                         # TCP frames on beta
+        assert bob.request("register", {"username": "bob", "password": "bob password"})["action"] == "success"
+        # Interleaved senders on both nodes.
+        ids = []
+        for i in range(10):
+            reply = await ws_request(ana, "send_message", {"room": "general", "text": f"ana {i}"}, id=f"a{i}")
+            ids.append(reply["data"]["message"]["id"])
+            reply = bob.request("send_message", {"room": "general", "text": f"bob {i}"}, id=f"b{i}")
+            ids.append(reply["data"]["message"]["id"])
+        assert ids == sorted(ids) and len(set(ids)) == 20, ids
+        # Bob (TCP, beta) received ana's ten messages as pushes, in order.
+        def texts_of(envelopes):
+            return [e["data"]["message"]["text"] for e in envelopes if e["action"] == "receive_message"]
+        while len(texts_of(bob.pushes)) < 10:
+            bob.push()
+        assert texts_of(bob.pushes) == [f"ana {i}" for i in range(10)], bob.pushes
+        seen = [seq_of(e) for e in bob.pushes if seq_of(e) is not None]
+        assert seen == sorted(seen) and len(set(seen)) == len(seen), seen
+        # A WebSocket client on alpha received everything, in order, once.
+        received = []
+        while len(texts_of(received)) < 20:
+            received.append(json.loads(await asyncio.wait_for(eye.recv(), 10)))
+        assert texts_of(received) == [f"{who} {i}" for i in range(10) for who in ("ana", "bob")], texts_of(received)
+        seen = [seq_of(e) for e in received if seq_of(e) is not None]
+        assert seen == sorted(seen) and len(set(seen)) == len(seen), seen
+        await eye.close()
+        # A private message from beta to someone who registered on alpha.
+        assert bob.request("send_message", {"to": "ana", "text": "psst"}, id="dm")["action"] == "success"
+        while True:
+            envelope = json.loads(await asyncio.wait_for(ana.recv(), 10))
+            if envelope["action"] == "receive_message" and envelope["data"]["message"].get("to") == "ana":
+                break
+        # A guest on beta cannot take a name registered on alpha.
+        async with websockets.connect(beta.ws_url) as ws:
+            assert (await ws_request(ws, "login", {"username": "ana"}))["data"]["code"] == "password_required"
+        await ana.close()
+        bob.sock.close()
+    asyncio.run(run())
+
+
+def test_killing_a_node_under_load_loses_nothing_and_its_clients_catch_up_elsewhere(cluster):
+    alpha, beta = cluster
+
+    async def run():
+        watcher = await websockets.connect(beta.ws_url)  # stays on beta throughout
+        registered = await ws_request(watcher, "register", {"username": "watcher", "password": "watcher password"})
+        token = registered["data"]["token"]
+        senders = [await ws_account(alpha.ws_url, f"s{i}") for i in range(4)]
+        reader = await websockets.connect(alpha.ws_url)  # the watcher's second device, on alpha
+        last_seq = (await ws_request(reader, "login", {"token": token}))["data"]["seq"]
+        acked = {}          # client_msg_id → id
+        sent = {}           # client_msg_id → (sender index, text)
+
+        async def send_loop(index, ws, count):
+            for n in range(count):
+                cid = f"s{index}-{n}"
+                sent[cid] = (index, f"s{index} #{n}")
+                try:
+                    reply = await ws_request(ws, "send_message", {"room": "general", "text": f"s{index} #{n}", "client_msg_id": cid}, id=cid)
+                except (websockets.ConnectionClosed, asyncio.TimeoutError, OSError):
+                    return n
+                if reply["action"] == "success":
+                    acked[cid] = reply["data"]["message"]["id"]
+            return count
+
+        async def read_loop():
+            nonlocal last_seq
+            try:
+                while True:
+                    envelope = json.loads(await reader.recv())
+                    if seq_of(envelope) is not None and "reply_to" not in envelope:
+                        last_seq = max(last_seq, seq_of(envelope))
+            except (websockets.ConnectionClosed, OSError):
+                return
+
+        reading = asyncio.create_task(read_loop())
+        sending = [asyncio.create_task(send_loop(i, ws, 400)) for i, ws in enumerate(senders)]
+        # Under load: kill -9 alpha once a good part is acknowledged.
+        while len(acked) < 300:
+            await asyncio.sleep(0.01)
+        alpha.process.kill()
+        alpha.process.wait(timeout=10)
+        stopped_at = await asyncio.gather(*sending)
+        await reading
+        # The senders reconnect to beta and send again what was not acknowledged (the same
+        # client_msg_id: stored once), then the rest.
+        for index in range(4):
+            async with websockets.connect(beta.ws_url) as ws:
+                reply = await ws_request(ws, "login", {"username": f"s{index}", "password": f"s{index} password"})
+                assert reply["action"] == "success", reply
+                for n in range(400):
+                    cid = f"s{index}-{n}"
+                    if cid in acked:
+                        continue
+                    reply = await ws_request(ws, "send_message", {"room": "general", "text": f"s{index} #{n}", "client_msg_id": cid}, id=cid)
+                    assert reply["action"] == "success", reply
+                    acked[cid] = reply["data"]["message"]["id"]
+        assert len(acked) == 1600 and stopped_at != [400] * 4
+        # Every acknowledged message is in the history once, with its id.
+        history = []
+        before = None
+        while True:
+            page = await ws_request(watcher, "history", {"room": "general", "limit": 200, **({"before": before} if before else {})}, id="h")
+            messages = page["data"]["messages"]
+            history = messages + history
+            if not page["data"]["has_more"] or not messages:
+                break
+            before = messages[0]["id"]
+        ids = [m["id"] for m in history]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+        assert sorted(acked.values()) == sorted(i for i, m in zip(ids, history) if m["text"].startswith("s"))
+        # The device that was on alpha catches up on beta by sync from its last seq: exactly
+        # the messages it had not seen, once each, in order.
+        async with websockets.connect(beta.ws_url) as ws:
+            assert (await ws_request(ws, "login", {"token": token}))["action"] == "success"
+            events = []
+            since = last_seq
+            while True:
+                page = await ws_request(ws, "sync", {"since": since, "limit": 500}, id="s")
+                assert page["action"] == "success", page
+                events += page["data"]["events"]
+                since = page["data"]["seq"]
+                if not page["data"]["has_more"]:
+                    break
+            seqs = [e["seq"] for e in events]
+            assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+            got = {e["data"]["message"]["id"] for e in events if e["action"] == "receive_message"}
+            assert got == {i for i in acked.values() if i > last_seq}
+        await watcher.close()
+    asyncio.run(run())
+
+
+def test_an_unreachable_database_is_a_clear_error_at_start():
+    result = subprocess.run([BINARY, "serve", "--port", "0", "--tcp-port", "0", "--db", "postgres://salon:x@127.0.0.1:1/salon"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "cannot use the PostgreSQL database at postgres://salon:***@127.0.0.1:1/salon" in result.stdout + result.stderr
+    assert "Connection refused" in result.stdout + result.stderr
