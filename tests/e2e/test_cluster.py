@@ -199,3 +199,83 @@ def test_an_unreachable_database_is_a_clear_error_at_start():
     assert result.returncode == 1
     assert "cannot use the PostgreSQL database at postgres://salon:***@127.0.0.1:1/salon" in result.stdout + result.stderr
     assert "Connection refused" in result.stdout + result.stderr
+
+
+@pytest.fixture
+def proxied(cluster, tmp_path):
+    """nginx in front of both nodes, with deploy/nginx/salon.conf (the documented file) and
+    only the addresses changed."""
+    import os
+    import re
+    import shutil
+    import time
+    from conftest import ROOT, free_port
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    assert os.path.exists(nginx), "nginx is not installed (./scripts/test installs it)"
+    alpha, beta = cluster
+    port = free_port()
+    site = open(os.path.join(ROOT, "deploy", "nginx", "salon.conf")).read()
+    site = site.replace("127.0.0.1:8081", f"127.0.0.1:{alpha.http_port}").replace("127.0.0.1:8082", f"127.0.0.1:{beta.http_port}")
+    site = re.sub(r"listen 80;", f"listen 127.0.0.1:{port};", site)
+    (tmp_path / "salon.conf").write_text(site)
+    for folder in ("logs", "temp"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "nginx.conf").write_text(f"""
+daemon off;
+master_process off;
+worker_processes 1;
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/logs/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp_path}/temp/body;
+    proxy_temp_path {tmp_path}/temp/proxy;
+    fastcgi_temp_path {tmp_path}/temp/fastcgi;
+    uwsgi_temp_path {tmp_path}/temp/uwsgi;
+    scgi_temp_path {tmp_path}/temp/scgi;
+    include {tmp_path}/salon.conf;
+}}
+""")
+    process = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 10
+    while True:  # nginx says nothing when it is ready: its port answering is the event
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                break
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read() if process.poll() is not None else "nginx did not start"
+            time.sleep(0.05)
+    yield port
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_behind_nginx_a_lost_node_is_only_a_reconnection(cluster, proxied):
+    alpha, beta = cluster
+    url = f"ws://127.0.0.1:{proxied}/ws"
+    nodes = set()
+    for _ in range(4):
+        with urllib.request.urlopen(f"http://127.0.0.1:{proxied}/healthz", timeout=10) as response:
+            nodes.add(response.read().decode().strip())
+    assert nodes == {"ok node=alpha", "ok node=beta"}
+
+    async def run():
+        ana = await websockets.connect(url)
+        token = (await ws_request(ana, "register", {"username": "ana", "password": "ana password"}))["data"]["token"]
+        first = await ws_request(ana, "send_message", {"room": "general", "text": "before"}, id="m1")
+        seq = first["data"]["message"]["id"]
+        await ana.close()
+        # Whichever node ana was on, one dies; the proxy takes the next connection elsewhere.
+        alpha.process.kill()
+        alpha.process.wait(timeout=10)
+        async with websockets.connect(beta.ws_url) as bob:
+            assert (await ws_request(bob, "login", {"username": "bob"}))["action"] == "success"
+            await ws_request(bob, "send_message", {"room": "general", "text": "while ana was away"}, id="m2")
+        async with websockets.connect(url) as again:
+            assert (await ws_request(again, "login", {"token": token}))["action"] == "success"
+            page = await ws_request(again, "sync", {"since": seq}, id="s")
+            texts = [e["data"]["message"]["text"] for e in page["data"]["events"] if e["action"] == "receive_message"]
+            assert texts == ["while ana was away"], page
+    asyncio.run(run())
