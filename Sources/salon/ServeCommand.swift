@@ -114,6 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = ServerConfiguration()
         let node = nodeName ?? Self.env["SALON_NODE_NAME"] ?? "\(ProcessInfo.processInfo.hostName):\(port)"
         configuration.nodeName = node
+        configuration.chat.nodeName = node
         var logger = Logger(label: "salon")
         logger[metadataKey: "node"] = "\(node)"
 

@@ -60,4 +60,42 @@ import Testing
         try await a.stop()
         try await b.stop()
     }
+
+    /// Presence, typing and guest names across nodes: someone connected to two nodes is
+    /// online once, and offline only when their last connection anywhere closes.
+    @Test(arguments: StoreBackend.allCases.filter { $0 == .postgres }) func presenceTypingAndGuestNamesSpanNodes(_ backend: StoreBackend) async throws {
+        let a = try await CoreHarness.make({ $0.nodeName = "a" }, backend: backend)
+        let b = try await CoreHarness.make({ $0.nodeName = "b" }, reopening: a)
+        let (bob, bk) = b.connect()
+        let registered = try await b.request(bob, bk, "register", ["username": "bob", "password": "bob password"])
+        let token = try #require(registered.payload["token"] as? String)
+        let presence = { (name: String, online: Bool) in
+            { (envelopes: [[String: Any]]) in
+                envelopes.contains { $0.action == "presence" && $0.payload["username"] as? String == name && $0.payload["online"] as? Bool == online }
+            }
+        }
+        // A guest on A: bob on B sees it come online, and list_users on B lists it.
+        let (gus, gk) = a.connect()
+        #expect(try await a.request(gus, gk, "login", ["username": "gus"]).action == "success")
+        await bk.until(presence("gus", true))
+        let users = try await b.request(bob, bk, "list_users")
+        #expect((users.payload["users"] as? [[String: Any]])?.contains { $0["username"] as? String == "gus" && $0["online"] as? Bool == true } == true)
+        // Its name is taken on B too.
+        let (other, ok) = b.connect()
+        #expect(try await b.request(other, ok, "login", ["username": "gus"]).errorCode == "username_taken")
+        // Typing on A reaches B.
+        #expect(try await a.request(gus, gk, "typing", ["room": "general"]).action == "success")
+        await bk.until { $0.contains { $0.action == "typing" && $0.payload["username"] as? String == "gus" } }
+        // Bob also connects on A; closing that connection leaves him online (on B).
+        let (bobA, bak) = a.connect()
+        #expect(try await a.request(bobA, bak, "login", ["token": token]).action == "success")
+        a.router.close(bobA)
+        // The guest leaves A: offline on B, and its name is free again everywhere.
+        a.router.close(gus)
+        await bk.until(presence("gus", false))
+        #expect(!presence("bob", false)(bk.envelopes))
+        #expect(try await b.request(other, ok, "login", ["username": "gus"]).action == "success")
+        try await a.stop()
+        try await b.stop()
+    }
 }

@@ -59,6 +59,7 @@ import SalonCore
             try await base.committedEvents(after: after, through: through, limit: limit)
         }
         func commitNotifications() -> AsyncStream<Int64>? { base.commitNotifications() }
+        var cluster: (any ClusterState)? { base.cluster }
     }
 
     @Test func aMessageThatCannotBeStoredIsRefusedAndNotDelivered() async throws {

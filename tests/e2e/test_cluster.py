@@ -279,3 +279,34 @@ def test_behind_nginx_a_lost_node_is_only_a_reconnection(cluster, proxied):
             texts = [e["data"]["message"]["text"] for e in page["data"]["events"] if e["action"] == "receive_message"]
             assert texts == ["while ana was away"], page
     asyncio.run(run())
+
+
+def test_presence_spans_nodes_and_a_dead_nodes_people_go_offline(cluster):
+    alpha, beta = cluster
+
+    async def until_presence(ws, name, online, timeout):
+        async def wait():
+            while True:
+                envelope = json.loads(await ws.recv())
+                if envelope["action"] == "presence" and envelope["data"] == {"username": name, "online": online}:
+                    return
+        await asyncio.wait_for(wait(), timeout)
+
+    async def run():
+        watcher = await websockets.connect(beta.ws_url)
+        assert (await ws_request(watcher, "login", {"username": "watcher"}))["action"] == "success"
+        gus = await websockets.connect(alpha.ws_url)
+        assert (await ws_request(gus, "login", {"username": "gus"}))["action"] == "success"
+        await until_presence(watcher, "gus", True, 10)
+        users = (await ws_request(watcher, "list_users", id="u"))["data"]["users"]
+        assert {"username": "gus", "role": "guest", "online": True} in users, users
+        async with websockets.connect(beta.ws_url) as other:
+            assert (await ws_request(other, "login", {"username": "gus"}))["data"]["code"] == "username_taken"
+        # alpha dies without a word: after its missed beats (15 s), beta says gus is offline.
+        alpha.process.kill()
+        alpha.process.wait(timeout=10)
+        await until_presence(watcher, "gus", False, 40)
+        async with websockets.connect(beta.ws_url) as other:
+            assert (await ws_request(other, "login", {"username": "gus"}))["action"] == "success"
+        await watcher.close()
+    asyncio.run(run())

@@ -57,6 +57,8 @@ struct HubState: Sendable {
     var roomNames: [Int64: String] = [:]
     /// Room names by member id: the inverse of `RoomState.members`.
     var memberships: [Int64: Set<String>] = [:]
+    /// People online on other nodes only (`HubState+Remote`).
+    var remote: [Int64: RemoteUser] = [:]
     /// Names being registered right now, so that a guest cannot take one meanwhile.
     var pendingRegistrations: Set<String> = []
     /// The keys of names in use (accounts, registrations under way, connected guests) by
@@ -198,6 +200,8 @@ struct HubState: Sendable {
         }
         online[id] = nil
         if onlineKeys[entry.user.key] == id { onlineKeys[entry.user.key] = nil }
+        // Still online on another node: still online here, in every room.
+        guard remote[id] == nil else { return entry.user }
         for room in memberships[id] ?? [] {
             rooms[room]?.onlineMembers.remove(id)
         }

@@ -1,6 +1,8 @@
 /// Settings of the domain core. The defaults are those of PROTOCOL.md §12.
 public struct ChatConfiguration: Sendable {
     /// Whether `login` with a name alone (a guest) is allowed.
+    /// This node's name among the nodes sharing a database (presence across nodes).
+    public var nodeName: String = "salon"
     public var guestsAllowed: Bool = true
     /// Requests a second per connection, bursts of twice that; 0 turns rate limiting off.
     public var rateLimit: Int = 20

@@ -138,6 +138,9 @@ extension Router {
         if !recipients.isEmpty {
             Hub.deliver(EnvelopeEncoder.push("typing", TypingPush(room: target.room, to: target.peer?.username, username: user.username)), to: recipients)
         }
+        if target.peer?.id != user.id {
+            presence?.typing(user.actor, roomID: target.roomID, peer: target.peer?.id)
+        }
         return EmptyPayload()
     }
 

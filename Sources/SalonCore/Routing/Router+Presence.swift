@@ -15,12 +15,12 @@ extension Router {
                 if room.isPrivate && room.members[user.id] == nil { throw ProtocolError(.forbidden, "'\(name)' is private") }
                 ids = Array(room.members.keys)
             } else {
-                ids = Array(s.online.keys)
+                ids = Array(s.online.keys) + s.remote.keys.filter { s.online[$0] == nil }
             }
             let users = ids.map { id -> MemberInfo in
                 let name = s.displayName(id)
                 let role = s.online[id]?.user.role ?? s.directory[UserKey.of(name)].flatMap { $0.id == id ? $0.role : nil } ?? .guest
-                return MemberInfo(username: name, role: role.rawValue, online: s.online[id] != nil)
+                return MemberInfo(username: name, role: role.rawValue, online: s.isOnline(id))
             }
             let sorted = users.sorted { $0.username.lowercased() < $1.username.lowercased() }
             let page = Paging.page(sorted, after: p.after?.lowercased(), limit: limit, name: { $0.username.lowercased() }, size: JSONSize.member)

@@ -195,7 +195,7 @@ extension Router {
             if s.directory[key] != nil || s.pendingRegistrations.contains(key) {
                 return ProtocolError(.passwordRequired, "'\(username)' is a registered account: give its password")
             }
-            if s.onlineKeys[key] != nil {
+            if s.onlineKeys[key] != nil || s.remote.values.contains(where: { $0.isGuest && UserKey.of($0.username) == key }) {
                 return ProtocolError(.usernameTaken, "the name '\(username)' is in use by a connected guest")
             }
             if let other = s.lookAlike(of: username) {
@@ -205,8 +205,13 @@ extension Router {
         }
         if let outcome { throw outcome }
         let user = SessionUser(id: try await guestIDs.next(), username: username, key: key, role: .guest)
+        // Across nodes, the shared state decides between two guests racing for one name.
+        if let presence, !(try await presence.claimGuestName(user.actor, key: key)) {
+            throw ProtocolError(.usernameTaken, "the name '\(username)' is in use by a connected guest")
+        }
         // `comeOnline` re-checks under the lock: two guests racing for one name cannot both win.
         guard let seq = comeOnline(session, as: user, requireNew: true) else {
+            presence?.wentOffline(user.actor)
             throw ProtocolError(.usernameTaken, "the name '\(username)' is in use")
         }
         let rooms = hub.withState { s in (s.memberships[user.id] ?? []).sorted().compactMap { s.roomInfo($0, unread: 0) } }
@@ -236,15 +241,20 @@ extension Router {
             if requireNew && (s.onlineKeys[user.key] != nil || s.directory[user.key] != nil || s.lookAlike(of: user.username) != nil) {
                 return (nil, false, [])
             }
+            // Online on another node already: online for everyone already, no push.
+            let elsewhere = s.remote[user.id] != nil
             let first = s.attach(session.connection, as: user)
             if let tokenHash { s.tokenConnections[tokenHash, default: []].append(session.connection) }
-            return (s.appliedSeq, first, first ? s.presenceAudience(of: user.id, roomLimit: limit) : [])
+            return (s.appliedSeq, first, first && !elsewhere ? s.presenceAudience(of: user.id, roomLimit: limit) : [])
         }
         guard let seq = result.seq else { return nil }
         session.user = user
         session.connection.markLoggedIn()
         if result.first {
-            Hub.deliver(EnvelopeEncoder.push("presence", PresencePush(username: user.username, online: true)), to: result.audience)
+            if !result.audience.isEmpty {
+                Hub.deliver(EnvelopeEncoder.push("presence", PresencePush(username: user.username, online: true)), to: result.audience)
+            }
+            presence?.cameOnline(user.actor, key: user.key)
         }
         return seq
     }

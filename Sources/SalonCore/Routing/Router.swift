@@ -21,6 +21,8 @@ public final class Router: Service, Sendable {
     let guestIDs: GuestIDs
     /// Room creations per user (`roomsPerHour`, bursts of as many).
     let roomCreations: KeyedBuckets
+    /// Presence and typing across the nodes sharing the database (nil: one node).
+    let presence: ClusterPresence?
     private let connectionIDs = Atomic<UInt64>(0)
     /// When expired tokens were last deleted (ms since 1970).
     let lastTokenPurge = Atomic<Int64>(0)
@@ -34,6 +36,9 @@ public final class Router: Service, Sendable {
         self.loginThrottle = LoginThrottle(settings: configuration.loginThrottle)
         self.guestIDs = GuestIDs(store: store)
         self.roomCreations = KeyedBuckets(rate: Double(configuration.roomsPerHour) / 3600, burst: Double(configuration.roomsPerHour))
+        self.presence = store.cluster.map {
+            ClusterPresence(node: configuration.nodeName, cluster: $0, hub: hub, presenceRoomLimit: configuration.presenceRoomLimit, logger: logger)
+        }
         self.log = EventLog(store: store, maxBatch: configuration.maxBatch, logger: logger, deliveredSeq: seq, subscribers: [{ batch in hub.fanOut(batch) }])
     }
 
@@ -78,6 +83,7 @@ public final class Router: Service, Sendable {
                 for await seq in seqs { await log.otherNodeCommitted(through: seq) }
             }
         }
+        let presenceTask = presence.map { presence in Task { await presence.run() } }
         // Stop taking messages on graceful shutdown, and also on cancellation (another
         // service failed): either way the queue is written before the store closes.
         await withTaskCancellationHandler {
@@ -91,6 +97,9 @@ public final class Router: Service, Sendable {
         }
         listener?.cancel()
         await listener?.value
+        presenceTask?.cancel()
+        await presenceTask?.value
+        await presence?.leave()
         try await store.close()
     }
 
@@ -125,12 +134,16 @@ public final class Router: Service, Sendable {
             }
             // Only a user's last connection takes them offline; the audience is taken before
             // `detach`, which ends a guest's memberships.
+            // (Online on another node too: still online for everyone, no push.)
             let last = s.connections(of: user.id).count == 1
-            let audience = last ? s.presenceAudience(of: user.id, roomLimit: limit) : []
+            let audience = last && s.remote[user.id] == nil ? s.presenceAudience(of: user.id, roomLimit: limit) : []
             return (s.detach(session.connection, id: user.id), audience)
         }
         if let gone {
-            Hub.deliver(EnvelopeEncoder.push("presence", PresencePush(username: gone.username, online: false)), to: audience)
+            if !audience.isEmpty {
+                Hub.deliver(EnvelopeEncoder.push("presence", PresencePush(username: gone.username, online: false)), to: audience)
+            }
+            presence?.wentOffline(gone.actor)
         }
     }
 

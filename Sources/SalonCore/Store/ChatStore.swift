@@ -67,6 +67,8 @@ public protocol ChatStore: Sendable {
     /// The newest `seq` each time another process commits (PostgreSQL's LISTEN/NOTIFY), or
     /// nil when this store has no other writer to hear of (SQLite: one server per file).
     func commitNotifications() -> AsyncStream<Int64>?
+    /// The state nodes sharing this database share (nil: one node only).
+    var cluster: (any ClusterState)? { get }
 
     // MARK: Reads
 

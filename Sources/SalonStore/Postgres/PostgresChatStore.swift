@@ -75,25 +75,41 @@ public final class PostgresChatStore: ChatStore {
         await runTask.value
     }
 
-    /// Listens on `salon_events` on a connection of its own (a pooled one goes back to the
-    /// pool), reconnecting with growing pauses when it drops. On each (re)connection it first
-    /// yields the newest `seq`, for what was committed while nobody listened. Only the newest
-    /// number is kept when the reader is behind: it reads everything up to it anyway.
+    /// The newest `seq` at each commit of any node (channel `salon_events`, whose payload is
+    /// only that number). On each (re)connection it first yields the newest `seq`, for what was
+    /// committed while nobody listened. Only the newest number is kept when the reader is
+    /// behind: it reads everything up to it anyway.
     public func commitNotifications() -> AsyncStream<Int64>? {
-        let (stream, continuation) = AsyncStream<Int64>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let payloads = listen(on: "salon_events", keepingNewest: true) { connection in
+            let newest = try await connection.query("SELECT value FROM counters WHERE name = 'seq'", logger: self.logger).collect()
+            return newest.first.map(PGRow.init)?.int("value").map(String.init)
+        }
+        return AsyncStream { continuation in
+            let task = Task {
+                for await payload in payloads {
+                    if let seq = Int64(payload) { continuation.yield(seq) }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// The payloads of `channel`, listened to on a connection of its own (a pooled one goes
+    /// back to the pool), reconnecting with growing pauses when it drops. `onConnect` may
+    /// yield a payload first, once listening (what was missed meanwhile). Ended at `close`.
+    func listen(on channel: String, keepingNewest: Bool = false, onConnect: @escaping @Sendable (PostgresConnection) async throws -> String?) -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: keepingNewest ? .bufferingNewest(1) : .bufferingNewest(10_000))
         let task = Task { [address, logger] in
             var pause = Duration.milliseconds(250)
             while !Task.isCancelled {
                 do {
                     let connection = try await PostgresConnection.connect(configuration: try address.connectionConfiguration(), id: 1, logger: logger)
                     do {
-                        try await connection.listen(on: "salon_events") { notifications in
-                            let newest = try await connection.query("SELECT value FROM counters WHERE name = 'seq'", logger: logger).collect()
-                            if let seq = newest.first.map(PGRow.init)?.int("value") { continuation.yield(seq) }
+                        try await connection.listen(on: channel) { notifications in
+                            if let first = try await onConnect(connection) { continuation.yield(first) }
                             pause = .milliseconds(250)
-                            for try await notification in notifications {
-                                if let seq = Int64(notification.payload) { continuation.yield(seq) }
-                            }
+                            for try await notification in notifications { continuation.yield(notification.payload) }
                         }
                     } catch {
                         try? await connection.close()
@@ -102,7 +118,7 @@ public final class PostgresChatStore: ChatStore {
                     try? await connection.close()
                 } catch {
                     if Task.isCancelled { break }
-                    logger.warning("listening for other nodes' events failed; trying again", metadata: ["error": "\(Self.describe(error))"])
+                    logger.warning("listening on \(channel) failed; trying again", metadata: ["error": "\(Self.describe(error))"])
                 }
                 try? await Task.sleep(for: pause)
                 pause = min(pause * 2, .seconds(5))

@@ -126,5 +126,22 @@ enum PostgresSchema {
             "CREATE INDEX events_by_peer ON events (peer_id, seq) WHERE peer_id IS NOT NULL",
             "CREATE INDEX events_for_everyone ON events (seq) WHERE scope = 3",
         ],
+        // Who is online on which node (`PostgresChatStore+Cluster`): rows of a node go with it.
+        [
+            "CREATE TABLE nodes (name TEXT PRIMARY KEY, seen_at BIGINT NOT NULL)",
+            """
+            CREATE TABLE online (
+                node TEXT NOT NULL REFERENCES nodes (name) ON DELETE CASCADE,
+                user_id BIGINT NOT NULL,
+                username TEXT NOT NULL,
+                username_key TEXT NOT NULL,
+                is_guest BOOLEAN NOT NULL,
+                PRIMARY KEY (node, user_id)
+            )
+            """,
+            "CREATE INDEX online_by_user ON online (user_id)",
+            // A guest name is one guest's at a time, across the cluster.
+            "CREATE UNIQUE INDEX online_guest_names ON online (username_key) WHERE is_guest",
+        ],
     ]
 }

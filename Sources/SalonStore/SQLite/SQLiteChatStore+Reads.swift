@@ -231,6 +231,9 @@ extension SQLiteChatStore {
     /// One process writes an SQLite database (the server): there is nobody else to hear of.
     public nonisolated func commitNotifications() -> AsyncStream<Int64>? { nil }
 
+    /// One node per SQLite file: nothing to share.
+    public var cluster: (any ClusterState)? { nil }
+
     public func membershipPeriods(userID: Int64, after: Int64) async throws -> [MembershipPeriod] {
         try await read("""
             SELECT room_id, joined_seq, left_seq FROM membership_periods
