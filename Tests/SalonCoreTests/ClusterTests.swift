@@ -98,4 +98,21 @@ import Testing
         try await a.stop()
         try await b.stop()
     }
+
+    /// Guessing an account's password on every node at once gets no more tries than on one.
+    @Test(arguments: StoreBackend.allCases.filter { $0 == .postgres }) func failedLoginsCountOnEveryNode(_ backend: StoreBackend) async throws {
+        let a = try await CoreHarness.make({ $0.nodeName = "a" }, backend: backend)
+        let b = try await CoreHarness.make({ $0.nodeName = "b" }, reopening: a)
+        let (ana, ak) = a.connect()
+        #expect(try await a.request(ana, ak, "register", ["username": "ana", "password": "ana password"]).action == "success")
+        var codes: [String?] = []
+        for attempt in 0..<6 {
+            let node = attempt % 2 == 0 ? a : b
+            let (guess, gk) = node.connect()
+            codes.append(try await node.request(guess, gk, "login", ["username": "ana", "password": "wrong \(attempt)"]).errorCode)
+        }
+        #expect(codes == Array(repeating: "auth_failed", count: 5) + ["rate_limited"], "\(codes)")
+        try await a.stop()
+        try await b.stop()
+    }
 }

@@ -84,6 +84,8 @@ final class ClusterPresence: Sendable {
             hub.withState { s in
                 for (user, node) in elsewhere { _ = s.remoteOnline(user, node: node) }
             }
+        } catch is CancellationError {
+            return
         } catch {
             logger.error("could not learn who is online on the other nodes", metadata: ["error": "\(error)"])
         }

@@ -62,7 +62,7 @@ extension Router {
         }
         try Self.checkPasswordCharacters(password)
         let reservation: LoginThrottle.Reservation
-        switch loginThrottle.reserve(account: key, address: session.connection.address) {
+        switch try await loginThrottle.reserveAcrossNodes(account: key, address: session.connection.address) {
         case .success(let r): reservation = r
         case .failure(let wait):
             throw ProtocolError(.rateLimited, "too many failed logins: try again in \(wait.seconds) s")
@@ -82,10 +82,10 @@ extension Router {
         } catch let error as ProtocolError where error.code == .authFailed {
             throw error
         } catch {
-            loginThrottle.refund(reservation)  // not a failed guess: the server was busy, or the client left
+            await loginThrottle.refund(reservation)  // not a failed guess: the server was busy, or the client left
             throw error
         }
-        loginThrottle.refund(reservation)
+        await loginThrottle.refund(reservation)
         if PasswordHasher.needsRehash(record.passwordHash) {
             // An account from before passwords were pre-hashed: store the new kind of hash,
             // once (a second bcrypt on this one login). Failing that, the old one still works.

@@ -33,7 +33,7 @@ public final class Router: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.passwords = PasswordHasher(cost: configuration.bcryptCost, maxPending: configuration.maxPendingPasswordChecks)
-        self.loginThrottle = LoginThrottle(settings: configuration.loginThrottle)
+        self.loginThrottle = LoginThrottle(settings: configuration.loginThrottle, cluster: store.cluster)
         self.guestIDs = GuestIDs(store: store)
         self.roomCreations = KeyedBuckets(rate: Double(configuration.roomsPerHour) / 3600, burst: Double(configuration.roomsPerHour))
         self.presence = store.cluster.map {

@@ -21,6 +21,12 @@ public protocol ClusterState: Sendable {
     func heartbeat(node: String, now: Timestamp, deadline: Timestamp) async throws -> [(user: Actor, node: String)]
     /// Forgets what `node` noted before (a restart under the same name).
     func forget(node: String) async throws -> [Actor]
+    /// Takes a token from the account's bucket of failed-login allowances, shared by all
+    /// nodes (`burst` tokens, one more every `refill` ms): nil when one was taken, or the
+    /// seconds until the next one.
+    func takeLoginToken(account: String, burst: Double, refill: Double, at: Timestamp) async throws -> Int?
+    /// The check did not fail: the token goes back.
+    func giveBackLoginToken(account: String, burst: Double) async throws
     /// A notice to the other nodes (a few hundred bytes at most).
     func publish(_ notice: String) async throws
     /// The notices of all nodes (this one's too: the caller skips its own).

@@ -55,6 +55,28 @@ extension PostgresChatStore: ClusterState {
             .compactMap(Self.onlineRow).map(\.user)
     }
 
+    public func takeLoginToken(account: String, burst: Double, refill: Double, at: Timestamp) async throws -> Int? {
+        // The bucket refilled since its last use, then one token taken if there is one; the
+        // row lock makes two nodes' checks of one account take turns.
+        try await transaction { tx -> Int? in
+            let now = at.milliseconds
+            let row = try await tx.run("""
+                INSERT INTO login_buckets (account, tokens, at) VALUES ($1, $2, $3)
+                ON CONFLICT (account) DO UPDATE SET
+                    tokens = LEAST($2, login_buckets.tokens + GREATEST(0, $3 - login_buckets.at) / $4), at = GREATEST(login_buckets.at, $3)
+                RETURNING tokens
+                """, [.text(account), .double(burst), .int(now), .double(refill)]).first
+            let tokens = row?.double("tokens") ?? 0
+            guard tokens >= 1 else { return max(1, Int(((1 - tokens) * refill / 1000).rounded(.up))) }
+            try await tx.run("UPDATE login_buckets SET tokens = tokens - 1 WHERE account = $1", [.text(account)])
+            return nil
+        }
+    }
+
+    public func giveBackLoginToken(account: String, burst: Double) async throws {
+        _ = try await read("UPDATE login_buckets SET tokens = LEAST($2, tokens + 1) WHERE account = $1", [.text(account), .double(burst)])
+    }
+
     public func publish(_ notice: String) async throws {
         _ = try await read("SELECT pg_notify('salon_notices', $1)", [.text(notice)])
     }

@@ -364,6 +364,7 @@ enum PGValue: Sendable {
     case int(Int64)
     case text(String)
     case bool(Bool)
+    case double(Double)
     case ints([Int64])
     case null
 
@@ -377,6 +378,7 @@ enum PGValue: Sendable {
             case .int(let v): bindings.append(v)
             case .text(let v): bindings.append(v)
             case .bool(let v): bindings.append(v)
+            case .double(let v): bindings.append(v)
             case .ints(let v): bindings.append(v)
             case .null: bindings.appendNull()
             }
@@ -401,6 +403,11 @@ struct PGRow {
     func text(_ name: String) -> String? {
         guard row.contains(name) else { return nil }
         return (try? row[name].decode(String?.self)) ?? nil
+    }
+
+    func double(_ name: String) -> Double? {
+        guard row.contains(name) else { return nil }
+        return (try? row[name].decode(Double?.self)) ?? nil
     }
 
     func bool(_ name: String) -> Bool? {

@@ -142,6 +142,8 @@ enum PostgresSchema {
             "CREATE INDEX online_by_user ON online (user_id)",
             // A guest name is one guest's at a time, across the cluster.
             "CREATE UNIQUE INDEX online_guest_names ON online (username_key) WHERE is_guest",
+            // Failed-login allowances per account, shared by all nodes (token buckets).
+            "CREATE TABLE login_buckets (account TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, at BIGINT NOT NULL)",
         ],
     ]
 }
