@@ -17,6 +17,9 @@ final class BenchClient: ChannelInboundHandler {
 
     let shard: Shard
     let index: Int
+    /// Which of the servers this client is on (`BenchOptions.servers`): messages carry the
+    /// sender's, so that deliveries between nodes are measured apart.
+    let node: Int
     let name: String
     let room: String?
     let login: Login
@@ -27,9 +30,10 @@ final class BenchClient: ChannelInboundHandler {
     private var closing = false
     private var connectedAt: UInt64 = 0
 
-    init(shard: Shard, index: Int, name: String, room: String?, login: Login, textSize: Int) {
+    init(shard: Shard, index: Int, node: Int = 0, name: String, room: String?, login: Login, textSize: Int) {
         self.shard = shard
         self.index = index
+        self.node = node
         self.name = name
         self.room = room
         self.login = login
@@ -81,7 +85,7 @@ final class BenchClient: ChannelInboundHandler {
         guard let room else { return }
         let now = nowNanos()
         shard.sent += 1
-        send(#"{"action":"send_message","id":"s\#(now)","data":{"room":"\#(room)","text":"bench \#(now) \#(padding)"}}"#)
+        send(#"{"action":"send_message","id":"s\#(now)","data":{"room":"\#(room)","text":"bench \#(now) n\#(node) \#(padding)"}}"#)
     }
 
     func requestHistory(before: Int64?) {
@@ -112,9 +116,17 @@ final class BenchClient: ChannelInboundHandler {
     func receive(_ buffer: ByteBuffer) {
         let bytes = buffer.readableBytesView
         if let at = Scan.find(Scan.benchText, in: bytes), Scan.find(Scan.receiveMessage, in: bytes) != nil {
-            if let sentAt = Scan.number(in: bytes, from: at + Scan.benchText.count) {
+            let start = at + Scan.benchText.count
+            if let sentAt = Scan.number(in: bytes, from: start) {
+                let latency = nowNanos() &- sentAt
                 shard.delivered += 1
-                shard.delivery.recordUS(nowNanos() &- sentAt)
+                shard.delivery.recordUS(latency)
+                // "bench SENT_AT nNODE …": the sender's node.
+                var i = start
+                while i < bytes.endIndex, bytes[i] >= 48, bytes[i] <= 57 { i += 1 }
+                if i + 1 < bytes.endIndex, bytes[i + 1] == UInt8(ascii: "n"), let from = Scan.number(in: bytes, from: i + 2), from != UInt64(node) {
+                    shard.crossNodeDelivery.recordUS(latency)
+                }
             }
             return
         }

@@ -17,12 +17,29 @@ public enum Scenario: String, Sendable, CaseIterable {
     case login
 }
 
+/// One server (a node) the generator connects to.
+public struct BenchServer: Sendable {
+    public var host: String
+    public var httpPort: Int
+    public var tcpPort: Int
+    public init(host: String, httpPort: Int, tcpPort: Int) {
+        self.host = host
+        self.httpPort = httpPort
+        self.tcpPort = tcpPort
+    }
+}
+
 public struct BenchOptions: Sendable {
     public var scenario: Scenario = .fanout
     public var transport: BenchTransport = .ws
     public var host = "127.0.0.1"
     public var httpPort = 8080
     public var tcpPort = 9090
+    /// Several nodes of one cluster: client `i` connects to `servers[i % count]` (empty: the
+    /// one of `host`, `httpPort`, `tcpPort`). Deliveries between nodes are also measured on
+    /// their own.
+    public var servers: [BenchServer] = []
+    var targets: [BenchServer] { servers.isEmpty ? [BenchServer(host: host, httpPort: httpPort, tcpPort: tcpPort)] : servers }
     public var clients = 100
     public var senders = 1
     /// Messages a second: in total for `fanout` and `history`, per client for `rooms`.
@@ -49,6 +66,9 @@ public struct StepReport: Codable, Sendable {
     public var deliveryP99Ms: Double
     public var deliveryP999Ms: Double
     public var deliveryMaxMs: Double
+    /// Deliveries to a client on another node than the sender's (several servers only).
+    public var crossNodeP50Ms: Double?
+    public var crossNodeP99Ms: Double?
     public var ackP50Ms: Double
     public var ackP99Ms: Double
     public var historyPagesPerSecond: Double?
@@ -215,8 +235,11 @@ public final class BenchRunner: Sendable {
             let client = name(i)
             let credentials = login(i)
             let roomName = room(i)
-            let opened = openConnection(transport: o.transport, host: o.host, httpPort: o.httpPort, tcpPort: o.tcpPort, on: bound.eventLoop) {
-                BenchClient(shard: bound.value, index: i, name: client, room: roomName, login: credentials, textSize: o.textSize)
+            let targets = o.targets
+            let node = i % targets.count
+            let server = targets[node]
+            let opened = openConnection(transport: o.transport, host: server.host, httpPort: server.httpPort, tcpPort: server.tcpPort, on: bound.eventLoop) {
+                BenchClient(shard: bound.value, index: i, node: node, name: client, room: roomName, login: credentials, textSize: o.textSize)
             }
             pending.append(opened.map { _ in }.flatMapErrorThrowing { _ in
                 bound.value.clientSettled(ok: false)
@@ -278,6 +301,8 @@ public final class BenchRunner: Sendable {
         }
         let cpu = o.serverPID.flatMap(Self.cpuSeconds).flatMap { after in cpuBefore.map { after - $0 } }
         let delivery = await merged { $0.delivery }
+        let crossNode = await merged { $0.crossNodeDelivery }
+        let several = o.targets.count > 1
         let ack = await merged { $0.ack }
         let historyHist = await merged { $0.history }
         let counts = await collect { ($0.sent, $0.acked, $0.delivered, $0.errors, $0.disconnects, $0.historyPages) }
@@ -289,6 +314,8 @@ public final class BenchRunner: Sendable {
             delivered: delivered, deliveriesPerSecond: Double(delivered) / duration,
             deliveryP50Ms: Self.ms(delivery.valueAtPercentile(50)), deliveryP99Ms: Self.ms(delivery.valueAtPercentile(99)),
             deliveryP999Ms: Self.ms(delivery.valueAtPercentile(99.9)), deliveryMaxMs: Self.ms(delivery.max),
+            crossNodeP50Ms: several ? Self.ms(crossNode.valueAtPercentile(50)) : nil,
+            crossNodeP99Ms: several ? Self.ms(crossNode.valueAtPercentile(99)) : nil,
             ackP50Ms: Self.ms(ack.valueAtPercentile(50)), ackP99Ms: Self.ms(ack.valueAtPercentile(99)),
             historyPagesPerSecond: history ? Double(pages) / duration : nil,
             historyP50Ms: history ? Self.ms(historyHist.valueAtPercentile(50)) : nil,
@@ -357,6 +384,9 @@ public final class BenchRunner: Sendable {
     public static func describe(_ s: StepReport) -> String {
         var text = String(format: "rate %.0f/s: sent %d, delivered %d of %d (%.0f/s), p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.1f ms; ack p50 %.2f ms, p99 %.2f ms",
                           s.rate, s.sent, s.delivered, s.expected, s.deliveriesPerSecond, s.deliveryP50Ms, s.deliveryP99Ms, s.deliveryP999Ms, s.deliveryMaxMs, s.ackP50Ms, s.ackP99Ms)
+        if let p50 = s.crossNodeP50Ms, let p99 = s.crossNodeP99Ms {
+            text += String(format: "; to another node p50 %.2f ms, p99 %.2f ms", p50, p99)
+        }
         if let pages = s.historyPagesPerSecond {
             text += String(format: "; history %.0f pages/s, p50 %.2f ms, p99 %.2f ms", pages, s.historyP50Ms ?? 0, s.historyP99Ms ?? 0)
         }

@@ -6,6 +6,7 @@ import NIOCore
 final class Shard {
     let loop: any EventLoop
     var delivery = Shard.histogram()   // µs from send to receipt, per recipient
+    var crossNodeDelivery = Shard.histogram()  // the same, for recipients on another node than the sender
     var ack = Shard.histogram()        // µs from send to `success` (durably stored)
     var login = Shard.histogram()      // µs from connect to logged in (and joined)
     var history = Shard.histogram()    // µs per history page
@@ -38,6 +39,7 @@ final class Shard {
 
     func resetMeasurements() {
         delivery = Self.histogram()
+        crossNodeDelivery = Self.histogram()
         ack = Self.histogram()
         history = Self.histogram()
         sent = 0

@@ -38,6 +38,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "The server's PID, to report its memory per connection.") var serverPid: Int32?
     @Option(help: "Event loop threads of the generator.") var threads = 1
     @Option(help: "sync: how many events to catch up on.") var events = 10_000
+    @Option(name: .customLong("server"), help: "A node of a cluster, HOST:PORT:TCP_PORT (repeat it: clients are spread over the nodes; instead of --host/--port/--tcp-port).")
+    var servers: [String] = []
 
     func run() async throws {
         quietLogging()
@@ -52,6 +54,13 @@ struct BenchCommand: AsyncParsableCommand {
         options.host = host
         options.httpPort = port
         options.tcpPort = tcpPort
+        options.servers = try servers.map { text in
+            let parts = text.split(separator: ":").map(String.init)
+            guard parts.count == 3, let http = Int(parts[1]), let tcp = Int(parts[2]) else {
+                throw ValidationError("--server is HOST:PORT:TCP_PORT, not \(text)")
+            }
+            return BenchServer(host: parts[0], httpPort: http, tcpPort: tcp)
+        }
         options.clients = clients
         options.senders = senders
         options.rate = rate
