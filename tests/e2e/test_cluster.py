@@ -310,3 +310,72 @@ def test_presence_spans_nodes_and_a_dead_nodes_people_go_offline(cluster):
             assert (await ws_request(other, "login", {"username": "gus"}))["action"] == "success"
         await watcher.close()
     asyncio.run(run())
+
+
+def test_bench_drives_several_nodes(cluster):
+    alpha, beta = cluster
+    out = subprocess.run(
+        [BINARY, "bench", "fanout", "--clients", "12", "--senders", "2", "--rate", "50", "--duration", "1",
+         "--server", f"127.0.0.1:{alpha.http_port}:{alpha.tcp_port}", "--server", f"127.0.0.1:{beta.http_port}:{beta.tcp_port}"],
+        capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    step = report["steps"][0]
+    assert report["ok"] and step["delivered"] == step["expected"] == 50 * 11
+    assert step["crossNodeP99Ms"] > 0
+
+
+def test_the_database_going_away_loses_nothing_acknowledged_and_the_node_recovers():
+    """A PostgreSQL of its own, stopped and started again on the same port under a node."""
+    import os
+    import shutil
+    import tempfile
+    import time
+    from conftest import ROOT, free_port
+    pg = tempfile.mkdtemp(prefix="salon-outage-")  # not under pytest's tmp_path: the postgres user must reach it
+    port = free_port()
+    script = os.path.join(ROOT, "scripts", "postgres")
+    server_url = subprocess.run([script, "start", pg, str(port)], check=True, capture_output=True, text=True).stdout.strip()
+    try:
+        subprocess.run(["psql", server_url, "-q", "-c", "CREATE DATABASE outage"], check=True, capture_output=True)
+        node = Server(extra=["--db", server_url.rsplit("/", 1)[0] + "/outage?sslmode=disable"])
+        try:
+            async def run():
+                ws = await ws_account(node.ws_url, "ana")
+                acked = []
+                reply = await ws_request(ws, "send_message", {"room": "general", "text": "before", "client_msg_id": "c0"}, id="m0")
+                assert reply["action"] == "success"
+                acked.append(reply["data"]["message"]["id"])
+                subprocess.run([script, "stop", pg], check=True)
+                async def slow_request(action, data, id):
+                    """A request whose reply may take the store's deadline (10 s) and more."""
+                    await ws.send(json.dumps({"action": action, "id": id, "data": data}))
+                    while True:
+                        envelope = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                        if envelope.get("reply_to") == id:
+                            return envelope
+                # While it is down: a clear refusal, no acknowledgement; the connection stays.
+                reply = await slow_request("send_message", {"room": "general", "text": "during", "client_msg_id": "c1"}, "m1")
+                assert reply["action"] == "error" and reply["data"]["code"] == "internal", reply
+                subprocess.run([script, "start", pg, str(port)], check=True, capture_output=True)
+                # Back: the same message, sent again with its client_msg_id, is stored once.
+                deadline = time.monotonic() + 60
+                attempt = 0
+                while True:
+                    attempt += 1
+                    reply = await slow_request("send_message", {"room": "general", "text": "during", "client_msg_id": "c1"}, f"r{attempt}")
+                    if reply["action"] == "success":
+                        break
+                    assert time.monotonic() < deadline, reply
+                    await asyncio.sleep(0.5)  # the pool reconnects with growing pauses: nothing to await but a try
+                acked.append(reply["data"]["message"]["id"])
+                page = await ws_request(ws, "history", {"room": "general", "limit": 10}, id="h")
+                assert [m["text"] for m in page["data"]["messages"]] == ["before", "during"]
+                assert [m["id"] for m in page["data"]["messages"]] == acked
+                await ws.close()
+            asyncio.run(run())
+        finally:
+            node.close()
+    finally:
+        subprocess.run([script, "stop", pg])
+        shutil.rmtree(pg, ignore_errors=True)

@@ -159,6 +159,10 @@ extension Router {
     func resolveTarget(room: String?, with peerName: String?, field: String, for user: SessionUser) async throws -> Target {
         do {
             return try resolveTargetNow(room: room, with: peerName, field: field, for: user)
+        } catch let error as ProtocolError where (error.code == .roomNotFound || error.code == .notMember) && store.cluster != nil {
+            // Created or joined on another node a moment ago: its event may not be here yet.
+            await catchUpWithOtherNodes()
+            return try resolveTargetNow(room: room, with: peerName, field: field, for: user)
         } catch let error as ProtocolError where error.code == .userNotFound {
             guard let peerName, let record = try await store.user(key: UserKey.of(peerName)) else { throw error }
             hub.withState { $0.learn(record) }

@@ -78,6 +78,7 @@ extension Router {
         let user = try session.requireUser()
         let name = try Self.roomName(p.room)
         let maxPerUser = configuration.maxRoomsPerUser
+        if hub.withState({ $0.rooms[name] == nil }) { await catchUpWithOtherNodes() }
         let room = try hub.withState { s -> RoomState? in
             guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
             if room.members[user.id] != nil { return nil }

@@ -103,6 +103,13 @@ public final class Router: Service, Sendable {
         try await store.close()
     }
 
+    /// With other nodes: delivers here whatever they committed up to now (a request naming a
+    /// room created, or joined, on another node a moment ago, before its notification came).
+    func catchUpWithOtherNodes() async {
+        guard store.cluster != nil, let newest = try? await store.lastSeq() else { return }
+        await log.otherNodeCommitted(through: newest)
+    }
+
     /// The newest `seq` applied (and fanned out) here.
     public var newestSeq: Int64 { hub.withState { $0.appliedSeq } }
 

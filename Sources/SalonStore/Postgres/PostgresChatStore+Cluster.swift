@@ -9,7 +9,7 @@ extension PostgresChatStore: ClusterState {
     public var cluster: (any ClusterState)? { self }
 
     public func online(node: String, user: Actor, key: String, at: Timestamp) async throws -> Bool {
-        try await transaction { tx -> Bool in
+        try await transaction { [self] tx -> Bool in
             try await tx.run("""
                 INSERT INTO nodes (name, seen_at) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seen_at = GREATEST(nodes.seen_at, excluded.seen_at)
                 """, [.text(node), .int(at.milliseconds)])
@@ -35,7 +35,7 @@ extension PostgresChatStore: ClusterState {
     }
 
     public func heartbeat(node: String, now: Timestamp, deadline: Timestamp) async throws -> [(user: Actor, node: String)] {
-        try await transaction { tx -> [(user: Actor, node: String)] in
+        try await transaction { [self] tx -> [(user: Actor, node: String)] in
             try await tx.run("""
                 INSERT INTO nodes (name, seen_at) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at
                 """, [.text(node), .int(now.milliseconds)])
@@ -58,7 +58,7 @@ extension PostgresChatStore: ClusterState {
     public func takeLoginToken(account: String, burst: Double, refill: Double, at: Timestamp) async throws -> Int? {
         // The bucket refilled since its last use, then one token taken if there is one; the
         // row lock makes two nodes' checks of one account take turns.
-        try await transaction { tx -> Int? in
+        try await transaction { [self] tx -> Int? in
             let now = at.milliseconds
             let row = try await tx.run("""
                 INSERT INTO login_buckets (account, tokens, at) VALUES ($1, $2, $3)

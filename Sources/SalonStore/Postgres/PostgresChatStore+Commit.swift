@@ -16,12 +16,12 @@ extension PostgresChatStore {
         }
         if messages.count == changes.count {
             do {
-                return try await transaction { tx in try await insertMessages(messages, tx) }
+                return try await transaction { [self] tx in try await insertMessages(messages, tx) }
             } catch {
                 logger.debug("a batch of messages is stored one by one", metadata: ["error": "\(String(reflecting: error))"])
             }
         }
-        return try await transaction { tx -> [ChangeOutcome] in
+        return try await transaction { [self] tx -> [ChangeOutcome] in
             let start = try await lockSequence(tx)
             var seq = start
             var outcomes: [ChangeOutcome] = []

@@ -132,15 +132,38 @@ public final class PostgresChatStore: ChatStore {
 
     // MARK: Statements
 
+    /// How long one statement or transaction may take, waiting for a connection included:
+    /// while the database is unreachable, PostgresNIO's pool holds requests until it gives up
+    /// on connecting (15 s and more); a request fails after this instead, with a clear error.
+    static let deadline: Duration = .seconds(10)
+
     func read(_ sql: String, _ values: [PGValue] = []) async throws -> [PGRow] {
-        let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: PGValue.bindings(values)), logger: logger)
-        return try await rows.collect().map(PGRow.init)
+        try await withDeadline { [client, logger] in
+            let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: PGValue.bindings(values)), logger: logger)
+            return try await rows.collect().map(PGRow.init)
+        }
     }
 
     /// `body` in one transaction, on one connection of the pool (`Tx` runs its statements).
-    func transaction<T: Sendable>(_ body: (Tx) async throws -> T) async throws -> T {
-        try await client.withTransaction(logger: logger) { connection in
-            try await body(Tx(connection: connection, logger: logger))
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (Tx) async throws -> T) async throws -> T {
+        try await withDeadline { [client, logger] in
+            try await client.withTransaction(logger: logger) { connection in
+                try await body(Tx(connection: connection, logger: logger))
+            }
+        }
+    }
+
+    /// `body`, or `StoreError` once `deadline` has passed (`body` is cancelled then).
+    private func withDeadline<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: Self.deadline)
+                throw StoreError("the PostgreSQL database did not answer within \(Self.deadline)")
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw CancellationError() }
+            return first
         }
     }
 
@@ -159,7 +182,7 @@ public final class PostgresChatStore: ChatStore {
     // MARK: Schema
 
     public func migrate() async throws {
-        try await transaction { tx in
+        try await transaction { [self] tx in
             // Held until this transaction ends: a node starting at the same time waits here,
             // then finds the schema migrated.
             try await tx.run("SELECT pg_advisory_xact_lock($1)", [.int(PostgresSchema.migrationLock)])
@@ -171,12 +194,12 @@ public final class PostgresChatStore: ChatStore {
                     do {
                         try await tx.run(statement)
                     } catch {
-                        logger.error("migration \(index + 1) failed", metadata: ["statement": "\(statement)", "error": "\(String(reflecting: error))"])
+                        self.logger.error("migration \(index + 1) failed", metadata: ["statement": "\(statement)", "error": "\(String(reflecting: error))"])
                         throw error
                     }
                 }
                 try await tx.run("UPDATE schema_version SET version = $1 WHERE id = 1", [.int(Int64(index + 1))])
-                logger.info("database schema migrated to version \(index + 1)")
+                self.logger.info("database schema migrated to version \(index + 1)")
             }
         }
     }
@@ -186,7 +209,7 @@ public final class PostgresChatStore: ChatStore {
     private static let userColumns = "id, username, password_hash, role"
 
     public func register(username: String, key: String, passwordHash: String, role: UserRole, generalID: Int64, at: Timestamp) async throws -> UserRecord? {
-        try await transaction { tx -> UserRecord? in
+        try await transaction { [self] tx -> UserRecord? in
             guard try await tx.run("SELECT 1 FROM users WHERE username_key = $1", [.text(key)]).isEmpty,
                   let id = try await tx.run("UPDATE counters SET value = value + 1 WHERE name = 'users' RETURNING value").first?.int("value")
             else { return nil }
