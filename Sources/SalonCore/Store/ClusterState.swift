@@ -9,7 +9,8 @@ import SalonProtocol
 /// whichever node notices first, with everyone who was online only there.
 public protocol ClusterState: Sendable {
     /// Notes `user` online on `node`. For a guest this claims its name across the cluster:
-    /// false when a guest of another id holds the name on another node.
+    /// false when a guest of another id holds the name on another node (on `node` itself, the
+    /// caller has checked that nobody holds it: an older claim there is taken over).
     func online(node: String, user: Actor, key: String, at: Timestamp) async throws -> Bool
     /// The user's last connection on `node` closed; returns whether the user is still online
     /// on another node that is alive (since `aliveSince`).

@@ -13,6 +13,12 @@ extension PostgresChatStore: ClusterState {
             try await tx.run("""
                 INSERT INTO nodes (name, seen_at) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seen_at = GREATEST(nodes.seen_at, excluded.seen_at)
                 """, [.text(node), .int(at.milliseconds)])
+            if user.isGuest {
+                // A guest of this name that left this node a moment ago (its row goes in the
+                // node's own time): this node knows it is not here any more.
+                try await tx.run("DELETE FROM online WHERE node = $1 AND username_key = $2 AND is_guest AND user_id <> $3",
+                                 [.text(node), .text(key), .int(user.id)])
+            }
             try await tx.run("""
                 INSERT INTO online (node, user_id, username, username_key, is_guest) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING
                 """, [.text(node), .int(user.id), .text(user.username), .text(key), .bool(user.isGuest)])
@@ -87,6 +93,6 @@ extension PostgresChatStore: ClusterState {
 
     private static func onlineRow(_ row: PGRow) -> (user: Actor, node: String)? {
         guard let node = row.text("node"), let id = row.int("user_id"), let name = row.text("username") else { return nil }
-        return (Actor(id: id, username: name, isGuest: row.bool("is_guest") ?? false), node)
+        return (Actor(id: id, username: name, isGuest: row.flag("is_guest") ?? false), node)
     }
 }

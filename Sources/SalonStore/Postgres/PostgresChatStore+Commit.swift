@@ -194,7 +194,7 @@ extension PostgresChatStore {
             return .committed(try await insertEvents([event], seq: &seq, at: now, tx))
 
         case .react(let id, let user, let emoji, let add, let event):
-            guard let row = try await tx.run("SELECT deleted FROM messages WHERE id = $1", [.int(id)]).first, row.bool("deleted") == false else {
+            guard let row = try await tx.run("SELECT deleted FROM messages WHERE id = $1", [.int(id)]).first, row.flag("deleted") == false else {
                 return .refused(ProtocolError(.messageNotFound, "no message \(id)"))
             }
             if add {

@@ -14,18 +14,6 @@ extension PostgresChatStore {
         """
     static let messageSelect = "SELECT \(messageColumns) FROM messages m LEFT JOIN rooms r ON r.id = m.room_id"
 
-    static func storedMessage(_ row: PGRow) -> StoredMessage? {
-        guard let id = row.int("id"), let conversation = row.text("conversation") else { return nil }
-        return StoredMessage(
-            id: id, conversation: conversation, roomID: row.int("room_id"), room: row.text("room"),
-            senderID: row.int("sender_id"), sender: row.text("sender") ?? "",
-            recipientID: row.int("recipient_id"), recipient: row.text("recipient"),
-            text: row.text("text") ?? "", createdAt: Timestamp(milliseconds: row.int("created_at") ?? 0),
-            editedAt: row.int("edited_at").map(Timestamp.init(milliseconds:)), deleted: row.bool("deleted") ?? false,
-            replyTo: row.int("reply_to"), clientMsgID: row.text("client_msg_id")
-        )
-    }
-
     typealias ReactionRow = StoredReaction
 
     /// Every reaction of these messages, in the order they were made.
@@ -38,12 +26,7 @@ extension PostgresChatStore {
         } else {
             rows = try await read(sql, [.ints(ids)])
         }
-        var byMessage: [Int64: [ReactionRow]] = [:]
-        for row in rows {
-            guard let id = row.int("message_id"), let emoji = row.text("emoji"), let name = row.text("username") else { continue }
-            byMessage[id, default: []].append((emoji, name, row.int("seq") ?? 0))
-        }
-        return byMessage
+        return StoreRows.reactions(rows)
     }
 
     func withReactions(_ messages: [StoredMessage], _ tx: Tx? = nil) async throws -> [StoredMessage] {
@@ -59,35 +42,35 @@ extension PostgresChatStore {
         let select = Self.messageSelect + " WHERE m.conversation = $1"
         var found: [StoredMessage]
         if let after {
-            found = try await read(select + " AND m.id > $2 ORDER BY m.id ASC LIMIT $3", [.text(conversation), .int(after), .int(Int64(limit))]).compactMap(Self.storedMessage)
+            found = try await read(select + " AND m.id > $2 ORDER BY m.id ASC LIMIT $3", [.text(conversation), .int(after), .int(Int64(limit))]).compactMap(\.storedMessage)
         } else if let before {
-            found = try await read(select + " AND m.id < $2 ORDER BY m.id DESC LIMIT $3", [.text(conversation), .int(before), .int(Int64(limit))]).compactMap(Self.storedMessage)
+            found = try await read(select + " AND m.id < $2 ORDER BY m.id DESC LIMIT $3", [.text(conversation), .int(before), .int(Int64(limit))]).compactMap(\.storedMessage)
         } else {
-            found = try await read(select + " ORDER BY m.id DESC LIMIT $2", [.text(conversation), .int(Int64(limit))]).compactMap(Self.storedMessage)
+            found = try await read(select + " ORDER BY m.id DESC LIMIT $2", [.text(conversation), .int(Int64(limit))]).compactMap(\.storedMessage)
         }
         if after == nil { found.reverse() }
         return try await withReactions(found)
     }
 
     public func message(id: Int64) async throws -> StoredMessage? {
-        guard let found = try await read(Self.messageSelect + " WHERE m.id = $1", [.int(id)]).first.flatMap(Self.storedMessage) else { return nil }
+        guard let found = try await read(Self.messageSelect + " WHERE m.id = $1", [.int(id)]).first?.storedMessage else { return nil }
         return try await withReactions([found]).first
     }
 
     func message(id: Int64, _ tx: Tx) async throws -> StoredMessage? {
-        guard let found = try await tx.run(Self.messageSelect + " WHERE m.id = $1", [.int(id)]).first.flatMap(Self.storedMessage) else { return nil }
+        guard let found = try await tx.run(Self.messageSelect + " WHERE m.id = $1", [.int(id)]).first?.storedMessage else { return nil }
         return try await withReactions([found], tx).first
     }
 
     public func message(senderID: Int64, clientMsgID: String) async throws -> StoredMessage? {
         guard let found = try await read(Self.messageSelect + " WHERE m.sender_id = $1 AND m.client_msg_id = $2",
-                                         [.int(senderID), .text(clientMsgID)]).first.flatMap(Self.storedMessage) else { return nil }
+                                         [.int(senderID), .text(clientMsgID)]).first?.storedMessage else { return nil }
         return try await withReactions([found]).first
     }
 
     func message(senderID: Int64, clientMsgID: String, _ tx: Tx) async throws -> StoredMessage? {
         guard let found = try await tx.run(Self.messageSelect + " WHERE m.sender_id = $1 AND m.client_msg_id = $2",
-                                           [.int(senderID), .text(clientMsgID)]).first.flatMap(Self.storedMessage) else { return nil }
+                                           [.int(senderID), .text(clientMsgID)]).first?.storedMessage else { return nil }
         return try await withReactions([found], tx).first
     }
 
@@ -167,7 +150,7 @@ extension PostgresChatStore {
         }
         values.append(.int(Int64(q.limit)))
         sql += " ORDER BY m.id DESC LIMIT $\(values.count)"
-        return try await withReactions(read(sql, values).compactMap(Self.storedMessage))
+        return try await withReactions(read(sql, values).compactMap(\.storedMessage))
     }
 
     // MARK: Sync
@@ -184,7 +167,7 @@ extension PostgresChatStore {
             WHERE e.seq > $1 AND e.seq <= $2 ORDER BY e.seq LIMIT $3
             """, values)
         let messageRows = try await read(Self.messageSelect + " WHERE m.id > $1 AND m.id <= $2 ORDER BY m.id LIMIT $3", values)
-        return try await withReactionsAsOf(Self.merged(eventRows: eventRows, messageRows: messageRows, limit: limit))
+        return try await withReactionsAsOf(StoreRows.merged(eventRows: eventRows, messageRows: messageRows, limit: limit))
     }
 
     /// Message events with the reactions made before each (`StoredEvent.withReactions`).
@@ -193,38 +176,12 @@ extension PostgresChatStore {
     }
 
 
-    /// Rows of `events` (with their message, for message events) and of `messages` (new
-    /// messages), as events in `seq` order, at most `limit`.
-    static func merged(eventRows: [PGRow], messageRows: [PGRow], limit: Int) -> [StoredEvent] {
-        var events: [StoredEvent] = []
-        events.reserveCapacity(eventRows.count + messageRows.count)
-        for row in eventRows {
-            guard let seq = row.int("seq"), let type = row.text("type").flatMap(EventType.init(rawValue:)),
-                  let scope = row.int("scope").flatMap({ EventScope(rawValue: Int($0)) }) else { continue }
-            let draft = EventDraft(
-                type: type, scope: scope, roomID: row.int("e_room_id"), userID: row.int("e_user_id"), peerID: row.int("e_peer_id"),
-                actorID: row.int("actor_id"), messageID: row.int("message_id"), data: Array((row.text("data") ?? "").utf8)
-            )
-            events.append(StoredEvent(seq: seq, draft: draft, createdAt: Timestamp(milliseconds: row.int("e_created_at") ?? 0),
-                                      message: type.carriesMessage ? Self.storedMessage(row) : nil))
-        }
-        for row in messageRows {
-            guard let message = Self.storedMessage(row) else { continue }
-            events.append(StoredEvent(seq: message.id, draft: .newMessage(message), createdAt: message.createdAt, message: message))
-        }
-        events.sort { $0.seq < $1.seq }
-        if events.count > limit { events.removeLast(events.count - limit) }
-        return events
-    }
 
     public func membershipPeriods(userID: Int64, after: Int64) async throws -> [MembershipPeriod] {
         try await read("""
             SELECT room_id, joined_seq, left_seq FROM membership_periods
             WHERE user_id = $1 AND (left_seq IS NULL OR left_seq > $2)
-            """, [.int(userID), .int(after)]).compactMap { row in
-            guard let room = row.int("room_id"), let from = row.int("joined_seq") else { return nil }
-            return MembershipPeriod(roomID: room, from: from, to: row.int("left_seq"))
-        }
+            """, [.int(userID), .int(after)]).compactMap(\.membershipPeriod)
     }
 
     /// Two logs merged by `seq`, as on SQLite: new messages (rows of `messages`) and every
@@ -268,6 +225,6 @@ extension PostgresChatStore {
             )
             \(Self.messageSelect) JOIN picked ON picked.id = m.id ORDER BY m.id
             """, values)
-        return try await withReactionsAsOf(Self.merged(eventRows: eventRows, messageRows: messageRows, limit: limit))
+        return try await withReactionsAsOf(StoreRows.merged(eventRows: eventRows, messageRows: messageRows, limit: limit))
     }
 }

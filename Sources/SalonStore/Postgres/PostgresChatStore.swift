@@ -231,16 +231,11 @@ public final class PostgresChatStore: ChatStore {
     }
 
     public func user(key: String) async throws -> UserRecord? {
-        try await read("SELECT \(Self.userColumns) FROM users WHERE username_key = $1 AND role <> 'guest'", [.text(key)]).first.flatMap(Self.userRecord)
+        try await read("SELECT \(Self.userColumns) FROM users WHERE username_key = $1 AND role <> 'guest'", [.text(key)]).first?.userRecord
     }
 
     public func allUsers() async throws -> [UserRecord] {
-        try await read("SELECT \(Self.userColumns) FROM users WHERE role <> 'guest'").compactMap(Self.userRecord)
-    }
-
-    private static func userRecord(_ row: PGRow) -> UserRecord? {
-        guard let id = row.int("id"), let name = row.text("username") else { return nil }
-        return UserRecord(id: id, username: name, passwordHash: row.text("password_hash") ?? "", role: UserRole(rawValue: row.text("role") ?? "") ?? .user)
+        try await read("SELECT \(Self.userColumns) FROM users WHERE role <> 'guest'").compactMap(\.userRecord)
     }
 
     public func insertToken(hash: String, userID: Int64, at: Timestamp) async throws {
@@ -252,7 +247,7 @@ public final class PostgresChatStore: ChatStore {
         guard let row = try await read("""
             SELECT u.id AS id, u.username AS username, u.password_hash AS password_hash, u.role AS role, t.last_used_at AS last_used_at
             FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1
-            """, [.text(tokenHash)]).first, let record = Self.userRecord(row) else { return nil }
+            """, [.text(tokenHash)]).first, let record = row.userRecord else { return nil }
         let lastUsed = row.int("last_used_at") ?? 0
         if let cutoff, lastUsed < cutoff.milliseconds {
             try await deleteToken(hash: tokenHash)
@@ -293,7 +288,7 @@ public final class PostgresChatStore: ChatStore {
         _ = try await read("INSERT INTO rooms (name, topic, private, created_at) VALUES ($1, '', false, $2) ON CONFLICT (name) DO NOTHING",
                            [.text(name), .int(at.milliseconds)])
         guard let row = try await read("SELECT id, name, topic, private, created_at FROM rooms WHERE name = $1", [.text(name)]).first,
-              let room = Self.roomRecord(row) else {
+              let room = row.roomRecord else {
             throw StoreError("could not create the room \(name)")
         }
         return room
@@ -304,23 +299,14 @@ public final class PostgresChatStore: ChatStore {
             SELECT r.id AS id, r.name AS name, r.topic AS topic, r.private AS private, r.created_at AS created_at,
                 (SELECT COALESCE(MAX(m.id), 0) FROM messages m WHERE m.room_id = r.id) AS last_message_id
             FROM rooms r
-            """).compactMap(Self.roomRecord)
-    }
-
-    static func roomRecord(_ row: PGRow) -> RoomRecord? {
-        guard let id = row.int("id"), let name = row.text("name") else { return nil }
-        return RoomRecord(id: id, name: name, topic: row.text("topic") ?? "", isPrivate: row.bool("private") ?? false,
-                          createdAt: Timestamp(milliseconds: row.int("created_at") ?? 0), lastMessageID: row.int("last_message_id") ?? 0)
+            """).compactMap(\.roomRecord)
     }
 
     public func allMemberships() async throws -> [MembershipRecord] {
         try await read("""
             SELECT m.room_id AS room_id, m.user_id AS user_id, u.username AS username, m.role AS role
             FROM memberships m JOIN users u ON u.id = m.user_id
-            """).compactMap { row in
-            guard let room = row.int("room_id"), let user = row.int("user_id"), let name = row.text("username") else { return nil }
-            return MembershipRecord(roomID: room, userID: user, username: name, role: RoomRole(rawValue: row.text("role") ?? "") ?? .member)
-        }
+            """).compactMap(\.membershipRecord)
     }
 
     public func lastSeq() async throws -> Int64 {
@@ -411,7 +397,7 @@ enum PGValue: Sendable {
 }
 
 /// A result row, read by column name. A column of another type than asked reads as nil.
-struct PGRow {
+struct PGRow: StoreRow {
     let row: PostgresRandomAccessRow
 
     init(_ row: PostgresRow) {
@@ -433,7 +419,7 @@ struct PGRow {
         return (try? row[name].decode(Double?.self)) ?? nil
     }
 
-    func bool(_ name: String) -> Bool? {
+    func flag(_ name: String) -> Bool? {
         guard row.contains(name) else { return nil }
         return (try? row[name].decode(Bool?.self)) ?? nil
     }

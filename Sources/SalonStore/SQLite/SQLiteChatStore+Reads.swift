@@ -14,18 +14,6 @@ extension SQLiteChatStore {
         FROM messages m LEFT JOIN rooms r ON r.id = m.room_id
         """
 
-    static func storedMessage(_ row: SQLiteRow, prefix: String = "") -> StoredMessage? {
-        guard let id = row.int(prefix + "id"), let conversation = row.text(prefix + "conversation") else { return nil }
-        return StoredMessage(
-            id: id, conversation: conversation, roomID: row.int(prefix + "room_id"), room: row.text(prefix + "room"),
-            senderID: row.int(prefix + "sender_id"), sender: row.text(prefix + "sender") ?? "",
-            recipientID: row.int(prefix + "recipient_id"), recipient: row.text(prefix + "recipient"),
-            text: row.text(prefix + "text") ?? "", createdAt: Timestamp(milliseconds: row.int(prefix + "created_at") ?? 0),
-            editedAt: row.int(prefix + "edited_at").map(Timestamp.init(milliseconds:)), deleted: (row.int(prefix + "deleted") ?? 0) != 0,
-            replyTo: row.int(prefix + "reply_to"), clientMsgID: row.text(prefix + "client_msg_id")
-        )
-    }
-
     /// Fills in the reactions of `messages`: emojis in the order each was first used, people
     /// in the order they reacted, at most `Limits.reactionUsers` names per emoji.
     func withReactions(_ messages: [StoredMessage], on connection: SQLiteConnection? = nil) async throws -> [StoredMessage] {
@@ -46,12 +34,7 @@ extension SQLiteChatStore {
         let rows = try await (connection ?? reader).query(
             "SELECT message_id, emoji, username, seq FROM reactions WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY seq",
             [.text(list)])
-        var byMessage: [Int64: [ReactionRow]] = [:]
-        for row in rows {
-            guard let id = row.int("message_id"), let emoji = row.text("emoji"), let name = row.text("username") else { continue }
-            byMessage[id, default: []].append((emoji, name, row.int("seq") ?? 0))
-        }
-        return byMessage
+        return StoreRows.reactions(rows)
     }
 
     public func messages(conversation: String, before: Int64?, after: Int64?, limit: Int) async throws -> [StoredMessage] {
@@ -68,7 +51,7 @@ extension SQLiteChatStore {
             sql = select + " ORDER BY m.id DESC LIMIT ?"
             binds.append(.integer(limit))
         }
-        var found = try await read(sql, binds).compactMap { Self.storedMessage($0) }
+        var found = try await read(sql, binds).compactMap(\.storedMessage)
         if after == nil { found.reverse() }
         return try await withReactions(found)
     }
@@ -78,7 +61,7 @@ extension SQLiteChatStore {
     }
 
     func message(id: Int64, on connection: SQLiteConnection) async throws -> StoredMessage? {
-        guard let found = try await connection.query(Self.messageSelect + " WHERE m.id = ?", [.int(id)]).first.flatMap({ Self.storedMessage($0) }) else {
+        guard let found = try await connection.query(Self.messageSelect + " WHERE m.id = ?", [.int(id)]).first?.storedMessage else {
             return nil
         }
         return try await withReactions([found], on: connection).first
@@ -90,7 +73,7 @@ extension SQLiteChatStore {
 
     func message(senderID: Int64, clientMsgID: String, on connection: SQLiteConnection) async throws -> StoredMessage? {
         guard let found = try await connection.query(Self.messageSelect + " WHERE m.sender_id = ? AND m.client_msg_id = ?",
-                                                     [.int(senderID), .text(clientMsgID)]).first.flatMap({ Self.storedMessage($0) }) else {
+                                                     [.int(senderID), .text(clientMsgID)]).first?.storedMessage else {
             return nil
         }
         return try await withReactions([found], on: connection).first
@@ -168,7 +151,7 @@ extension SQLiteChatStore {
         }
         sql += " ORDER BY m.id DESC LIMIT ?"
         binds.append(.integer(q.limit))
-        return try await withReactions(read(sql, binds).compactMap { Self.storedMessage($0) })
+        return try await withReactions(read(sql, binds).compactMap(\.storedMessage))
     }
 
     /// The terms as an FTS5 query: each a quoted string (its words hold only letters and
@@ -195,7 +178,7 @@ extension SQLiteChatStore {
             """, [.int(after), .int(through), .integer(limit)])
         let messageRows = try await read(Self.messageSelect + " WHERE m.id > ? AND m.id <= ? ORDER BY m.id LIMIT ?",
                                          [.int(after), .int(through), .integer(limit)])
-        return try await withReactionsAsOf(Self.merged(eventRows: eventRows, messageRows: messageRows, limit: limit))
+        return try await withReactionsAsOf(StoreRows.merged(eventRows: eventRows, messageRows: messageRows, limit: limit))
     }
 
     /// Message events with the reactions made before each (`StoredEvent.withReactions`).
@@ -204,29 +187,6 @@ extension SQLiteChatStore {
     }
 
 
-    /// Rows of `events` (with their message, for message events) and of `messages` (new
-    /// messages), as events in `seq` order, at most `limit`.
-    static func merged(eventRows: [SQLiteRow], messageRows: [SQLiteRow], limit: Int) -> [StoredEvent] {
-        var events: [StoredEvent] = []
-        events.reserveCapacity(eventRows.count + messageRows.count)
-        for row in eventRows {
-            guard let seq = row.int("seq"), let type = row.text("type").flatMap(EventType.init(rawValue:)),
-                  let scope = row.int("scope").flatMap({ EventScope(rawValue: Int($0)) }) else { continue }
-            let draft = EventDraft(
-                type: type, scope: scope, roomID: row.int("e_room_id"), userID: row.int("e_user_id"), peerID: row.int("e_peer_id"),
-                actorID: row.int("actor_id"), messageID: row.int("message_id"), data: Array((row.text("data") ?? "").utf8)
-            )
-            events.append(StoredEvent(seq: seq, draft: draft, createdAt: Timestamp(milliseconds: row.int("e_created_at") ?? 0),
-                                      message: type.carriesMessage ? Self.storedMessage(row) : nil))
-        }
-        for row in messageRows {
-            guard let message = Self.storedMessage(row) else { continue }
-            events.append(StoredEvent(seq: message.id, draft: .newMessage(message), createdAt: message.createdAt, message: message))
-        }
-        events.sort { $0.seq < $1.seq }
-        if events.count > limit { events.removeLast(events.count - limit) }
-        return events
-    }
 
     /// One process writes an SQLite database (the server): there is nobody else to hear of.
     public nonisolated func commitNotifications() -> AsyncStream<Int64>? { nil }
@@ -238,10 +198,7 @@ extension SQLiteChatStore {
         try await read("""
             SELECT room_id, joined_seq, left_seq FROM membership_periods
             WHERE user_id = ? AND (left_seq IS NULL OR left_seq > ?)
-            """, [.int(userID), .int(after)]).compactMap { row in
-            guard let room = row.int("room_id"), let from = row.int("joined_seq") else { return nil }
-            return MembershipPeriod(roomID: room, from: from, to: row.int("left_seq"))
-        }
+            """, [.int(userID), .int(after)]).compactMap(\.membershipPeriod)
     }
 
     /// Two logs merged by `seq`: new messages (rows of `messages`: the user's rooms during
@@ -294,6 +251,6 @@ extension SQLiteChatStore {
             )
             \(Self.messageSelect) JOIN picked ON picked.id = m.id ORDER BY m.id
             """, binds)
-        return try await withReactionsAsOf(Self.merged(eventRows: eventRows, messageRows: messageRows, limit: limit))
+        return try await withReactionsAsOf(StoreRows.merged(eventRows: eventRows, messageRows: messageRows, limit: limit))
     }
 }
