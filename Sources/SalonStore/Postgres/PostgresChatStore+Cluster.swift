@@ -8,11 +8,17 @@ import SalonProtocol
 extension PostgresChatStore: ClusterState {
     public var cluster: (any ClusterState)? { self }
 
+    /// Who is online is not worth an fsync: after a crash of the database it is rebuilt as
+    /// people connect, and a lost row is at worst someone shown online until their node's
+    /// next change (a commit then waits for nothing but the server's memory).
+    static let ephemeral = "SET LOCAL synchronous_commit = off"
+
     public func online(node: String, user: Actor, key: String, at: Timestamp) async throws -> Bool {
         try await transaction { [self] tx -> Bool in
-            try await tx.run("""
-                INSERT INTO nodes (name, seen_at) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seen_at = GREATEST(nodes.seen_at, excluded.seen_at)
-                """, [.text(node), .int(at.milliseconds)])
+            try await tx.run(Self.ephemeral)
+            // DO NOTHING, not an update: an update would lock the node's row, and every login
+            // on the node would wait for the one before (the beat keeps `seen_at`).
+            try await tx.run("INSERT INTO nodes (name, seen_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", [.text(node), .int(at.milliseconds)])
             if user.isGuest {
                 // A guest of this name that left this node a moment ago (its row goes in the
                 // node's own time): this node knows it is not here any more.
@@ -27,7 +33,10 @@ extension PostgresChatStore: ClusterState {
     }
 
     public func offline(node: String, userID: Int64, aliveSince: Timestamp) async throws -> Bool {
-        _ = try await read("DELETE FROM online WHERE node = $1 AND user_id = $2", [.text(node), .int(userID)])
+        try await transaction { tx in
+            try await tx.run(Self.ephemeral)
+            try await tx.run("DELETE FROM online WHERE node = $1 AND user_id = $2", [.text(node), .int(userID)])
+        }
         return try await !read("""
             SELECT 1 FROM online o JOIN nodes n ON n.name = o.node WHERE o.user_id = $1 AND o.node <> $2 AND n.seen_at >= $3 LIMIT 1
             """, [.int(userID), .text(node), .int(aliveSince.milliseconds)]).isEmpty
@@ -42,6 +51,7 @@ extension PostgresChatStore: ClusterState {
 
     public func heartbeat(node: String, now: Timestamp, deadline: Timestamp) async throws -> [(user: Actor, node: String)] {
         try await transaction { [self] tx -> [(user: Actor, node: String)] in
+            try await tx.run(Self.ephemeral)
             try await tx.run("""
                 INSERT INTO nodes (name, seen_at) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at
                 """, [.text(node), .int(now.milliseconds)])
