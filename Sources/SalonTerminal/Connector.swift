@@ -36,8 +36,19 @@ public enum ClientFailure: Error, CustomStringConvertible, Sendable {
 /// Who to be on which server, and how to get in: a stored token, a password (asked without
 /// echo, or `SALON_PASSWORD`), or a guest name. Keeps the token once it has one, so that a
 /// reconnection never asks again.
+///
+/// `server` may name several nodes of one cluster, separated by commas
+/// (`ws://a:8080/ws,ws://b:8080/ws`): a connection goes to the node that answered last, and to
+/// the next ones in turn when it does not (the token is good on every node: they share the
+/// database).
 public final class Connector: Sendable {
+    /// The address as given (one, or several separated by commas): sessions are remembered
+    /// under it.
     public let server: String
+    /// The nodes, in order.
+    public let addresses: [String]
+    /// The node tried first (the one that answered last).
+    private let current = Mutex(0)
     public let guest: Bool
     private let register: Bool
     private let store: SessionStore
@@ -45,6 +56,8 @@ public final class Connector: Sendable {
 
     public init(server: String, username: String?, guest: Bool, register: Bool = false, store: SessionStore = SessionStore()) {
         self.server = server
+        let addresses = server.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        self.addresses = addresses.isEmpty ? [server] : addresses
         self.guest = guest
         self.register = register
         self.store = store
@@ -56,15 +69,7 @@ public final class Connector: Sendable {
 
     /// Connects and logs in. `interactive` allows asking for a name or password.
     public func connect(interactive: Bool) async throws(ClientFailure) -> (SalonClient, AuthResult) {
-        let client: SalonClient
-        do {
-            client = try await SalonClient.connect(to: server)
-        } catch let error as SalonClientError {
-            if case .invalidAddress = error { throw .usage(error.description) }
-            throw .unreachable("cannot reach the Salon server at \(server): is it running?")
-        } catch {
-            throw .unreachable("cannot reach the Salon server at \(server): \(error)")
-        }
+        let client = try await reachANode()
         do {
             let auth = try await login(client, interactive: interactive)
             return (client, auth)
@@ -72,6 +77,25 @@ public final class Connector: Sendable {
             await client.close()
             throw error
         }
+    }
+
+    /// The node that answered last, else the next ones in turn.
+    private func reachANode() async throws(ClientFailure) -> SalonClient {
+        let first = current.withLock { $0 }
+        var failure = ClientFailure.unreachable("cannot reach the Salon server at \(server): is it running?")
+        for step in 0..<addresses.count {
+            let index = (first + step) % addresses.count
+            do {
+                let client = try await SalonClient.connect(to: addresses[index])
+                current.withLock { $0 = index }
+                return client
+            } catch let error as SalonClientError {
+                if case .invalidAddress = error { throw .usage(error.description) }
+            } catch {
+                failure = .unreachable("cannot reach the Salon server at \(server): \(error)")
+            }
+        }
+        throw failure
     }
 
     private func login(_ client: SalonClient, interactive: Bool) async throws(ClientFailure) -> AuthResult {

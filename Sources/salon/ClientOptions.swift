@@ -5,7 +5,7 @@ import SalonTerminal
 
 /// Options shared by the client commands.
 struct ClientOptions: ParsableArguments {
-    @Option(help: "Server address: ws://HOST:PORT/ws, wss://…, or tcp://HOST:PORT (SALON_SERVER).")
+    @Option(help: "Server address: ws://HOST:PORT/ws, wss://…, or tcp://HOST:PORT; several nodes of one cluster separated by commas, tried in turn (SALON_SERVER).")
     var server: String = ProcessInfo.processInfo.environment["SALON_SERVER"] ?? "ws://127.0.0.1:8080/ws"
 
     @Option(help: "Your username (default: the last one used on this server).")

@@ -379,3 +379,40 @@ def test_the_database_going_away_loses_nothing_acknowledged_and_the_node_recover
     finally:
         subprocess.run([script, "stop", pg])
         shutil.rmtree(pg, ignore_errors=True)
+
+
+def test_terminal_clients_take_several_nodes_and_move_on_when_one_dies(cluster, tmp_path):
+    import os
+    alpha, beta = cluster
+    servers = f"{alpha.ws_url},{beta.ws_url}"
+    env = dict(os.environ, HOME=str(tmp_path), SALON_PASSWORD="tom password")
+
+    async def run():
+        async with websockets.connect(beta.ws_url) as ws:
+            assert (await ws_request(ws, "register", {"username": "tom", "password": "tom password"}))["action"] == "success"
+        watcher = await websockets.connect(beta.ws_url)
+        assert (await ws_request(watcher, "login", {"username": "watcher"}))["action"] == "success"
+        await ws_request(watcher, "send_message", {"room": "general", "text": "zero"}, id="0")
+        tail = subprocess.Popen([BINARY, "tail", "--server", servers, "--user", "tom", "-n", "1"], stdout=subprocess.PIPE, text=True, env=env)
+        loop = asyncio.get_running_loop()
+        try:
+            # tail is logged in on alpha (the first address) once it has shown the last message.
+            assert (await asyncio.wait_for(loop.run_in_executor(None, tail.stdout.readline), 30)).rstrip().endswith("watcher: zero")
+            await ws_request(watcher, "send_message", {"room": "general", "text": "one"}, id="1")
+            assert (await loop.run_in_executor(None, tail.stdout.readline)).rstrip().endswith("watcher: one")
+            alpha.process.kill()
+            alpha.process.wait(timeout=10)
+            # Said while tail moves to beta: it catches up by sync, then follows.
+            await ws_request(watcher, "send_message", {"room": "general", "text": "two"}, id="2")
+            line = await asyncio.wait_for(loop.run_in_executor(None, tail.stdout.readline), 60)
+            assert line.rstrip().endswith("watcher: two"), line
+            await ws_request(watcher, "send_message", {"room": "general", "text": "three"}, id="3")
+            assert (await asyncio.wait_for(loop.run_in_executor(None, tail.stdout.readline), 30)).rstrip().endswith("watcher: three")
+        finally:
+            tail.terminate()
+            tail.wait()
+        # `salon send` with the first node gone goes to the next.
+        sent = subprocess.run([BINARY, "send", "--server", servers, "--user", "tom", "--room", "general", "four"], env=env, capture_output=True, text=True, timeout=60)
+        assert sent.returncode == 0, sent.stderr
+        await watcher.close()
+    asyncio.run(run())
