@@ -44,6 +44,16 @@ public struct RoomRequest: Codable, Sendable {
     public init(room: String) { self.room = room }
 }
 
+/// `set_topic` (PROTOCOL.md §4): the room's owner, its moderators and admins.
+public struct SetTopicRequest: Codable, Sendable {
+    public var room: String
+    public var topic: String
+    public init(room: String, topic: String) {
+        self.room = room
+        self.topic = topic
+    }
+}
+
 public struct SendMessageRequest: Codable, Sendable {
     public var room: String?
     public var to: String?

@@ -43,6 +43,12 @@ import Testing
         let texts = ak.pushes("receive_message").compactMap { ($0.payload["message"] as? [String: Any])?["text"] as? String }
         #expect(Set(texts) == Set((0..<10).map { "b\($0)" } + (0..<10).map { "c\($0)" }))
 
+        // A topic set on A is known on B (its members list and list_rooms say it).
+        #expect(try await a.request(ana, ak, "set_topic", ["room": "books", "topic": "novels"]).action == "success")
+        await bk.until { envelopes in envelopes.contains { $0.action == "system" && $0.payload["event"] as? String == "topic" } }
+        let listed = try await b.request(bob, bk, "list_rooms")
+        #expect((listed.payload["rooms"] as? [[String: Any]])?.first { $0["name"] as? String == "books" }?["topic"] as? String == "novels")
+
         // An edit on B reaches A as an update; the node that did not commit applies the
         // membership change: bob leaves on B, and A's members list follows.
         let b0 = try #require(ak.pushes("receive_message").first { ($0.payload["message"] as? [String: Any])?["text"] as? String == "b0" })

@@ -132,6 +132,8 @@ final class ClusterPresence: Sendable {
             for user in try await cluster.forget(node: node) {
                 try await cluster.publish(encode(Notice(kind: .offline, from: node, node: node, user: user.id, name: user.username, guest: user.isGuest)))
             }
+        } catch is CancellationError {
+            return
         } catch {
             logger.warning("could not tell the other nodes that this one stops", metadata: ["error": "\(error)"])
         }

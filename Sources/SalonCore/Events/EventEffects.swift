@@ -5,7 +5,7 @@ import SalonProtocol
 /// node that committed it applies the `Apply` its handler wrote). The state is a cache of
 /// the database, so every event that changes it says enough to change it: who joined or left
 /// which room (`system` join/leave), which room was created, by whom (`room_updated` of a room
-/// not known here).
+/// not known here), a room's topic (`room_updated` to the room's members).
 enum EventEffects {
     static func apply(for event: EventLog.Committed) -> EventLog.Apply? {
         let draft = event.draft
@@ -36,8 +36,13 @@ enum EventEffects {
             let info = push.room
             let createdAt = Timestamp.now()
             return { s, _ in
+                if let name = s.roomNames[roomID] {
+                    // A room known here: its topic as the event says it is now.
+                    if draft.scope == .room { s.rooms[name]?.topic = info.topic }
+                    return
+                }
                 // A room this node does not know yet: it was just created, by the actor.
-                guard s.roomNames[roomID] == nil, s.rooms[info.name] == nil else { return }
+                guard s.rooms[info.name] == nil else { return }
                 s.addRoom(RoomRecord(id: roomID, name: info.name, topic: info.topic, isPrivate: info.private, createdAt: createdAt))
                 s.addMember(actor, name: s.displayName(actor), to: info.name, role: .owner)
             }

@@ -26,6 +26,8 @@ enum Access: Sendable {
 enum Actions: PayloadRegistry {
     struct Spec: Sendable {
         let access: Access
+        /// What the caller needs in the room the request names (`Permission`).
+        var permission: Permission = .none
         let decode: @Sendable (_ data: (any Decoder)?) throws -> Bound
     }
 
@@ -33,8 +35,11 @@ enum Actions: PayloadRegistry {
     struct Bound: Sendable {
         /// `logout`: the connection closes once the reply is written.
         let closesConnection: Bool
-        /// The reply, or nil when the handler sends it later itself (`send_message`: once stored).
-        let run: @Sendable (_ router: Router, _ session: Session, _ replyTo: String?) async throws -> EncodedFrame?
+        /// The room the request names, for the permission check.
+        var room: String? = nil
+        /// The reply, or nil when the handler sends it later itself (`send_message`: once
+        /// stored). `access`: the room and the caller's rank, as the check found them.
+        let run: @Sendable (_ router: Router, _ session: Session, _ replyTo: String?, _ access: RoomAccess?) async throws -> EncodedFrame?
     }
 
     static let table: [String: Spec] = [
@@ -49,6 +54,7 @@ enum Actions: PayloadRegistry {
         "join_room": action(.user) { (r, p: RoomRequest, s) in try await r.joinRoom(p, s) },
         "leave_room": action(.user) { (r, p: RoomRequest, s) in try await r.leaveRoom(p, s) },
         "members": action(.user) { (r, p: MembersRequest, s) in try r.members(p, s) },
+        "set_topic": roomAction(.rank(.moderator)) { (r, p: SetTopicRequest, s, room) in try await r.setTopic(p, s, room) },
         // Messages (§5)
         "send_message": deferredAction(.user) { (r, p: SendMessageRequest, s, replyTo) in try await r.sendMessage(p, s, replyTo: replyTo) },
         "history": action(.user) { (r, p: HistoryRequest, s) in try await r.history(p, s) },
@@ -76,8 +82,23 @@ enum Actions: PayloadRegistry {
     ) -> Spec {
         Spec(access: access) { decoder in
             let payload = try PayloadDecoding.decode(P.self, from: decoder)
-            return Bound(closesConnection: closes) { router, session, replyTo in
+            return Bound(closesConnection: closes, room: (payload as? any NamesRoom)?.roomName) { router, session, replyTo, _ in
                 EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session))
+            }
+        }
+    }
+
+    /// An action on a room that the table's `permission` guards: the handler gets the room
+    /// and the caller's rank as the check found them.
+    private static func roomAction<P: Decodable & Sendable & NamesRoom, R: Encodable & Sendable>(
+        _ permission: Permission,
+        _ handler: @escaping @Sendable (Router, P, Session, RoomAccess) async throws -> R
+    ) -> Spec {
+        Spec(access: .user, permission: permission) { decoder in
+            let payload = try PayloadDecoding.decode(P.self, from: decoder)
+            return Bound(closesConnection: false, room: payload.roomName) { router, session, replyTo, access in
+                guard let access else { throw ProtocolError(.missingField, "missing field 'data.room'") }
+                return EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session, access))
             }
         }
     }
@@ -90,7 +111,7 @@ enum Actions: PayloadRegistry {
     ) -> Spec {
         Spec(access: access) { decoder in
             let payload = try PayloadDecoding.decode(P.self, from: decoder)
-            return Bound(closesConnection: false) { router, session, replyTo in
+            return Bound(closesConnection: false, room: (payload as? any NamesRoom)?.roomName) { router, session, replyTo, _ in
                 try await handler(router, payload, session, replyTo)
             }
         }

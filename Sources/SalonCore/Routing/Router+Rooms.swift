@@ -144,6 +144,34 @@ extension Router {
         return EmptyPayload()
     }
 
+    /// `set_topic`: the room's owner, its moderators and admins (the table's permission).
+    /// The members get `system` (`topic`) and `room_updated`; the caller the room as it is now.
+    func setTopic(_ p: SetTopicRequest, _ session: Session, _ access: RoomAccess) async throws -> RoomResult {
+        let user = try session.requireUser()
+        let topic = p.topic.trimmingCharacters(in: .whitespacesAndNewlines)
+        try Self.checkTopic(topic)
+        try Self.checkNoControl(topic, field: "topic")
+        let room = access.room
+        var info = hub.withState { $0.roomInfo(room.name, unread: nil) }
+        info?.topic = topic
+        let text = topic.isEmpty ? "\(user.username) cleared the topic" : "\(user.username) set the topic: \(topic)"
+        let events = [
+            EventDraft(type: .system, scope: .room, roomID: room.id, actorID: user.id,
+                       data: Self.eventData(SystemPush(room: room.name, event: "topic", username: user.username, text: text))),
+            EventDraft(type: .roomUpdated, scope: .room, roomID: room.id, actorID: user.id,
+                       data: Self.eventData(RoomUpdatedPush(room: info ?? RoomInfo(name: room.name, topic: topic, members: 0, online: 0,
+                                                                                    private: room.isPrivate, unread: nil, lastMessageID: nil)))),
+        ]
+        let name = room.name
+        _ = try await log.commit(.setTopic(roomID: room.id, topic: topic, events: events), origin: session.connection) { s, _ in
+            s.rooms[name]?.topic = topic
+        }
+        guard let now = hub.withState({ $0.roomInfo(name, unread: nil) }) else {
+            throw ProtocolError(.roomNotFound, "the room '\(name)' was deleted")
+        }
+        return RoomResult(room: now)
+    }
+
     func members(_ p: MembersRequest, _ session: Session) throws -> MembersResult {
         let user = try session.requireUser()
         let name = try Self.roomName(p.room)

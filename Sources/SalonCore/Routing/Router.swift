@@ -172,17 +172,18 @@ public final class Router: Service, Sendable {
             return .keepOpen
         }
         let request: Actions.Bound
+        let access: RoomAccess?
         do {
-            if let spec = Actions.table[envelope.action] {
-                try spec.access.check(session)
-            }
+            let spec = Actions.table[envelope.action]
+            try spec?.access.check(session)
             request = try envelope.payload.get()
+            access = try authorize(spec?.permission ?? .none, room: request.room, session)
         } catch {
             session.send(EnvelopeEncoder.error(replyTo: replyTo, error as? ProtocolError ?? ProtocolError(.internal, "internal error")))
             return .keepOpen
         }
         do {
-            if let frame = try await request.run(self, session, replyTo) {
+            if let frame = try await request.run(self, session, replyTo, access) {
                 session.send(frame)
             }
             return request.closesConnection ? .close(.logout) : .keepOpen

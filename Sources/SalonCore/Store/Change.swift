@@ -23,6 +23,9 @@ public enum Change: Sendable {
     case createRoom(RoomRecord, owner: Actor, events: [EventDraft])
     /// A read marker (`read`, to the user's other connections).
     case markRead(user: Actor, conversation: String, messageID: Int64, event: EventDraft)
+    /// A room's new topic (`system` `topic` and `room_updated` to its members);
+    /// `room_not_found` when the room was deleted meanwhile.
+    case setTopic(roomID: Int64, topic: String, events: [EventDraft])
 }
 
 /// A message before it is stored.

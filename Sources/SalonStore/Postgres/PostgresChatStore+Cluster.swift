@@ -14,7 +14,7 @@ extension PostgresChatStore: ClusterState {
     static let ephemeral = "SET LOCAL synchronous_commit = off"
 
     public func online(node: String, user: Actor, key: String, at: Timestamp) async throws -> Bool {
-        try await transaction { [self] tx -> Bool in
+        try await transaction { tx -> Bool in
             try await tx.run(Self.ephemeral)
             // DO NOTHING, not an update: an update would lock the node's row, and every login
             // on the node would wait for the one before (the beat keeps `seen_at`).
@@ -50,7 +50,7 @@ extension PostgresChatStore: ClusterState {
     }
 
     public func heartbeat(node: String, now: Timestamp, deadline: Timestamp) async throws -> [(user: Actor, node: String)] {
-        try await transaction { [self] tx -> [(user: Actor, node: String)] in
+        try await transaction { tx -> [(user: Actor, node: String)] in
             try await tx.run(Self.ephemeral)
             try await tx.run("""
                 INSERT INTO nodes (name, seen_at) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at
@@ -74,7 +74,7 @@ extension PostgresChatStore: ClusterState {
     public func takeLoginToken(account: String, burst: Double, refill: Double, at: Timestamp) async throws -> Int? {
         // The bucket refilled since its last use, then one token taken if there is one; the
         // row lock makes two nodes' checks of one account take turns.
-        try await transaction { [self] tx -> Int? in
+        try await transaction { tx -> Int? in
             let now = at.milliseconds
             let row = try await tx.run("""
                 INSERT INTO login_buckets (account, tokens, at) VALUES ($1, $2, $3)

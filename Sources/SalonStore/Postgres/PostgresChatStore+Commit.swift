@@ -266,6 +266,11 @@ extension PostgresChatStore {
             }
             try await insertGuests([user], at: now, tx)
             return .committed(try await insertEvents([event], seq: &seq, at: now, tx))
+
+        case .setTopic(let roomID, let topic, let events):
+            let updated = try await tx.run("UPDATE rooms SET topic = $1 WHERE id = $2 RETURNING id", [.text(topic), .int(roomID)])
+            guard !updated.isEmpty else { return .refused(ProtocolError(.roomNotFound, "the room was deleted")) }
+            return .committed(try await insertEvents(events, seq: &seq, at: now, tx))
         }
     }
 }

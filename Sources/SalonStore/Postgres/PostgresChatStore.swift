@@ -209,7 +209,7 @@ public final class PostgresChatStore: ChatStore {
     private static let userColumns = "id, username, password_hash, role"
 
     public func register(username: String, key: String, passwordHash: String, role: UserRole, generalID: Int64, at: Timestamp) async throws -> UserRecord? {
-        try await transaction { [self] tx -> UserRecord? in
+        try await transaction { tx -> UserRecord? in
             guard try await tx.run("SELECT 1 FROM users WHERE username_key = $1", [.text(key)]).isEmpty,
                   let id = try await tx.run("UPDATE counters SET value = value + 1 WHERE name = 'users' RETURNING value").first?.int("value")
             else { return nil }

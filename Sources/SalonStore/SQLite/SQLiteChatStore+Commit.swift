@@ -283,6 +283,11 @@ extension SQLiteChatStore {
             }
             try await insertGuests([user], at: now)
             return .committed(try await insertEvents([event], seq: &seq, at: now))
+
+        case .setTopic(let roomID, let topic, let events):
+            let updated = try await write("UPDATE rooms SET topic = ? WHERE id = ? RETURNING id", [.text(topic), .int(roomID)])
+            guard !updated.isEmpty else { return .refused(ProtocolError(.roomNotFound, "the room was deleted")) }
+            return .committed(try await insertEvents(events, seq: &seq, at: now))
         }
     }
 }

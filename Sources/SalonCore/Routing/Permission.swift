@@ -1,0 +1,88 @@
+import SalonProtocol
+
+/// Someone's standing in a room, for the rules of PROTOCOL.md §7: admin > room owner > room
+/// moderator > member.
+enum Rank: Int, Comparable, Sendable {
+    case member = 0
+    case moderator = 1
+    case owner = 2
+    case admin = 3
+
+    static func < (a: Rank, b: Rank) -> Bool { a.rawValue < b.rawValue }
+
+    init(_ role: RoomRole) {
+        switch role {
+        case .owner: self = .owner
+        case .moderator: self = .moderator
+        case .member: self = .member
+        }
+    }
+}
+
+/// What an action needs of the caller in the room its request names, declared in the action
+/// table (`Actions.table`) and checked in one place (`Router.authorize`) before the handler
+/// runs: the room must exist (`room_not_found`), the caller be in it (`not_member`; an admin
+/// acts in any room) and have the rank (`forbidden`).
+enum Permission: Sendable {
+    /// Nothing checked here (no room, or the handler decides: `join_room`, private messages).
+    case none
+    /// A member of the room (any rank).
+    case member
+    /// At least this rank in the room.
+    case rank(Rank)
+}
+
+/// A request that names a room (`room`; nil for a private conversation).
+protocol NamesRoom {
+    var roomName: String? { get }
+}
+
+extension RoomRequest: NamesRoom { var roomName: String? { room } }
+extension SetTopicRequest: NamesRoom { var roomName: String? { room } }
+extension MembersRequest: NamesRoom { var roomName: String? { room } }
+
+/// The caller as the check found them, handed to the handler: it need not look again.
+struct RoomAccess: Sendable {
+    var room: RoomState
+    var rank: Rank
+}
+
+extension Router {
+    /// The check the table declares (`permission`), for the room the request names.
+    /// Returns the room and the caller's rank in it (nil when nothing was checked).
+    func authorize(_ permission: Permission, room raw: String?, _ session: Session) throws -> RoomAccess? {
+        guard !permission.isNone, let raw else { return nil }
+        let needed = permission
+        let user = try session.requireUser()
+        let name = try Self.roomName(raw)
+        return try hub.withState { s -> RoomAccess in
+            guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
+            let role = room.members[user.id]
+            guard let rank: Rank = user.role == .admin ? .admin : role.map(Rank.init) else {
+                throw ProtocolError(.notMember, "you are not in #\(name)")
+            }
+            if case .rank(let minimum) = needed, rank < minimum {
+                throw ProtocolError(.forbidden, "this takes a room \(minimum.word) or more in #\(name)")
+            }
+            return RoomAccess(room: room, rank: rank)
+        }
+    }
+}
+
+extension Permission {
+    var isNone: Bool {
+        if case .none = self { return true }
+        return false
+    }
+}
+
+extension Rank {
+    var word: String {
+        switch self {
+        case .member: return "member"
+        case .moderator: return "moderator"
+        case .owner: return "owner"
+        case .admin: return "admin"
+        }
+    }
+}
