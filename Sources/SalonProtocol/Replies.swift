@@ -187,19 +187,34 @@ public struct ReadPush: Codable, Sendable, Equatable {
     }
 }
 
-/// `system` push: join and leave notices, room creation, server notices.
+/// `system` push: join, leave, kick and topic notices, room roles, server notices. `role`:
+/// the new room role, for `event` `role`.
 public struct SystemPush: Codable, Sendable, Equatable {
     public var room: String?
     public var event: String
     public var username: String?
     public var text: String
+    public var role: RoomRole?
     public var seq: Int64?
-    public init(room: String?, event: String, username: String?, text: String, seq: Int64? = nil) {
+    public init(room: String?, event: String, username: String?, text: String, role: RoomRole? = nil, seq: Int64? = nil) {
         self.room = room
         self.event = event
         self.username = username
         self.text = text
+        self.role = role
         self.seq = seq
+    }
+}
+
+/// `kicked` / `banned` push, to the user removed (PROTOCOL.md §7).
+public struct RemovedPush: Codable, Sendable, Equatable {
+    public var room: String?
+    public var by: String
+    public var reason: String?
+    public init(room: String?, by: String, reason: String?) {
+        self.room = room
+        self.by = by
+        self.reason = reason
     }
 }
 

@@ -44,6 +44,30 @@ public struct RoomRequest: Codable, Sendable {
     public init(room: String) { self.room = room }
 }
 
+/// `set_room_role` (PROTOCOL.md §7): `role` is `moderator` or `member`.
+public struct SetRoomRoleRequest: Codable, Sendable {
+    public var room: String
+    public var username: String
+    public var role: String
+    public init(room: String, username: String, role: String) {
+        self.room = room
+        self.username = username
+        self.role = role
+    }
+}
+
+/// `kick` (PROTOCOL.md §7).
+public struct KickRequest: Codable, Sendable {
+    public var room: String
+    public var username: String
+    public var reason: String?
+    public init(room: String, username: String, reason: String? = nil) {
+        self.room = room
+        self.username = username
+        self.reason = reason
+    }
+}
+
 /// `set_topic` (PROTOCOL.md §4): the room's owner, its moderators and admins.
 public struct SetTopicRequest: Codable, Sendable {
     public var room: String

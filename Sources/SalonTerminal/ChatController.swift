@@ -38,7 +38,7 @@ public final class ChatController {
     }
 
     static let commands = ["/join", "/create", "/leave", "/rooms", "/who", "/msg", "/query", "/history", "/reply", "/edit", "/delete",
-                           "/react", "/unreact", "/search", "/me", "/topic", "/help", "/quit"]
+                           "/react", "/unreact", "/search", "/me", "/topic", "/kick", "/op", "/deop", "/help", "/quit"]
 
     private let connector: Connector
     private let style: Style
@@ -372,7 +372,20 @@ public final class ChatController {
             guard arg != nil else { return usage("/me ACTION") }
             await send("/me " + line.dropFirst(4).trimmingCharacters(in: .whitespaces), to: current, id: nil)
         case "/topic":
-            show(style.error("! this server cannot change topics yet"))
+            guard case .room(let room) = current else { return usage("/topic TEXT (in a room)") }
+            let topic = [arg, rest].compactMap { $0 }.joined(separator: " ")
+            guard let result: RoomResult = await request("set_topic", SetTopicRequest(room: room, topic: topic)) else { return }
+            show(style.dim(result.room.topic.isEmpty ? "* the topic of #\(room) is cleared" : "* the topic of #\(room) is now: \(VisibleText.of(result.room.topic))"))
+        case "/kick":
+            guard case .room(let room) = current, let who = arg else { return usage("/kick USER [REASON] (in a room)") }
+            guard let _: EmptyPayload = await request("kick", KickRequest(room: room, username: who, reason: rest)) else { return }
+            roomPeople[room]?.remove(who.lowercased())
+            show(style.dim("* \(VisibleText.of(who)) was kicked from #\(room)" + (rest.map { ": \(VisibleText.of($0))" } ?? "")))
+        case "/op", "/deop":
+            guard case .room(let room) = current, let who = arg else { return usage("\(name) USER (in a room)") }
+            let role = name == "/op" ? "moderator" : "member"
+            guard let _: EmptyPayload = await request("set_room_role", SetRoomRoleRequest(room: room, username: who, role: role)) else { return }
+            show(style.dim("* \(VisibleText.of(who)) is now a \(role) of #\(room)"))
         default:
             show(style.error("! unknown command \(name): /help lists them"))
         }
@@ -405,6 +418,9 @@ public final class ChatController {
             "/react N EMOJI        react to message N (/unreact N EMOJI takes it back)",
             "/search WORDS         find messages (\"quoted words\" for a phrase)",
             "/me ACTION            say what you do",
+            "/topic TEXT           set the room's topic (room owner, moderators, admins)",
+            "/kick USER [REASON]   remove someone from the room (they may come back)",
+            "/op USER, /deop USER  make a member a room moderator, or a member again (room owner)",
             "/quit                 leave (also Ctrl-D or Ctrl-C)",
             "Keys: ←/→ Home/End, Ctrl-W deletes a word, ↑/↓ history, Tab completes commands, rooms and names.",
         ]
@@ -524,6 +540,16 @@ public final class ChatController {
             if let push = try? envelope.decode(RoomUpdatedPush.self) {
                 knownRooms.insert(push.room.name)
                 if push.removed == true { joined.removeAll { $0 == push.room.name } }
+            }
+        case "kicked", "banned":
+            if let push = try? envelope.decode(RemovedPush.self) {
+                let place = push.room.map { "#\($0)" } ?? "this server"
+                let verb = envelope.action == "kicked" ? "kicked from" : "banned from"
+                if let room = push.room {
+                    joined.removeAll { $0 == room }
+                    if current == .room(room) { current = .room("general") }
+                }
+                show(style.error("! You were \(verb) \(place) by \(VisibleText.of(push.by))" + (push.reason.map { ": \(VisibleText.of($0))" } ?? "")))
             }
         case "error":
             if let e = envelope.error { show(style.error("! \(VisibleText.of(e.message))")) }

@@ -76,4 +76,63 @@ import Testing
         #expect((rooms.payload["rooms"] as? [[String: Any]])?.first { $0["name"] as? String == "club" }?["topic"] as? String == "by admin")
         try await again.stop()
     }
+
+    /// `set_room_role` (owner and admins) and `kick` (owner, moderators, admins), with the rank
+    /// rule on the target: nobody acts on someone of equal or higher rank.
+    @Test(arguments: StoreBackend.allCases) func roomRolesAndKicksFollowRank(_ backend: StoreBackend) async throws {
+        let (h, callers) = try await Self.world(backend)
+        let (owner, ok) = try #require(callers[.owner])
+        let (member, mk) = try #require(callers[.member])
+        let (admin, ak) = try #require(callers[.admin])
+        let (outsider, xk) = try #require(callers[.outsider])
+        let (mod, dk) = h.connect()
+        try await h.request(mod, dk, "register", ["username": "mod", "password": "mod password"])
+        try await h.request(mod, dk, "join_room", ["room": "club"])
+        let (guest, gk) = h.connect()
+        try await h.request(guest, gk, "login", ["username": "gus"])
+        try await h.request(guest, gk, "join_room", ["room": "club"])
+        try await h.request(admin, ak, "join_room", ["room": "club"])
+        func role(_ s: Session, _ k: RecordingSink, _ name: String, _ role: String) async throws -> String {
+            Self.answer(try await h.request(s, k, "set_room_role", ["room": "club", "username": name, "role": role]))
+        }
+        func kick(_ s: Session, _ k: RecordingSink, _ name: String) async throws -> String {
+            Self.answer(try await h.request(s, k, "kick", ["room": "club", "username": name, "reason": "test"]))
+        }
+        // Room roles: the owner and admins only, on members below them.
+        #expect(try await role(outsider, xk, "member", "moderator") == "not_member")
+        #expect(try await role(member, mk, "mod", "moderator") == "forbidden")
+        #expect(try await role(owner, ok, "mod", "moderator") == "success")
+        #expect(try await role(mod, dk, "member", "moderator") == "forbidden")  // moderators cannot
+        #expect(try await role(owner, ok, "owner", "member") == "forbidden")    // not oneself: equal rank
+        #expect(try await role(owner, ok, "gus", "moderator") == "user_not_found")  // guests are no accounts
+        #expect(try await role(owner, ok, "outsider", "moderator") == "not_member")
+        #expect(try await role(owner, ok, "member", "boss") == "invalid_field")
+        #expect(try await role(owner, ok, "root", "member") == "forbidden")     // an admin outranks the owner
+        let members = try await h.request(owner, ok, "members", ["room": "club"])
+        #expect((members.payload["members"] as? [[String: Any]])?.first { $0["username"] as? String == "mod" }?["role"] as? String == "moderator")
+        #expect(mk.pushes("system").contains { $0.payload["event"] as? String == "role" && $0.payload["username"] as? String == "mod" })
+        // The new moderator's rank applies at once: topics, kicks of members (guests too).
+        #expect(Self.answer(try await h.request(mod, dk, "set_topic", ["room": "club", "topic": "by mod"])) == "success")
+        #expect(try await kick(member, mk, "gus") == "forbidden")
+        #expect(try await kick(mod, dk, "owner") == "forbidden")
+        #expect(try await kick(mod, dk, "root") == "forbidden")
+        #expect(try await kick(mod, dk, "gus") == "success")
+        #expect(try await kick(mod, dk, "outsider") == "not_member")
+        #expect(try await kick(mod, dk, "nobody") == "user_not_found")
+        // The kicked guest heard why and lost the room; the others heard of it; it may come back.
+        #expect(gk.pushes("kicked").contains { $0.payload["room"] as? String == "club" && $0.payload["by"] as? String == "mod" && $0.payload["reason"] as? String == "test" })
+        #expect(gk.pushes("room_updated").contains { $0.payload["removed"] as? Bool == true })
+        #expect(mk.pushes("system").contains { $0.payload["event"] as? String == "kick" && $0.payload["username"] as? String == "gus" })
+        #expect(!gk.pushes("system").contains { $0.payload["event"] as? String == "kick" })
+        #expect(Self.answer(try await h.request(guest, gk, "send_message", ["room": "club", "text": "still here?"])) == "not_member")
+        #expect(Self.answer(try await h.request(guest, gk, "join_room", ["room": "club"])) == "success")
+        // Owners and admins remove moderators; an admin even the owner; #general keeps everyone.
+        #expect(try await kick(owner, ok, "mod") == "success")
+        #expect(try await kick(admin, ak, "owner") == "success")
+        #expect(Self.answer(try await h.request(admin, ak, "kick", ["room": "general", "username": "member"])) == "forbidden")
+        // A member's sync shows the kicks as the pushes they were.
+        let (_, seqAfter) = try await SyncTests.syncAll(h, member, mk, since: 0)
+        #expect(seqAfter > 0)
+        try await h.stop()
+    }
 }

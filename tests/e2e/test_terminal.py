@@ -423,3 +423,48 @@ def test_no_join_notice_for_people_already_there_after_a_restart(server, home):
     assert "ana joined" not in bob.text()
     assert ana.text().count("bob joined #books") == 1
     assert ana.close() == 0 and bob.close() == 0
+
+
+def test_a_kick_is_shown_with_its_reason(server, home):
+    async def run():
+        ana = await ws_account(server.ws_url, "ana")
+        await ws_request(ana, "create_room", {"name": "club"})
+        chat = Chat(home, "--server", server.ws_url, "--guest", "--user", "bob")
+        chat.shows("[#general]>")
+        chat.type("/join club\r")
+        chat.shows("[#club]>")
+        await ws_request(ana, "kick", {"room": "club", "username": "bob", "reason": "too loud"}, id="k")
+        chat.shows("You were kicked from #club by ana: too loud")
+        chat.shows("[#general]>")
+        assert chat.close() == 0
+        await ana.close()
+    asyncio.run(run())
+
+
+def test_topic_op_and_kick_commands(server, home):
+    async def run():
+        bob = await ws_account(server.ws_url, "bob")
+        chat = Chat(home, "--server", server.ws_url, "--guest", "--user", "ana")
+        chat.shows("[#general]>")
+        chat.type("/create club\r")
+        chat.shows("[#club]>")
+        await ws_request(bob, "join_room", {"room": "club"}, id="j")
+        chat.shows("bob joined #club")
+        chat.type("/topic books and tea\r")
+        chat.shows("the topic of #club is now: books and tea")
+        chat.type("/op bob\r")
+        chat.shows("bob is now a moderator of #club")
+        chat.type("/deop bob\r")
+        chat.shows("bob is now a member of #club")
+        chat.type("/kick bob too loud\r")
+        chat.shows("bob was kicked from #club: too loud")
+        chat.type("/kick nobody\r")
+        chat.shows("no user named 'nobody'")
+        pushes = []
+        while not any(p["action"] == "kicked" for p in pushes):
+            pushes.append(json.loads(await asyncio.wait_for(bob.recv(), 10)))
+        events = [p["data"].get("event") for p in pushes if p["action"] == "system"]
+        assert events[-3:] == ["topic", "role", "role"], events
+        assert chat.close() == 0
+        await bob.close()
+    asyncio.run(run())

@@ -745,3 +745,19 @@ def test_rich_messages_on_a_phone(server, pages):
     ana.find("#search-input").send_keys("drink\n")
     ana.wait(lambda: "1 found" in ana.find("#search-status").text)
     ana.shot("phone-search")
+
+
+def test_a_kicked_member_is_told_why_and_loses_the_room(server, pages):
+    ana = Peer(server, "ana")
+    ana.request("create_room", {"name": "club"})
+    bob = pages()
+    bob.sign_in("guest", "bob")
+    bob.signed_in()
+    bob.say("/join club")
+    bob.wait(lambda: bob.title() == "#club")
+    ana.request("kick", {"room": "club", "username": "bob", "reason": "too loud"})
+    bob.wait(lambda: bob.title() == "#general")
+    bob.wait(lambda: any("You were removed from #club by ana: too loud." in n.text for n in bob.driver.find_elements(By.CSS_SELECTOR, "#messages .notice")))
+    assert not bob.driver.find_elements(By.CSS_SELECTOR, '[data-key="#club"]')
+    bob.shot("kicked")
+    ana.close()

@@ -4,8 +4,9 @@ import SalonProtocol
 /// What an event does to the in-memory state when it was committed by another node (the
 /// node that committed it applies the `Apply` its handler wrote). The state is a cache of
 /// the database, so every event that changes it says enough to change it: who joined or left
-/// which room (`system` join/leave), which room was created, by whom (`room_updated` of a room
-/// not known here), a room's topic (`room_updated` to the room's members).
+/// which room (`system` join/leave, `kicked`), a member's room role (`system` role), which room
+/// was created, by whom (`room_updated` of a room not known here), a room's topic
+/// (`room_updated` to the room's members).
 enum EventEffects {
     static func apply(for event: EventLog.Committed) -> EventLog.Apply? {
         let draft = event.draft
@@ -21,6 +22,14 @@ enum EventEffects {
                     s.addMember(actor, name: username, to: name, role: .member)
                     s.notePeriod(of: actor, roomID: roomID, joined: seq, left: nil)
                 }
+            case "role":
+                // The member is named (the actor is who changed the role): an account.
+                guard let role = push.role else { return nil }
+                return { s, _ in
+                    guard let name = s.roomNames[roomID], let id = s.person(named: UserKey.of(username))?.id,
+                          s.rooms[name]?.members[id] != nil else { return }
+                    s.rooms[name]?.members[id] = role
+                }
             case "leave":
                 return { s, _ in
                     guard let name = s.roomNames[roomID] else { return }
@@ -29,6 +38,15 @@ enum EventEffects {
                 }
             default:
                 return nil
+            }
+        case .kicked:
+            // To the member removed (`userID`), before the room's `system` notice.
+            guard let roomID = draft.roomID, let id = draft.userID else { return nil }
+            let seq = event.seq
+            return { s, _ in
+                guard let name = s.roomNames[roomID] else { return }
+                s.removeMember(id, from: name)
+                s.notePeriod(of: id, roomID: roomID, joined: nil, left: seq)
             }
         case .roomUpdated:
             guard let roomID = draft.roomID, let actor = draft.actorID,

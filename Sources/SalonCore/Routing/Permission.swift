@@ -40,6 +40,8 @@ protocol NamesRoom {
 extension RoomRequest: NamesRoom { var roomName: String? { room } }
 extension SetTopicRequest: NamesRoom { var roomName: String? { room } }
 extension MembersRequest: NamesRoom { var roomName: String? { room } }
+extension SetRoomRoleRequest: NamesRoom { var roomName: String? { room } }
+extension KickRequest: NamesRoom { var roomName: String? { room } }
 
 /// The caller as the check found them, handed to the handler: it need not look again.
 struct RoomAccess: Sendable {

@@ -55,6 +55,9 @@ enum Actions: PayloadRegistry {
         "leave_room": action(.user) { (r, p: RoomRequest, s) in try await r.leaveRoom(p, s) },
         "members": action(.user) { (r, p: MembersRequest, s) in try r.members(p, s) },
         "set_topic": roomAction(.rank(.moderator)) { (r, p: SetTopicRequest, s, room) in try await r.setTopic(p, s, room) },
+        // Moderation (§7)
+        "set_room_role": roomAction(.rank(.owner)) { (r, p: SetRoomRoleRequest, s, room) in try await r.setRoomRole(p, s, room) },
+        "kick": roomAction(.rank(.moderator)) { (r, p: KickRequest, s, room) in try await r.kick(p, s, room) },
         // Messages (§5)
         "send_message": deferredAction(.user) { (r, p: SendMessageRequest, s, replyTo) in try await r.sendMessage(p, s, replyTo: replyTo) },
         "history": action(.user) { (r, p: HistoryRequest, s) in try await r.history(p, s) },

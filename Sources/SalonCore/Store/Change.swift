@@ -26,6 +26,8 @@ public enum Change: Sendable {
     /// A room's new topic (`system` `topic` and `room_updated` to its members);
     /// `room_not_found` when the room was deleted meanwhile.
     case setTopic(roomID: Int64, topic: String, events: [EventDraft])
+    /// A member's room role (`moderator`, `member`); `not_member` when it is not one.
+    case setRoomRole(roomID: Int64, userID: Int64, role: RoomRole, events: [EventDraft])
 }
 
 /// A message before it is stored.
@@ -89,6 +91,7 @@ public enum EventType: String, Sendable {
     case system
     case roomUpdated = "room_updated"
     case read
+    case kicked
 
     /// Rendered from the message as it is now (not from `data`).
     public var carriesMessage: Bool { self == .receiveMessage || self == .messageUpdated }

@@ -58,6 +58,7 @@ function present(change) {
   if (change.title) alerts.updateTitle(totalUnread());
   if (change.leave) open('#general');
   if (change.error) notice(`Error: ${change.error}`);
+  if (change.info) notice(change.info);
 }
 
 export function rememberPeers() {

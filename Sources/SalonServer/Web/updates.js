@@ -11,7 +11,8 @@ import { mentions } from './format.js';
  * redraw; `notice` a notice's text (already kept in the conversation); `members` 'now' or
  * 'soon' (the member list of the room in view to reload); `author` someone who wrote in a room;
  * `presence` {username, online}; `typing`; `sidebar`; `title` (unread counts changed);
- * `alert` {title, body}; `leave` (the room in view is gone); `error` text to show.
+ * `alert` {title, body}; `leave` (the room in view is gone); `error` text to show; `info` a
+ * line for the user (removed from a room).
  */
 const UPDATES = {
   receive_message(data, { quiet, visible }) {
@@ -95,6 +96,17 @@ const UPDATES = {
     }
     if (c) c.info = { ...c.info, ...data.room, unread: c.info?.unread };
     return { key, sidebar: true, header: true };
+  },
+
+  kicked(data) {
+    const key = data.room ? `#${data.room}` : null;
+    const c = key ? state.conversations.get(key) : null;
+    if (c) c.joined = false;
+    const where = data.room ? `#${data.room}` : 'this server';
+    return {
+      key: key ?? undefined, sidebar: true, leave: key !== null && state.current === key,
+      info: `You were removed from ${where} by ${data.by}${data.reason ? `: ${data.reason}` : ''}.`,
+    };
   },
 
   error(data) {

@@ -267,6 +267,12 @@ extension PostgresChatStore {
             try await insertGuests([user], at: now, tx)
             return .committed(try await insertEvents([event], seq: &seq, at: now, tx))
 
+        case .setRoomRole(let roomID, let userID, let role, let events):
+            let updated = try await tx.run("UPDATE memberships SET role = $1 WHERE room_id = $2 AND user_id = $3 RETURNING user_id",
+                                           [.text(role.rawValue), .int(roomID), .int(userID)])
+            guard !updated.isEmpty else { return .refused(ProtocolError(.notMember, "not a member of that room")) }
+            return .committed(try await insertEvents(events, seq: &seq, at: now, tx))
+
         case .setTopic(let roomID, let topic, let events):
             let updated = try await tx.run("UPDATE rooms SET topic = $1 WHERE id = $2 RETURNING id", [.text(topic), .int(roomID)])
             guard !updated.isEmpty else { return .refused(ProtocolError(.roomNotFound, "the room was deleted")) }

@@ -284,6 +284,12 @@ extension SQLiteChatStore {
             try await insertGuests([user], at: now)
             return .committed(try await insertEvents([event], seq: &seq, at: now))
 
+        case .setRoomRole(let roomID, let userID, let role, let events):
+            let updated = try await write("UPDATE memberships SET role = ? WHERE room_id = ? AND user_id = ? RETURNING user_id",
+                                          [.text(role.rawValue), .int(roomID), .int(userID)])
+            guard !updated.isEmpty else { return .refused(ProtocolError(.notMember, "not a member of that room")) }
+            return .committed(try await insertEvents(events, seq: &seq, at: now))
+
         case .setTopic(let roomID, let topic, let events):
             let updated = try await write("UPDATE rooms SET topic = ? WHERE id = ? RETURNING id", [.text(topic), .int(roomID)])
             guard !updated.isEmpty else { return .refused(ProtocolError(.roomNotFound, "the room was deleted")) }
