@@ -56,6 +56,16 @@ public struct SetRoomRoleRequest: Codable, Sendable {
     }
 }
 
+/// `invite` (PROTOCOL.md §4): any member adds someone to the room (private rooms take one).
+public struct InviteRequest: Codable, Sendable {
+    public var room: String
+    public var username: String
+    public init(room: String, username: String) {
+        self.room = room
+        self.username = username
+    }
+}
+
 /// `kick` (PROTOCOL.md §7).
 public struct KickRequest: Codable, Sendable {
     public var room: String

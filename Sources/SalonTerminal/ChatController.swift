@@ -38,7 +38,7 @@ public final class ChatController {
     }
 
     static let commands = ["/join", "/create", "/leave", "/rooms", "/who", "/msg", "/query", "/history", "/reply", "/edit", "/delete",
-                           "/react", "/unreact", "/search", "/me", "/topic", "/kick", "/op", "/deop", "/help", "/quit"]
+                           "/react", "/unreact", "/search", "/me", "/topic", "/invite", "/kick", "/op", "/deop", "/help", "/quit"]
 
     private let connector: Connector
     private let style: Style
@@ -381,6 +381,10 @@ public final class ChatController {
             guard let _: EmptyPayload = await request("kick", KickRequest(room: room, username: who, reason: rest)) else { return }
             roomPeople[room]?.remove(who.lowercased())
             show(style.dim("* \(VisibleText.of(who)) was kicked from #\(room)" + (rest.map { ": \(VisibleText.of($0))" } ?? "")))
+        case "/invite":
+            guard case .room(let room) = current, let who = arg else { return usage("/invite USER (in a room)") }
+            guard let _: EmptyPayload = await request("invite", InviteRequest(room: room, username: who)) else { return }
+            show(style.dim("* \(VisibleText.of(who)) is now in #\(room)"))
         case "/op", "/deop":
             guard case .room(let room) = current, let who = arg else { return usage("\(name) USER (in a room)") }
             let role = name == "/op" ? "moderator" : "member"
@@ -419,6 +423,7 @@ public final class ChatController {
             "/search WORDS         find messages (\"quoted words\" for a phrase)",
             "/me ACTION            say what you do",
             "/topic TEXT           set the room's topic (room owner, moderators, admins)",
+            "/invite USER          add someone to the room (private rooms take an invitation)",
             "/kick USER [REASON]   remove someone from the room (they may come back)",
             "/op USER, /deop USER  make a member a room moderator, or a member again (room owner)",
             "/quit                 leave (also Ctrl-D or Ctrl-C)",

@@ -63,6 +63,11 @@ import Testing
         await ak.until { envelopes in envelopes.contains { $0.action == "system" && $0.payload["event"] as? String == "leave" } }
         let members = try await a.request(ana, ak, "members", ["room": "books"])
         #expect((members.payload["members"] as? [[String: Any]])?.compactMap { $0["username"] as? String } == ["ana"])
+        // A room deleted on A is gone on B.
+        #expect(try await a.request(ana, ak, "delete_room", ["room": "books"]).action == "success")
+        await bk.until { envelopes in envelopes.contains { $0.action == "room_updated" && $0.payload["removed"] as? Bool == true
+            && ($0.payload["room"] as? [String: Any])?["name"] as? String == "books" && $0["reply_to"] == nil && ($0.payload["room"] as? [String: Any])?["members"] as? Int == 0 } }
+        #expect(try await b.request(bob, bk, "join_room", ["room": "books"]).errorCode == "room_not_found")
         try await a.stop()
         try await b.stop()
     }

@@ -135,4 +135,39 @@ import Testing
         #expect(seqAfter > 0)
         try await h.stop()
     }
+
+    /// `invite` (any member; private rooms take one) and `delete_room` (owner, admins).
+    @Test(arguments: StoreBackend.allCases) func invitationsAndDeletionsFollowRank(_ backend: StoreBackend) async throws {
+        let (h, callers) = try await Self.world(backend)
+        let (owner, ok) = try #require(callers[.owner])
+        let (member, mk) = try #require(callers[.member])
+        let (admin, ak) = try #require(callers[.admin])
+        let (outsider, xk) = try #require(callers[.outsider])
+        // A private room: outsiders can neither join nor invite, nor see it listed.
+        #expect(Self.answer(try await h.request(outsider, xk, "join_room", ["room": "den"])) == "forbidden")
+        #expect(Self.answer(try await h.request(outsider, xk, "invite", ["room": "den", "username": "outsider"])) == "not_member")
+        let listed = try await h.request(outsider, xk, "list_rooms")
+        #expect(!((listed.payload["rooms"] as? [[String: Any]]) ?? []).contains { $0["name"] as? String == "den" })
+        // The owner invites the member: a member at once, told by room_updated.
+        #expect(Self.answer(try await h.request(owner, ok, "invite", ["room": "den", "username": "member"])) == "success")
+        #expect(mk.pushes("room_updated").contains { ($0.payload["room"] as? [String: Any])?["name"] as? String == "den" })
+        #expect(Self.answer(try await h.request(member, mk, "send_message", ["room": "den", "text": "secret"])) == "success")
+        // Any member may invite; the invitee must exist.
+        #expect(Self.answer(try await h.request(member, mk, "invite", ["room": "den", "username": "nobody"])) == "user_not_found")
+        #expect(Self.answer(try await h.request(member, mk, "invite", ["room": "den", "username": "outsider"])) == "success")
+        // The outsider's own view: in it now, and nothing about it before (no push before the invitation).
+        #expect(xk.pushes("room_updated").contains { ($0.payload["room"] as? [String: Any])?["name"] as? String == "den" })
+        // Deleting: members cannot, the owner and admins can; general stays.
+        #expect(Self.answer(try await h.request(member, mk, "delete_room", ["room": "club"])) == "forbidden")
+        #expect(Self.answer(try await h.request(admin, ak, "delete_room", ["room": "general"])) == "forbidden")
+        #expect(Self.answer(try await h.request(owner, ok, "delete_room", ["room": "den"])) == "success")
+        #expect(mk.pushes("room_updated").contains { ($0.payload["room"] as? [String: Any])?["name"] as? String == "den" && $0.payload["removed"] as? Bool == true })
+        #expect(Self.answer(try await h.request(member, mk, "send_message", ["room": "den", "text": "gone?"])) == "room_not_found")
+        #expect(Self.answer(try await h.request(admin, ak, "delete_room", ["room": "club"])) == "success")
+        // A room created again with the name starts empty.
+        #expect(Self.answer(try await h.request(owner, ok, "create_room", ["name": "den"])) == "success")
+        let history = try await h.request(owner, ok, "history", ["room": "den"])
+        #expect((history.payload["messages"] as? [[String: Any]])?.isEmpty == true)
+        try await h.stop()
+    }
 }

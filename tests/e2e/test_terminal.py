@@ -460,8 +460,11 @@ def test_topic_op_and_kick_commands(server, home):
         chat.shows("bob was kicked from #club: too loud")
         chat.type("/kick nobody\r")
         chat.shows("no user named 'nobody'")
+        chat.type("/invite bob\r")
+        chat.shows("bob is now in #club")
         pushes = []
-        while not any(p["action"] == "kicked" for p in pushes):
+        while not any(p["action"] == "room_updated" and not p["data"].get("removed") and p["data"]["room"]["name"] == "club"
+                      for p in pushes[next((i for i, p in enumerate(pushes) if p["action"] == "kicked"), len(pushes)):]):
             pushes.append(json.loads(await asyncio.wait_for(bob.recv(), 10)))
         events = [p["data"].get("event") for p in pushes if p["action"] == "system"]
         assert events[-3:] == ["topic", "role", "role"], events

@@ -49,8 +49,13 @@ enum EventEffects {
                 s.notePeriod(of: id, roomID: roomID, joined: nil, left: seq)
             }
         case .roomUpdated:
-            guard let roomID = draft.roomID, let actor = draft.actorID,
-                  let push = try? JSONDecoder().decode(RoomUpdatedPush.self, from: Data(draft.data)), push.removed != true else { return nil }
+            guard let push = try? JSONDecoder().decode(RoomUpdatedPush.self, from: Data(draft.data)) else { return nil }
+            // A deleted room's notice names it and has no room id (the room is gone).
+            if push.removed == true && draft.roomID == nil {
+                let name = push.room.name
+                return { s, _ in s.removeRoom(name) }
+            }
+            guard let roomID = draft.roomID, let actor = draft.actorID, push.removed != true else { return nil }
             let info = push.room
             let createdAt = Timestamp.now()
             return { s, _ in

@@ -122,6 +122,13 @@ struct HubState: Sendable {
         roomNames[record.id] = record.name
     }
 
+    /// A room deleted: gone from memory, and from its members' memberships.
+    mutating func removeRoom(_ name: String) {
+        guard let room = rooms.removeValue(forKey: name) else { return }
+        roomNames[room.id] = nil
+        for id in room.members.keys { memberships[id]?.remove(name) }
+    }
+
     func room(id: Int64) -> RoomState? {
         roomNames[id].flatMap { rooms[$0] }
     }

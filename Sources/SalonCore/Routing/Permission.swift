@@ -42,6 +42,7 @@ extension SetTopicRequest: NamesRoom { var roomName: String? { room } }
 extension MembersRequest: NamesRoom { var roomName: String? { room } }
 extension SetRoomRoleRequest: NamesRoom { var roomName: String? { room } }
 extension KickRequest: NamesRoom { var roomName: String? { room } }
+extension InviteRequest: NamesRoom { var roomName: String? { room } }
 
 /// The caller as the check found them, handed to the handler: it need not look again.
 struct RoomAccess: Sendable {

@@ -55,6 +55,8 @@ enum Actions: PayloadRegistry {
         "leave_room": action(.user) { (r, p: RoomRequest, s) in try await r.leaveRoom(p, s) },
         "members": action(.user) { (r, p: MembersRequest, s) in try r.members(p, s) },
         "set_topic": roomAction(.rank(.moderator)) { (r, p: SetTopicRequest, s, room) in try await r.setTopic(p, s, room) },
+        "invite": roomAction(.member) { (r, p: InviteRequest, s, room) in try await r.invite(p, s, room) },
+        "delete_room": roomAction(.rank(.owner)) { (r, p: RoomRequest, s, room) in try await r.deleteRoom(p, s, room) },
         // Moderation (§7)
         "set_room_role": roomAction(.rank(.owner)) { (r, p: SetRoomRoleRequest, s, room) in try await r.setRoomRole(p, s, room) },
         "kick": roomAction(.rank(.moderator)) { (r, p: KickRequest, s, room) in try await r.kick(p, s, room) },

@@ -94,4 +94,67 @@ extension Router {
         logger.info("\(user.username) kicked \(who) from #\(name)")
         return EmptyPayload()
     }
+
+    /// `invite`: any member adds someone (an account, or a connected guest) to the room at
+    /// once; private rooms take one. The invitee's connections get `room_updated` with the
+    /// room, the members `system` (`join`).
+    func invite(_ p: InviteRequest, _ session: Session, _ access: RoomAccess) async throws -> EmptyPayload {
+        let user = try session.requireUser()
+        let room = access.room
+        let key = UserKey.of(p.username)
+        if hub.withState({ $0.person(named: key) == nil }), let record = try await store.user(key: key) {
+            hub.withState { $0.learn(record) }
+        }
+        guard let person = hub.withState({ $0.person(named: key) }) else {
+            throw ProtocolError(.userNotFound, "no user named '\(p.username)'")
+        }
+        if hub.withState({ $0.rooms[room.name]?.members[person.id] != nil }) { return EmptyPayload() }
+        let invitee = Actor(id: person.id, username: person.username, isGuest: person.isGuest)
+        var info = hub.withState { $0.roomInfo(room.name, unread: nil) }
+            ?? RoomInfo(name: room.name, topic: room.topic, members: 0, online: 0, private: room.isPrivate, unread: nil, lastMessageID: nil)
+        info.members += 1
+        // The invitee is the event's actor: joining is what happens to them (every node adds
+        // the actor of a `join` to the room).
+        let events = [
+            EventDraft(type: .system, scope: .roomButActor, roomID: room.id, actorID: invitee.id,
+                       data: Self.eventData(SystemPush(room: room.name, event: "join", username: invitee.username,
+                                                       text: "\(user.username) invited \(invitee.username) to #\(room.name)"))),
+            EventDraft(type: .roomUpdated, scope: .users, roomID: room.id, userID: invitee.id, actorID: invitee.id,
+                       data: Self.eventData(RoomUpdatedPush(room: info))),
+        ]
+        let (name, roomID) = (room.name, room.id)
+        _ = try await log.commit(.join(roomID: roomID, user: invitee, role: .member, readMarker: room.lastMessageID, events: events),
+                                 origin: session.connection) { s, events in
+            guard let first = events.first else { return }
+            s.addMember(invitee.id, name: invitee.username, to: name, role: .member)
+            s.notePeriod(of: invitee.id, roomID: roomID, joined: first.seq, left: nil)
+        }
+        return EmptyPayload()
+    }
+
+    /// `delete_room`: the owner or an admin; `general` stays. The room, its messages and its
+    /// history go; its members get `room_updated` with `removed` (a private room's name reaches
+    /// only them), and a room created later with the name starts empty.
+    func deleteRoom(_ p: RoomRequest, _ session: Session, _ access: RoomAccess) async throws -> EmptyPayload {
+        let user = try session.requireUser()
+        let room = access.room
+        guard room.name != HubState.general else { throw ProtocolError(.forbidden, "#general cannot be deleted") }
+        var info = hub.withState { $0.roomInfo(room.name, unread: nil) }
+            ?? RoomInfo(name: room.name, topic: room.topic, members: 0, online: 0, private: room.isPrivate, unread: nil, lastMessageID: nil)
+        info.members = 0
+        info.online = 0
+        let data = Self.eventData(RoomUpdatedPush(room: info, removed: true))
+        // No room id: the room's own events go with it. A public room's end is news for all;
+        // a private room's only for its members, one event each.
+        let members = hub.withState { $0.rooms[room.name].map { Array($0.members.keys) } ?? [] }
+        let events = room.isPrivate
+            ? members.map { EventDraft(type: .roomUpdated, scope: .users, userID: $0, actorID: user.id, data: data) }
+            : [EventDraft(type: .roomUpdated, scope: .everyone, actorID: user.id, data: data)]
+        let name = room.name
+        _ = try await log.commit(.deleteRoom(roomID: room.id, events: events), origin: session.connection) { s, _ in
+            s.removeRoom(name)
+        }
+        logger.info("\(user.username) deleted #\(name)")
+        return EmptyPayload()
+    }
 }

@@ -26,6 +26,9 @@ public enum Change: Sendable {
     /// A room's new topic (`system` `topic` and `room_updated` to its members);
     /// `room_not_found` when the room was deleted meanwhile.
     case setTopic(roomID: Int64, topic: String, events: [EventDraft])
+    /// A room and everything in it (messages, memberships, its events) goes; `events` have no
+    /// room (it is gone), they name it. `room_not_found` when it went already.
+    case deleteRoom(roomID: Int64, events: [EventDraft])
     /// A member's room role (`moderator`, `member`); `not_member` when it is not one.
     case setRoomRole(roomID: Int64, userID: Int64, role: RoomRole, events: [EventDraft])
 }

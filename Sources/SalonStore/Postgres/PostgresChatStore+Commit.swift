@@ -267,6 +267,12 @@ extension PostgresChatStore {
             try await insertGuests([user], at: now, tx)
             return .committed(try await insertEvents([event], seq: &seq, at: now, tx))
 
+        case .deleteRoom(let roomID, let events):
+            let deleted = try await tx.run("DELETE FROM rooms WHERE id = $1 RETURNING id", [.int(roomID)])
+            guard !deleted.isEmpty else { return .refused(ProtocolError(.roomNotFound, "the room was deleted")) }
+            try await tx.run("DELETE FROM read_markers WHERE conversation = $1", [.text(Conversation.room(roomID).key)])
+            return .committed(try await insertEvents(events, seq: &seq, at: now, tx))
+
         case .setRoomRole(let roomID, let userID, let role, let events):
             let updated = try await tx.run("UPDATE memberships SET role = $1 WHERE room_id = $2 AND user_id = $3 RETURNING user_id",
                                            [.text(role.rawValue), .int(roomID), .int(userID)])

@@ -284,6 +284,12 @@ extension SQLiteChatStore {
             try await insertGuests([user], at: now)
             return .committed(try await insertEvents([event], seq: &seq, at: now))
 
+        case .deleteRoom(let roomID, let events):
+            let deleted = try await write("DELETE FROM rooms WHERE id = ? RETURNING id", [.int(roomID)])
+            guard !deleted.isEmpty else { return .refused(ProtocolError(.roomNotFound, "the room was deleted")) }
+            try await write("DELETE FROM read_markers WHERE conversation = ?", [.text(Conversation.room(roomID).key)])
+            return .committed(try await insertEvents(events, seq: &seq, at: now))
+
         case .setRoomRole(let roomID, let userID, let role, let events):
             let updated = try await write("UPDATE memberships SET role = ? WHERE room_id = ? AND user_id = ? RETURNING user_id",
                                           [.text(role.rawValue), .int(roomID), .int(userID)])
