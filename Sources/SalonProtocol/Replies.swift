@@ -187,21 +187,30 @@ public struct ReadPush: Codable, Sendable, Equatable {
     }
 }
 
-/// `system` push: join, leave, kick and topic notices, room roles, server notices. `role`:
-/// the new room role, for `event` `role`.
+/// `system` push: join, leave, kick and topic notices, room roles, server notices. For
+/// `event` `role`: `role`, the new room role (with `room`), or `user_role`, the new server
+/// role (without).
 public struct SystemPush: Codable, Sendable, Equatable {
     public var room: String?
     public var event: String
     public var username: String?
     public var text: String
     public var role: RoomRole?
+    public var userRole: UserRole?
     public var seq: Int64?
-    public init(room: String?, event: String, username: String?, text: String, role: RoomRole? = nil, seq: Int64? = nil) {
+
+    enum CodingKeys: String, CodingKey {
+        case room, event, username, text, role, seq
+        case userRole = "user_role"
+    }
+
+    public init(room: String?, event: String, username: String?, text: String, role: RoomRole? = nil, userRole: UserRole? = nil, seq: Int64? = nil) {
         self.room = room
         self.event = event
         self.username = username
         self.text = text
         self.role = role
+        self.userRole = userRole
         self.seq = seq
     }
 }

@@ -44,6 +44,16 @@ public struct RoomRequest: Codable, Sendable {
     public init(room: String) { self.room = room }
 }
 
+/// `set_role` (PROTOCOL.md §7): admins make an account an `admin` or a `user`.
+public struct SetRoleRequest: Codable, Sendable {
+    public var username: String
+    public var role: String
+    public init(username: String, role: String) {
+        self.username = username
+        self.role = role
+    }
+}
+
 /// `set_room_role` (PROTOCOL.md §7): `role` is `moderator` or `member`.
 public struct SetRoomRoleRequest: Codable, Sendable {
     public var room: String

@@ -170,4 +170,49 @@ import Testing
         #expect((history.payload["messages"] as? [[String: Any]])?.isEmpty == true)
         try await h.stop()
     }
+
+    /// `set_role`: admins only; it applies at once to the account's open connections.
+    @Test(arguments: StoreBackend.allCases) func serverRolesAreForAdminsAndApplyAtOnce(_ backend: StoreBackend) async throws {
+        let (h, callers) = try await Self.world(backend)
+        let (owner, ok) = try #require(callers[.owner])
+        let (member, mk) = try #require(callers[.member])
+        let (admin, ak) = try #require(callers[.admin])
+        let (guest, gk) = h.connect()
+        try await h.request(guest, gk, "login", ["username": "gus"])
+        func setRole(_ s: Session, _ k: RecordingSink, _ name: String, _ role: String) async throws -> String {
+            Self.answer(try await h.request(s, k, "set_role", ["username": name, "role": role]))
+        }
+        #expect(try await setRole(owner, ok, "member", "admin") == "forbidden")
+        #expect(try await setRole(admin, ak, "member", "boss") == "invalid_field")
+        #expect(try await setRole(admin, ak, "gus", "admin") == "user_not_found")
+        #expect(try await setRole(admin, ak, "root", "user") == "forbidden")
+        // The member, still connected, can do what an admin does at once.
+        #expect(Self.answer(try await h.request(member, mk, "delete_room", ["room": "club"])) == "forbidden")
+        #expect(try await setRole(admin, ak, "member", "admin") == "success")
+        #expect(mk.pushes("system").contains { $0.payload["event"] as? String == "role" && $0.payload["user_role"] as? String == "admin" })
+        #expect(Self.answer(try await h.request(member, mk, "delete_room", ["room": "club"])) == "success")
+        let users = try await h.request(owner, ok, "list_users")
+        #expect((users.payload["users"] as? [[String: Any]])?.first { $0["username"] as? String == "member" }?["role"] as? String == "admin")
+        // And it survives a restart.
+        try await h.stop()
+        let again = try await CoreHarness.make(reopening: h)
+        let (s, k) = again.connect()
+        let login = try await again.request(s, k, "login", ["username": "member", "password": "member password"])
+        #expect((login.payload["user"] as? [String: Any])?["role"] as? String == "admin")
+        try await again.stop()
+    }
+
+    /// A role change made on one node applies on the others at once.
+    @Test(arguments: StoreBackend.allCases.filter { $0 == .postgres }) func aRoleChangeAppliesOnEveryNode(_ backend: StoreBackend) async throws {
+        let (h, callers) = try await Self.world(backend)
+        let other = try await CoreHarness.make({ $0.nodeName = "other" }, reopening: h)
+        let (admin, ak) = try #require(callers[.admin])
+        let (member, mk) = other.connect()
+        #expect(try await other.request(member, mk, "login", ["username": "member", "password": "member password"]).action == "success")
+        #expect(Self.answer(try await h.request(admin, ak, "set_role", ["username": "member", "role": "admin"])) == "success")
+        await mk.until { $0.contains { $0.action == "system" && $0.payload["user_role"] as? String == "admin" } }
+        #expect(Self.answer(try await other.request(member, mk, "delete_room", ["room": "club"])) == "success")
+        try await other.stop()
+        try await h.stop()
+    }
 }

@@ -11,6 +11,11 @@ enum EventEffects {
     static func apply(for event: EventLog.Committed) -> EventLog.Apply? {
         let draft = event.draft
         switch draft.type {
+        case .system where draft.roomID == nil:
+            // A server role (`set_role`), to the account itself.
+            guard let id = draft.userID, let push = try? JSONDecoder().decode(SystemPush.self, from: Data(draft.data)),
+                  push.event == "role", let role = push.userRole, let username = push.username else { return nil }
+            return { s, _ in s.setRole(of: id, key: UserKey.of(username), to: role) }
         case .system:
             guard let roomID = draft.roomID, let actor = draft.actorID,
                   let push = try? JSONDecoder().decode(SystemPush.self, from: Data(draft.data)), let username = push.username else { return nil }

@@ -83,6 +83,19 @@ struct HubState: Sendable {
         names[record.id] = record.username
     }
 
+    /// The server role of a signed-in user as it is now (a role change applies at once, to
+    /// open connections too): a session keeps the role it logged in with.
+    func serverRole(of user: SessionUser) -> UserRole {
+        guard !user.isGuest else { return .guest }
+        return directory[user.key].flatMap { $0.id == user.id ? $0.role : nil } ?? user.role
+    }
+
+    /// An account's new server role, in the directory and on its open connections.
+    mutating func setRole(of id: Int64, key: String, to role: UserRole) {
+        directory[key]?.role = role
+        online[id]?.user.role = role
+    }
+
     /// Whether a name is in use: a registered account, a registration under way, or someone
     /// connected (a guest).
     func isNameTaken(_ key: String) -> Bool {

@@ -30,6 +30,8 @@ enum Permission: Sendable {
     case member
     /// At least this rank in the room.
     case rank(Rank)
+    /// A server admin (no room).
+    case admin
 }
 
 /// A request that names a room (`room`; nil for a private conversation).
@@ -54,6 +56,13 @@ extension Router {
     /// The check the table declares (`permission`), for the room the request names.
     /// Returns the room and the caller's rank in it (nil when nothing was checked).
     func authorize(_ permission: Permission, room raw: String?, _ session: Session) throws -> RoomAccess? {
+        if case .admin = permission {
+            let user = try session.requireUser()
+            guard hub.withState({ $0.serverRole(of: user) }) == .admin else {
+                throw ProtocolError(.forbidden, "this takes a server admin")
+            }
+            return nil
+        }
         guard !permission.isNone, let raw else { return nil }
         let needed = permission
         let user = try session.requireUser()
@@ -61,7 +70,7 @@ extension Router {
         return try hub.withState { s -> RoomAccess in
             guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
             let role = room.members[user.id]
-            guard let rank: Rank = user.role == .admin ? .admin : role.map(Rank.init) else {
+            guard let rank: Rank = s.serverRole(of: user) == .admin ? .admin : role.map(Rank.init) else {
                 throw ProtocolError(.notMember, "you are not in #\(name)")
             }
             if case .rank(let minimum) = needed, rank < minimum {

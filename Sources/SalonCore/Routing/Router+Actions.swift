@@ -58,6 +58,7 @@ enum Actions: PayloadRegistry {
         "invite": roomAction(.member) { (r, p: InviteRequest, s, room) in try await r.invite(p, s, room) },
         "delete_room": roomAction(.rank(.owner)) { (r, p: RoomRequest, s, room) in try await r.deleteRoom(p, s, room) },
         // Moderation (§7)
+        "set_role": adminAction { (r, p: SetRoleRequest, s) in try await r.setRole(p, s) },
         "set_room_role": roomAction(.rank(.owner)) { (r, p: SetRoomRoleRequest, s, room) in try await r.setRoomRole(p, s, room) },
         "kick": roomAction(.rank(.moderator)) { (r, p: KickRequest, s, room) in try await r.kick(p, s, room) },
         // Messages (§5)
@@ -91,6 +92,15 @@ enum Actions: PayloadRegistry {
                 EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session))
             }
         }
+    }
+
+    /// An action for server admins only (`Permission.admin`, checked before the handler).
+    private static func adminAction<P: Decodable & Sendable, R: Encodable & Sendable>(
+        _ handler: @escaping @Sendable (Router, P, Session) async throws -> R
+    ) -> Spec {
+        var spec = action(.user, handler)
+        spec.permission = .admin
+        return spec
     }
 
     /// An action on a room that the table's `permission` guards: the handler gets the room

@@ -100,7 +100,7 @@ extension Router {
         let user = try session.requireUser()
         let message = try await readableMessage(p.id, for: user)
         let mayDelete = hub.withState { s -> Bool in
-            if message.senderID == user.id || user.role == .admin { return true }
+            if message.senderID == user.id || s.serverRole(of: user) == .admin { return true }
             guard let roomID = message.roomID, let role = s.room(id: roomID)?.members[user.id] else { return false }
             return role == .owner || role == .moderator
         }

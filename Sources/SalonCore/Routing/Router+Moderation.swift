@@ -157,4 +157,34 @@ extension Router {
         logger.info("\(user.username) deleted #\(name)")
         return EmptyPayload()
     }
+
+    /// `set_role`: an admin makes an account an admin or a user again. It applies at once, on
+    /// every node, to the account's open connections too; the account is told (`system`
+    /// `role` with `user_role`). The rank rule holds: an admin's role is changed only with
+    /// `salon admin set-role`.
+    func setRole(_ p: SetRoleRequest, _ session: Session) async throws -> EmptyPayload {
+        let user = try session.requireUser()
+        guard let role = UserRole(rawValue: p.role), role != .guest else {
+            throw ProtocolError(.invalidField, "'role' is admin or user")
+        }
+        let key = UserKey.of(p.username)
+        if hub.withState({ $0.directory[key] == nil }), let record = try await store.user(key: key) {
+            hub.withState { $0.learn(record) }
+        }
+        guard let entry = hub.withState({ $0.directory[key] }) else {
+            throw ProtocolError(.userNotFound, "no account named '\(p.username)'")
+        }
+        guard entry.role != .admin else {
+            throw ProtocolError(.forbidden, "\(entry.username) is an admin: an admin's role is changed with `salon admin set-role`")
+        }
+        let text = role == .admin ? "\(user.username) made you an admin" : "\(user.username) made you a user"
+        let event = EventDraft(type: .system, scope: .users, userID: entry.id, actorID: user.id,
+                               data: Self.eventData(SystemPush(room: nil, event: "role", username: entry.username, text: text, userRole: role)))
+        let id = entry.id
+        _ = try await log.commit(.setRole(userID: id, role: role, events: [event]), origin: session.connection) { s, _ in
+            s.setRole(of: id, key: key, to: role)
+        }
+        logger.info("\(user.username) made \(entry.username) \(role == .admin ? "an admin" : "a user")")
+        return EmptyPayload()
+    }
 }

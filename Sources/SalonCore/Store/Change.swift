@@ -29,6 +29,8 @@ public enum Change: Sendable {
     /// A room and everything in it (messages, memberships, its events) goes; `events` have no
     /// room (it is gone), they name it. `room_not_found` when it went already.
     case deleteRoom(roomID: Int64, events: [EventDraft])
+    /// An account's server role (`admin`, `user`); `user_not_found` when it is no account.
+    case setRole(userID: Int64, role: UserRole, events: [EventDraft])
     /// A member's room role (`moderator`, `member`); `not_member` when it is not one.
     case setRoomRole(roomID: Int64, userID: Int64, role: RoomRole, events: [EventDraft])
 }

@@ -273,6 +273,11 @@ extension PostgresChatStore {
             try await tx.run("DELETE FROM read_markers WHERE conversation = $1", [.text(Conversation.room(roomID).key)])
             return .committed(try await insertEvents(events, seq: &seq, at: now, tx))
 
+        case .setRole(let userID, let role, let events):
+            let updated = try await tx.run("UPDATE users SET role = $1 WHERE id = $2 AND role <> 'guest' RETURNING id", [.text(role.rawValue), .int(userID)])
+            guard !updated.isEmpty else { return .refused(ProtocolError(.userNotFound, "no such account")) }
+            return .committed(try await insertEvents(events, seq: &seq, at: now, tx))
+
         case .setRoomRole(let roomID, let userID, let role, let events):
             let updated = try await tx.run("UPDATE memberships SET role = $1 WHERE room_id = $2 AND user_id = $3 RETURNING user_id",
                                            [.text(role.rawValue), .int(roomID), .int(userID)])

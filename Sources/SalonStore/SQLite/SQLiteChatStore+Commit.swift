@@ -290,6 +290,11 @@ extension SQLiteChatStore {
             try await write("DELETE FROM read_markers WHERE conversation = ?", [.text(Conversation.room(roomID).key)])
             return .committed(try await insertEvents(events, seq: &seq, at: now))
 
+        case .setRole(let userID, let role, let events):
+            let updated = try await write("UPDATE users SET role = ? WHERE id = ? AND role <> 'guest' RETURNING id", [.text(role.rawValue), .int(userID)])
+            guard !updated.isEmpty else { return .refused(ProtocolError(.userNotFound, "no such account")) }
+            return .committed(try await insertEvents(events, seq: &seq, at: now))
+
         case .setRoomRole(let roomID, let userID, let role, let events):
             let updated = try await write("UPDATE memberships SET role = ? WHERE room_id = ? AND user_id = ? RETURNING user_id",
                                           [.text(role.rawValue), .int(roomID), .int(userID)])
