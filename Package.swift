@@ -133,7 +133,7 @@ let package = Package(
         .executableTarget(
             name: "salon",
             dependencies: [
-                "SalonServer", "SalonClient", "SalonTerminal", "SalonProtocol", "SalonBench",
+                "SalonServer", "SalonClient", "SalonTerminal", "SalonProtocol", "SalonBench", "SalonCore", "SalonStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -104,7 +104,7 @@ public final class SalonServer: Sendable {
 
     /// The store `--db` names: `sqlite:PATH` (the default: `salon.sqlite` in the data folder)
     /// or `postgres://USER:PASSWORD@HOST:PORT/DATABASE`.
-    static func openStore(_ configuration: ServerConfiguration, logger: Logger) async throws -> any ChatStore {
+    public static func openStore(_ configuration: ServerConfiguration, logger: Logger) async throws -> any ChatStore {
         let path: String
         if let url = configuration.databaseURL {
             if url.hasPrefix("sqlite://") {

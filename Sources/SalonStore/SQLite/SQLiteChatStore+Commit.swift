@@ -76,7 +76,7 @@ extension SQLiteChatStore {
     /// when some senders are guests not stored yet.
     private func insertMessages(_ messages: [NewMessage]) async throws -> [ChangeOutcome] {
         let start: Int64
-        if let known = sequence.withLock({ $0 }) {
+        if let known = sequence.withLock({ $0 }), try await !writtenElsewhere() {
             start = known
         } else {
             start = try await currentSeq()
@@ -111,6 +111,17 @@ extension SQLiteChatStore {
         sequence.withLock { $0 = seq }
         lastMessageCommit.store(Self.monotonicMillis(), ordering: .relaxed)
         return outcomes
+    }
+
+    /// Whether another process committed since the last look (`salon admin` on the file of a
+    /// running server): then the sequence kept in memory is stale and is read again.
+    /// `PRAGMA data_version` on this connection changes only with other connections' commits.
+    private func writtenElsewhere() async throws -> Bool {
+        let now = try await write("PRAGMA data_version").first?.int("data_version")
+        return dataVersion.withLock { seen in
+            defer { seen = now }
+            return seen == nil || seen != now
+        }
     }
 
     private func appendMessageBinds(_ m: NewMessage, id: Int64, to binds: inout [SQLiteData]) {

@@ -188,8 +188,26 @@ extension SQLiteChatStore {
 
 
 
-    /// One process writes an SQLite database (the server): there is nobody else to hear of.
-    public nonisolated func commitNotifications() -> AsyncStream<Int64>? { nil }
+    /// Another process that writes the file (`salon admin`, while the server runs): the
+    /// newest seq is looked at twice a second and told when it moved (the log delivers what it
+    /// has not delivered yet, which is nothing when this server made the change).
+    public func commitNotifications() -> AsyncStream<Int64>? {
+        AsyncStream { continuation in
+            let task = Task { [weak self] in
+                var told: Int64 = -1
+                while !Task.isCancelled {
+                    guard let self else { break }
+                    if let seq = try? await self.lastSeq(), seq != told {
+                        told = seq
+                        continuation.yield(seq)
+                    }
+                    try? await Task.sleep(for: .milliseconds(500))
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
 
     /// One node per SQLite file: nothing to share.
     public var cluster: (any ClusterState)? { nil }

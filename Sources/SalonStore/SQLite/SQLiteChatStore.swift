@@ -31,6 +31,8 @@ public final class SQLiteChatStore: ChatStore {
     let lastMessageCommit = Atomic<Int64>(0)
     /// The newest seq as this store last committed it (nil: read it again after a failure).
     let sequence = Mutex<Int64?>(nil)
+    /// The write connection's `PRAGMA data_version` at the last batch (`writtenElsewhere`).
+    let dataVersion = Mutex<Int64?>(nil)
     /// Indexes new messages for search in the background (`indexPending`).
     private let indexer = Mutex<Task<Void, Never>?>(nil)
     private let threadPool: NIOThreadPool
