@@ -33,6 +33,8 @@ public final class SQLiteChatStore: ChatStore {
     let sequence = Mutex<Int64?>(nil)
     /// The write connection's `PRAGMA data_version` at the last batch (`writtenElsewhere`).
     let dataVersion = Mutex<Int64?>(nil)
+    /// When `dataVersion` was last looked at (monotonic ms).
+    let lastVersionCheck = Atomic<Int64>(0)
     /// Indexes new messages for search in the background (`indexPending`).
     private let indexer = Mutex<Task<Void, Never>?>(nil)
     private let threadPool: NIOThreadPool
