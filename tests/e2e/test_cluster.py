@@ -112,6 +112,7 @@ def test_killing_a_node_under_load_loses_nothing_and_its_clients_catch_up_elsewh
         reader = await websockets.connect(alpha.ws_url)  # the watcher's second device, on alpha
         last_seq = (await ws_request(reader, "login", {"token": token}))["data"]["seq"]
         acked = {}          # client_msg_id → id
+        under_load = asyncio.Event()  # set once 300 messages are acknowledged
         sent = {}           # client_msg_id → (sender index, text)
 
         async def send_loop(index, ws, count):
@@ -124,6 +125,8 @@ def test_killing_a_node_under_load_loses_nothing_and_its_clients_catch_up_elsewh
                     return n
                 if reply["action"] == "success":
                     acked[cid] = reply["data"]["message"]["id"]
+                    if len(acked) >= 300:
+                        under_load.set()
             return count
 
         async def read_loop():
@@ -139,8 +142,7 @@ def test_killing_a_node_under_load_loses_nothing_and_its_clients_catch_up_elsewh
         reading = asyncio.create_task(read_loop())
         sending = [asyncio.create_task(send_loop(i, ws, 400)) for i, ws in enumerate(senders)]
         # Under load: kill -9 alpha once a good part is acknowledged.
-        while len(acked) < 300:
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(under_load.wait(), 60)
         alpha.process.kill()
         alpha.process.wait(timeout=10)
         stopped_at = await asyncio.gather(*sending)

@@ -164,8 +164,7 @@ extension Router {
             await catchUpWithOtherNodes()
             return try resolveTargetNow(room: room, with: peerName, field: field, for: user)
         } catch let error as ProtocolError where error.code == .userNotFound {
-            guard let peerName, let record = try await store.user(key: UserKey.of(peerName)) else { throw error }
-            hub.withState { $0.learn(record) }
+            guard let peerName, try await learnAccount(UserKey.of(peerName)) else { throw error }
             return try resolveTargetNow(room: room, with: peerName, field: field, for: user)
         }
     }

@@ -102,9 +102,7 @@ extension Router {
         let user = try session.requireUser()
         let room = access.room
         let key = UserKey.of(p.username)
-        if hub.withState({ $0.person(named: key) == nil }), let record = try await store.user(key: key) {
-            hub.withState { $0.learn(record) }
-        }
+        if hub.withState({ $0.person(named: key) == nil }) { try await learnAccount(key) }
         guard let person = hub.withState({ $0.person(named: key) }) else {
             throw ProtocolError(.userNotFound, "no user named '\(p.username)'")
         }
@@ -168,9 +166,7 @@ extension Router {
             throw ProtocolError(.invalidField, "'role' is admin or user")
         }
         let key = UserKey.of(p.username)
-        if hub.withState({ $0.directory[key] == nil }), let record = try await store.user(key: key) {
-            hub.withState { $0.learn(record) }
-        }
+        try await learnAccount(key)
         guard let entry = hub.withState({ $0.directory[key] }) else {
             throw ProtocolError(.userNotFound, "no account named '\(p.username)'")
         }

@@ -188,9 +188,7 @@ extension Router {
             throw ProtocolError(.guestsDisabled, "this server does not accept guests: register an account")
         }
         // An account registered on another node since this one started is not in memory yet.
-        if hub.withState({ $0.directory[key] == nil }), let record = try await store.user(key: key) {
-            hub.withState { $0.learn(record) }
-        }
+        try await learnAccount(key)
         let outcome = hub.withState { s -> ProtocolError? in
             if s.directory[key] != nil || s.pendingRegistrations.contains(key) {
                 return ProtocolError(.passwordRequired, "'\(username)' is a registered account: give its password")

@@ -103,6 +103,17 @@ public final class Router: Service, Sendable {
         try await store.close()
     }
 
+    /// An account this node has not heard of yet (registered on another node since this one
+    /// started: memory is a cache) is read from the store into the directory. Returns whether
+    /// the directory knows the name now.
+    @discardableResult
+    func learnAccount(_ key: String) async throws -> Bool {
+        if hub.withState({ $0.directory[key] != nil }) { return true }
+        guard let record = try await store.user(key: key) else { return false }
+        hub.withState { $0.learn(record) }
+        return true
+    }
+
     /// With other nodes: delivers here whatever they committed up to now (a request naming a
     /// room created, or joined, on another node a moment ago, before its notification came).
     func catchUpWithOtherNodes() async {
