@@ -30,9 +30,12 @@ public struct RoomInfo: Codable, Sendable, Equatable {
     public var `private`: Bool
     public var unread: Int?
     public var lastMessageID: Int64?
+    /// For the viewer only (in its own `rooms` lists and `join_room` reply, never in a push
+    /// to the room): it is muted there, why and until when.
+    public var muted: Restriction?
 
     enum CodingKeys: String, CodingKey {
-        case name, topic, members, online, `private`, unread
+        case name, topic, members, online, `private`, unread, muted
         case lastMessageID = "last_message_id"
     }
 
@@ -44,6 +47,18 @@ public struct RoomInfo: Codable, Sendable, Equatable {
         self.private = isPrivate
         self.unread = unread
         self.lastMessageID = lastMessageID
+    }
+}
+
+/// A ban or a mute as its subject is told of it: who, why, until when (nil: until lifted).
+public struct Restriction: Codable, Sendable, Equatable {
+    public var by: String?
+    public var reason: String?
+    public var until: Timestamp?
+    public init(by: String?, reason: String?, until: Timestamp?) {
+        self.by = by
+        self.reason = reason
+        self.until = until
     }
 }
 

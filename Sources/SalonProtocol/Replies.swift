@@ -197,34 +197,80 @@ public struct SystemPush: Codable, Sendable, Equatable {
     public var text: String
     public var role: RoomRole?
     public var userRole: UserRole?
+    /// `ban`, `mute`: why, and until when (none: until lifted).
+    public var reason: String?
+    public var until: Timestamp?
     public var seq: Int64?
 
     enum CodingKeys: String, CodingKey {
-        case room, event, username, text, role, seq
+        case room, event, username, text, role, reason, until, seq
         case userRole = "user_role"
     }
 
-    public init(room: String?, event: String, username: String?, text: String, role: RoomRole? = nil, userRole: UserRole? = nil, seq: Int64? = nil) {
+    public init(room: String?, event: String, username: String?, text: String, role: RoomRole? = nil, userRole: UserRole? = nil,
+                reason: String? = nil, until: Timestamp? = nil, seq: Int64? = nil) {
         self.room = room
         self.event = event
         self.username = username
         self.text = text
         self.role = role
         self.userRole = userRole
+        self.reason = reason
+        self.until = until
         self.seq = seq
     }
 }
 
 /// `kicked` / `banned` push, to the user removed (PROTOCOL.md §7).
+/// A ban's `until` says when it ends (none: until `unban`).
 public struct RemovedPush: Codable, Sendable, Equatable {
     public var room: String?
     public var by: String
     public var reason: String?
-    public init(room: String?, by: String, reason: String?) {
+    public var until: Timestamp?
+    public init(room: String?, by: String, reason: String?, until: Timestamp? = nil) {
         self.room = room
         self.by = by
         self.reason = reason
+        self.until = until
     }
+}
+
+/// One entry of `moderation_log` (PROTOCOL.md §7). `by` is nil when the server itself acted
+/// (a ban or mute that ran out).
+public struct ModerationLogEntry: Codable, Sendable, Equatable {
+    public var seq: Int64
+    public var action: String
+    public var by: String?
+    public var username: String
+    public var room: String?
+    public var reason: String?
+    public var durationSeconds: Int64?
+    /// `set_role`, `set_room_role`: the role given.
+    public var role: String?
+    public var timestamp: Timestamp
+
+    enum CodingKeys: String, CodingKey {
+        case seq, action, by, username, room, reason, role, timestamp
+        case durationSeconds = "duration_seconds"
+    }
+
+    public init(seq: Int64, action: String, by: String?, username: String, room: String?, reason: String?, durationSeconds: Int64?, role: String? = nil, timestamp: Timestamp) {
+        self.role = role
+        self.seq = seq
+        self.action = action
+        self.by = by
+        self.username = username
+        self.room = room
+        self.reason = reason
+        self.durationSeconds = durationSeconds
+        self.timestamp = timestamp
+    }
+}
+
+public struct ModerationLogReply: Codable, Sendable, Equatable {
+    public var entries: [ModerationLogEntry]
+    public init(entries: [ModerationLogEntry]) { self.entries = entries }
 }
 
 /// `presence` push.

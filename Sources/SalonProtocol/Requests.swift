@@ -88,6 +88,59 @@ public struct KickRequest: Codable, Sendable {
     }
 }
 
+/// `ban` / `unban` (PROTOCOL.md §7): from `room`, or without one from the whole server;
+/// for `duration_seconds`, or until `unban`.
+public struct BanRequest: Codable, Sendable {
+    public var username: String
+    public var room: String?
+    public var reason: String?
+    public var durationSeconds: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case username, room, reason
+        case durationSeconds = "duration_seconds"
+    }
+
+    public init(username: String, room: String? = nil, reason: String? = nil, durationSeconds: Int64? = nil) {
+        self.username = username
+        self.room = room
+        self.reason = reason
+        self.durationSeconds = durationSeconds
+    }
+}
+
+/// `mute` / `unmute` (PROTOCOL.md §7): in one room, for `duration_seconds` or until `unmute`.
+public struct MuteRequest: Codable, Sendable {
+    public var room: String
+    public var username: String
+    public var reason: String?
+    public var durationSeconds: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case username, room, reason
+        case durationSeconds = "duration_seconds"
+    }
+
+    public init(room: String, username: String, reason: String? = nil, durationSeconds: Int64? = nil) {
+        self.room = room
+        self.username = username
+        self.reason = reason
+        self.durationSeconds = durationSeconds
+    }
+}
+
+/// `moderation_log` (PROTOCOL.md §7): one room's (its owner and moderators), or all (admins).
+public struct ModerationLogRequest: Codable, Sendable {
+    public var room: String?
+    public var before: Int64?
+    public var limit: Int?
+    public init(room: String? = nil, before: Int64? = nil, limit: Int? = nil) {
+        self.room = room
+        self.before = before
+        self.limit = limit
+    }
+}
+
 /// `set_topic` (PROTOCOL.md §4): the room's owner, its moderators and admins.
 public struct SetTopicRequest: Codable, Sendable {
     public var room: String

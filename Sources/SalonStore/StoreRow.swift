@@ -41,6 +41,28 @@ extension StoreRow {
         )
     }
 
+    /// A row of `sanctions` joined with the person's `username` and `role` (`guest` or not).
+    var sanction: Sanction? {
+        guard let kind = text("kind").flatMap(SanctionKind.init(rawValue:)), let user = int("user_id"), let name = text("username"),
+              let room = int("room_id") else { return nil }
+        return Sanction(kind: kind, user: Actor(id: user, username: name, isGuest: text("role") == "guest"), roomID: room == 0 ? nil : room,
+                        by: text("by_name"), reason: text("reason"), until: int("until").map(Timestamp.init(milliseconds:)),
+                        createdAt: Timestamp(milliseconds: int("created_at") ?? 0))
+    }
+
+    var moderationRecord: ModerationRecord? {
+        guard let seq = int("seq"), let action = text("action"), let name = text("username") else { return nil }
+        let entry = ModerationEntry(action: action, by: text("by_name"), username: name, roomID: int("room_id"), room: text("room"),
+                                    reason: text("reason"), durationSeconds: int("duration_seconds"), role: text("role"))
+        return ModerationRecord(seq: seq, entry: entry, createdAt: Timestamp(milliseconds: int("created_at") ?? 0))
+    }
+
+    var accountSummary: AccountSummary? {
+        guard let id = int("id"), let name = text("username") else { return nil }
+        return AccountSummary(id: id, username: name, role: UserRole(rawValue: text("role") ?? "") ?? .user,
+                              createdAt: Timestamp(milliseconds: int("created_at") ?? 0), lastSeen: int("last_seen_at").map(Timestamp.init(milliseconds:)))
+    }
+
     var membershipPeriod: MembershipPeriod? {
         guard let room = int("room_id"), let from = int("joined_seq") else { return nil }
         return MembershipPeriod(roomID: room, from: from, to: int("left_seq"))

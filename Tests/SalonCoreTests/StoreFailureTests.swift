@@ -55,6 +55,11 @@ import SalonCore
         func unreadCounts(userID: Int64) async throws -> [String: Int] { try await base.unreadCounts(userID: userID) }
         func conversations(userID: Int64, limit: Int) async throws -> [ConversationSummary] { try await base.conversations(userID: userID, limit: limit) }
         func search(_ query: SearchQuery) async throws -> [StoredMessage] { try await base.search(query) }
+        func allSanctions() async throws -> [Sanction] { try await base.allSanctions() }
+        func moderationLog(roomID: Int64?, before: Int64?, limit: Int) async throws -> [ModerationRecord] {
+            try await base.moderationLog(roomID: roomID, before: before, limit: limit)
+        }
+        func accounts() async throws -> [AccountSummary] { try await base.accounts() }
         func committedEvents(after: Int64, through: Int64, limit: Int) async throws -> [StoredEvent] {
             try await base.committedEvents(after: after, through: through, limit: limit)
         }

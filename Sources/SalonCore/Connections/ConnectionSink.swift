@@ -13,6 +13,8 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
     case shutdown
     /// The connection did not log in within the login timeout.
     case loginTimeout
+    /// Its account was banned from the server.
+    case banned
 
     public var description: String {
         switch self {
@@ -21,6 +23,7 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
         case .slowConsumer(let bytes): return "slow consumer (\(bytes) bytes queued)"
         case .shutdown: return "server shutting down"
         case .loginTimeout: return "no login in time"
+        case .banned: return "banned"
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import SalonProtocol
 import Synchronization
 
@@ -29,11 +30,15 @@ final class Hub: Sendable {
         var lanes = Lanes()
         // Under the lock: apply, then take the audiences as they are (room audiences are
         // arrays shared, not copied).
+        var closing: [(Connection, CloseReason)] = []
         let targets = withState { s -> [Target] in
             var targets: [Target] = []
             for item in batch.items {
                 item.apply?(&s, item.events)
                 for event in item.events {
+                    if let reason = Self.endsSessions(event.draft), let id = event.draft.userID {
+                        closing += s.connections(of: id).map { ($0, reason) }
+                    }
                     if event.seq > s.appliedSeq { s.appliedSeq = event.seq }
                     if event.draft.type == .receiveMessage, let roomID = event.draft.roomID, let name = s.roomNames[roomID],
                        event.seq > s.rooms[name]?.lastMessageID ?? 0 {
@@ -63,6 +68,21 @@ final class Hub: Sendable {
             lanes.add(reply.frame, for: reply.connection)
         }
         lanes.send()
+        // After the push that says why: a connection closes behind what was queued on it.
+        for (connection, reason) in closing { connection.sink.close(reason) }
+    }
+
+    /// Events after which the person's connections close: a server ban, and the end of all
+    /// of an account's sessions (`salon admin revoke-tokens`, `reset-password`).
+    private static func endsSessions(_ draft: EventDraft) -> CloseReason? {
+        switch draft.type {
+        case .banned where draft.roomID == nil: return .banned
+        case .system where draft.roomID == nil && draft.scope == .users:
+            // Rare (server roles, bans ending, sessions revoked): read to see which.
+            let push = try? JSONDecoder().decode(SystemPush.self, from: Data(draft.data))
+            return push?.event == "revoked" ? .logout : nil
+        default: return nil
+        }
     }
 
     /// Who an event reaches now.

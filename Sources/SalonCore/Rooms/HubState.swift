@@ -69,6 +69,9 @@ struct HubState: Sendable {
     /// The newest `seq` applied here: every event up to it has been fanned out, every later
     /// one will be, to whoever is attached when it is.
     var appliedSeq: Int64 = 0
+    /// Bans and mutes, as stored (`sanctions`): those that ran out stay until their end is
+    /// committed, but no longer hold (`sanction(_:…)`).
+    var sanctions: [SanctionKey: Sanction] = [:]
 
     // MARK: Names
 
@@ -168,12 +171,27 @@ struct HubState: Sendable {
         rooms[room]?.members[id] != nil
     }
 
-    func roomInfo(_ name: String, unread: Int?) -> RoomInfo? {
+    /// A room as its members see it; with `viewer`, as that person sees it (`muted` there).
+    func roomInfo(_ name: String, unread: Int?, viewer: Int64? = nil) -> RoomInfo? {
         guard let room = rooms[name] else { return nil }
-        return RoomInfo(
+        var info = RoomInfo(
             name: room.name, topic: room.topic, members: room.members.count, online: room.onlineMembers.count,
             private: room.isPrivate, unread: unread, lastMessageID: room.lastMessageID == 0 ? nil : room.lastMessageID
         )
+        if let viewer { info.muted = sanction(.mute, of: viewer, in: room.id)?.restriction }
+        return info
+    }
+
+    // MARK: Bans and mutes
+
+    /// The ban or mute of `userID` in the room (nil: server-wide) that holds now, if any.
+    func sanction(_ kind: SanctionKind, of userID: Int64, in roomID: Int64?, at now: Timestamp = .now()) -> Sanction? {
+        sanctions[SanctionKey(kind: kind, userID: userID, roomID: roomID)].flatMap { $0.holds(at: now) ? $0 : nil }
+    }
+
+    /// Those whose time is up at `now` (their end is to be committed).
+    func expiredSanctions(at now: Timestamp) -> [Sanction] {
+        sanctions.values.filter { !$0.holds(at: now) }
     }
 
     // MARK: Connections

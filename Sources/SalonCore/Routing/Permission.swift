@@ -32,6 +32,9 @@ enum Permission: Sendable {
     case rank(Rank)
     /// A server admin (no room).
     case admin
+    /// With a room, at least this rank in it; without one (the whole server), a server admin
+    /// (`ban`, `unban`, `moderation_log`).
+    case rankOrAdmin(Rank)
 }
 
 /// A request that names a room (`room`; nil for a private conversation).
@@ -44,6 +47,9 @@ extension SetTopicRequest: NamesRoom { var roomName: String? { room } }
 extension MembersRequest: NamesRoom { var roomName: String? { room } }
 extension SetRoomRoleRequest: NamesRoom { var roomName: String? { room } }
 extension KickRequest: NamesRoom { var roomName: String? { room } }
+extension BanRequest: NamesRoom { var roomName: String? { room } }
+extension MuteRequest: NamesRoom { var roomName: String? { room } }
+extension ModerationLogRequest: NamesRoom { var roomName: String? { room } }
 extension InviteRequest: NamesRoom { var roomName: String? { room } }
 
 /// The caller as the check found them, handed to the handler: it need not look again.
@@ -56,6 +62,9 @@ extension Router {
     /// The check the table declares (`permission`), for the room the request names.
     /// Returns the room and the caller's rank in it (nil when nothing was checked).
     func authorize(_ permission: Permission, room raw: String?, _ session: Session) throws -> RoomAccess? {
+        if case .rankOrAdmin(let minimum) = permission {
+            return try authorize(raw == nil ? .admin : .rank(minimum), room: raw, session)
+        }
         if case .admin = permission {
             let user = try session.requireUser()
             guard hub.withState({ $0.serverRole(of: user) }) == .admin else {

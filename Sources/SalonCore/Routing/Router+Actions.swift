@@ -61,6 +61,11 @@ enum Actions: PayloadRegistry {
         "set_role": adminAction { (r, p: SetRoleRequest, s) in try await r.setRole(p, s) },
         "set_room_role": roomAction(.rank(.owner)) { (r, p: SetRoomRoleRequest, s, room) in try await r.setRoomRole(p, s, room) },
         "kick": roomAction(.rank(.moderator)) { (r, p: KickRequest, s, room) in try await r.kick(p, s, room) },
+        "ban": optionalRoomAction(.rankOrAdmin(.moderator)) { (r, p: BanRequest, s, room) in try await r.ban(p, s, room) },
+        "unban": optionalRoomAction(.rankOrAdmin(.moderator)) { (r, p: BanRequest, s, room) in try await r.unban(p, s, room) },
+        "mute": roomAction(.rank(.moderator)) { (r, p: MuteRequest, s, room) in try await r.mute(p, s, room) },
+        "unmute": roomAction(.rank(.moderator)) { (r, p: MuteRequest, s, room) in try await r.unmute(p, s, room) },
+        "moderation_log": optionalRoomAction(.rankOrAdmin(.moderator)) { (r, p: ModerationLogRequest, s, room) in try await r.moderationLog(p, s, room) },
         // Messages (§5)
         "send_message": deferredAction(.user) { (r, p: SendMessageRequest, s, replyTo) in try await r.sendMessage(p, s, replyTo: replyTo) },
         "history": action(.user) { (r, p: HistoryRequest, s) in try await r.history(p, s) },
@@ -114,6 +119,20 @@ enum Actions: PayloadRegistry {
             return Bound(closesConnection: false, room: payload.roomName) { router, session, replyTo, access in
                 guard let access else { throw ProtocolError(.missingField, "missing field 'data.room'") }
                 return EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session, access))
+            }
+        }
+    }
+
+    /// An action on a room, or on the whole server when the request names none
+    /// (`Permission.rankOrAdmin`): the handler gets the room and rank, or nil for the server.
+    private static func optionalRoomAction<P: Decodable & Sendable & NamesRoom, R: Encodable & Sendable>(
+        _ permission: Permission,
+        _ handler: @escaping @Sendable (Router, P, Session, RoomAccess?) async throws -> R
+    ) -> Spec {
+        Spec(access: .user, permission: permission) { decoder in
+            let payload = try PayloadDecoding.decode(P.self, from: decoder)
+            return Bound(closesConnection: false, room: payload.roomName) { router, session, replyTo, access in
+                EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session, access))
             }
         }
     }

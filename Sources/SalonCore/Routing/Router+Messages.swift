@@ -18,7 +18,7 @@ extension Router {
         if let attachments = p.attachments, !attachments.isEmpty {
             throw ProtocolError(.invalidField, "attachments are not supported by this server yet")
         }
-        let target = try await resolveTarget(room: p.room, with: p.to, field: "to", for: user)
+        let target = try await resolveTarget(room: p.room, with: p.to, field: "to", for: user, sending: true)
 
         if let cid = p.clientMsgID, let original = try await store.message(senderID: user.id, clientMsgID: cid) {
             session.send(EnvelopeEncoder.success(replyTo: replyTo, MessageResult(message: original.wire)))
@@ -156,22 +156,23 @@ extension Router {
     /// A room the user is in, or a person: exactly one of the two must be given.
     /// `resolveTargetNow`, and for a name unknown here an account looked up in the store (one
     /// registered on another node since this one started: memory is a cache).
-    func resolveTarget(room: String?, with peerName: String?, field: String, for user: SessionUser) async throws -> Target {
+    /// `sending`: a message to a room where the user is muted is `muted`.
+    func resolveTarget(room: String?, with peerName: String?, field: String, for user: SessionUser, sending: Bool = false) async throws -> Target {
         do {
-            return try resolveTargetNow(room: room, with: peerName, field: field, for: user)
+            return try resolveTargetNow(room: room, with: peerName, field: field, for: user, sending: sending)
         } catch let error as ProtocolError where (error.code == .roomNotFound || error.code == .notMember) && store.cluster != nil {
             // Created or joined on another node a moment ago: its event may not be here yet.
             await catchUpWithOtherNodes()
-            return try resolveTargetNow(room: room, with: peerName, field: field, for: user)
+            return try resolveTargetNow(room: room, with: peerName, field: field, for: user, sending: sending)
         } catch let error as ProtocolError where error.code == .userNotFound {
             guard let peerName, try await learnAccount(UserKey.of(peerName)) else { throw error }
-            return try resolveTargetNow(room: room, with: peerName, field: field, for: user)
+            return try resolveTargetNow(room: room, with: peerName, field: field, for: user, sending: sending)
         }
     }
 
     /// The room (the user a member) or the person (an account, or a guest connected here)
     /// a request names, from memory.
-    func resolveTargetNow(room: String?, with peerName: String?, field: String, for user: SessionUser) throws -> Target {
+    func resolveTargetNow(room: String?, with peerName: String?, field: String, for user: SessionUser, sending: Bool = false) throws -> Target {
         switch (room, peerName) {
         case (nil, nil):
             throw ProtocolError(.missingField, "missing field 'data.room' (or 'data.\(field)')")
@@ -182,6 +183,9 @@ extension Router {
             let id = try hub.withState { s -> Int64 in
                 guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
                 guard room.members[user.id] != nil else { throw ProtocolError(.notMember, "join #\(name) first") }
+                if sending, !s.sanctions.isEmpty, let mute = s.sanction(.mute, of: user.id, in: room.id) {
+                    throw ProtocolError(.muted, "you are muted in #\(name)" + Self.terms(mute))
+                }
                 return room.id
             }
             return Target(conversation: .room(id), room: name, roomID: id, peer: nil)

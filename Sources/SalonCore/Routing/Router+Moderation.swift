@@ -47,7 +47,9 @@ extension Router {
         let event = EventDraft(type: .system, scope: .room, roomID: room.id, actorID: user.id,
                                data: Self.eventData(SystemPush(room: room.name, event: "role", username: target.actor.username, text: text, role: role)))
         let (name, id) = (room.name, target.actor.id)
-        _ = try await log.commit(.setRoomRole(roomID: room.id, userID: id, role: role, events: [event]), origin: session.connection) { s, _ in
+        let entry = ModerationEntry(action: "set_room_role", by: user.username, username: target.actor.username, roomID: room.id, room: room.name,
+                                    role: role.rawValue)
+        _ = try await log.commit(.logged(.setRoomRole(roomID: room.id, userID: id, role: role, events: [event]), entry), origin: session.connection) { s, _ in
             if s.rooms[name]?.members[id] != nil { s.rooms[name]?.members[id] = role }
         }
         return EmptyPayload()
@@ -62,12 +64,7 @@ extension Router {
         guard room.name != HubState.general else {
             throw ProtocolError(.forbidden, "everyone stays in #general: a server ban keeps someone out")
         }
-        let reason = try p.reason.map { raw -> String in
-            let reason = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            try Self.checkTopic(reason)  // the same bounds as a topic: 256 characters, no control
-            try Self.checkNoControl(reason, field: "reason")
-            return reason
-        }.flatMap { $0.isEmpty ? nil : $0 }
+        let reason = try Self.reason(p.reason)
         let target = try target(p.username, in: room)
         try Self.checkOutranks(access, target, doing: "kick")
         // The room as it is once the member is out.
@@ -86,7 +83,8 @@ extension Router {
                        data: Self.eventData(SystemPush(room: room.name, event: "kick", username: who, text: text))),
         ]
         let (name, roomID, actor) = (room.name, room.id, target.actor)
-        _ = try await log.commit(.leave(roomID: roomID, user: actor, events: events), origin: session.connection) { s, events in
+        let entry = ModerationEntry(action: "kick", by: user.username, username: who, roomID: roomID, room: name, reason: reason)
+        _ = try await log.commit(.logged(.leave(roomID: roomID, user: actor, events: events), entry), origin: session.connection) { s, events in
             guard let first = events.first else { return }
             s.removeMember(actor.id, from: name)
             s.notePeriod(of: actor.id, roomID: roomID, joined: nil, left: first.seq)
@@ -107,6 +105,9 @@ extension Router {
             throw ProtocolError(.userNotFound, "no user named '\(p.username)'")
         }
         if hub.withState({ $0.rooms[room.name]?.members[person.id] != nil }) { return EmptyPayload() }
+        if hub.withState({ $0.sanction(.ban, of: person.id, in: room.id) != nil }) {
+            throw ProtocolError(.banned, "\(person.username) is banned from #\(room.name): unban them first")
+        }
         let invitee = Actor(id: person.id, username: person.username, isGuest: person.isGuest)
         var info = hub.withState { $0.roomInfo(room.name, unread: nil) }
             ?? RoomInfo(name: room.name, topic: room.topic, members: 0, online: 0, private: room.isPrivate, unread: nil, lastMessageID: nil)
@@ -149,7 +150,8 @@ extension Router {
             ? members.map { EventDraft(type: .roomUpdated, scope: .users, userID: $0, actorID: user.id, data: data) }
             : [EventDraft(type: .roomUpdated, scope: .everyone, actorID: user.id, data: data)]
         let name = room.name
-        _ = try await log.commit(.deleteRoom(roomID: room.id, events: events), origin: session.connection) { s, _ in
+        let entry = ModerationEntry(action: "delete_room", by: user.username, username: user.username, roomID: room.id, room: room.name)
+        _ = try await log.commit(.logged(.deleteRoom(roomID: room.id, events: events), entry), origin: session.connection) { s, _ in
             s.removeRoom(name)
         }
         logger.info("\(user.username) deleted #\(name)")
@@ -177,7 +179,8 @@ extension Router {
         let event = EventDraft(type: .system, scope: .users, userID: entry.id, actorID: user.id,
                                data: Self.eventData(SystemPush(room: nil, event: "role", username: entry.username, text: text, userRole: role)))
         let id = entry.id
-        _ = try await log.commit(.setRole(userID: id, role: role, events: [event]), origin: session.connection) { s, _ in
+        let line = ModerationEntry(action: "set_role", by: user.username, username: entry.username, roomID: nil, room: nil, role: role.rawValue)
+        _ = try await log.commit(.logged(.setRole(userID: id, role: role, events: [event]), line), origin: session.connection) { s, _ in
             s.setRole(of: id, key: key, to: role)
         }
         logger.info("\(user.username) made \(entry.username) \(role == .admin ? "an admin" : "a user")")

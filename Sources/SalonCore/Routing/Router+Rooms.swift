@@ -19,7 +19,7 @@ extension Router {
                 .sorted()
             let infos = names.compactMap { name -> RoomInfo? in
                 guard let room = s.rooms[name] else { return nil }
-                return s.roomInfo(name, unread: room.members[user.id] == nil ? nil : unread[Conversation.room(room.id).key] ?? 0)
+                return s.roomInfo(name, unread: room.members[user.id] == nil ? nil : unread[Conversation.room(room.id).key] ?? 0, viewer: user.id)
             }
             return Paging.page(infos, after: after, limit: limit, name: \.name, size: JSONSize.room)
         }
@@ -82,6 +82,9 @@ extension Router {
         let room = try hub.withState { s -> RoomState? in
             guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
             if room.members[user.id] != nil { return nil }
+            if let ban = s.sanction(.ban, of: user.id, in: room.id) {
+                throw ProtocolError(.banned, "you are banned from #\(name)" + Self.terms(ban))
+            }
             if room.isPrivate { throw ProtocolError(.forbidden, "'\(name)' is private: it takes an invitation") }
             guard (s.memberships[user.id]?.count ?? 0) < maxPerUser else {
                 throw ProtocolError(.forbidden, "you are in \(maxPerUser) rooms, the most allowed: leave one first")
@@ -109,7 +112,7 @@ extension Router {
         let key = Conversation.room(roomID).key
         let messages = try await store.messages(conversation: key, before: nil, after: nil, limit: Limits.joinHistory)
         let unread = user.isGuest ? 0 : (try await store.unreadCounts(userID: user.id))[key] ?? 0
-        guard let info = hub.withState({ $0.roomInfo(name, unread: unread) }) else {
+        guard let info = hub.withState({ $0.roomInfo(name, unread: unread, viewer: user.id) }) else {
             throw ProtocolError(.roomNotFound, "no room named '\(name)'")
         }
         // The latest messages that fit in the reply budget (older ones: `history`).
@@ -219,7 +222,7 @@ extension Router {
         let limit = configuration.maxRoomsPerUser
         return hub.withState { s in
             (s.memberships[user.id] ?? []).sorted().prefix(limit).compactMap { name in
-                s.rooms[name].flatMap { room in s.roomInfo(name, unread: unread[Conversation.room(room.id).key] ?? 0) }
+                s.rooms[name].flatMap { room in s.roomInfo(name, unread: unread[Conversation.room(room.id).key] ?? 0, viewer: user.id) }
             }
         }
     }

@@ -86,6 +86,7 @@ extension Router {
             throw error
         }
         await loginThrottle.refund(reservation)
+        try checkNotBanned(record.id)
         if PasswordHasher.needsRehash(record.passwordHash) {
             // An account from before passwords were pre-hashed: store the new kind of hash,
             // once (a second bcrypt on this one login). Failing that, the old one still works.
@@ -177,6 +178,7 @@ extension Router {
     }
 
     private func attach(_ session: Session, _ record: UserRecord, token: String?) async throws -> AuthResult {
+        try checkNotBanned(record.id)
         let user = SessionUser(id: record.id, username: record.username, key: record.key, role: record.role)
         let seq = comeOnline(session, as: user) ?? 0
         let conversations = try await conversationsOf(user)
@@ -212,7 +214,7 @@ extension Router {
             presence?.wentOffline(user.actor)
             throw ProtocolError(.usernameTaken, "the name '\(username)' is in use")
         }
-        let rooms = hub.withState { s in (s.memberships[user.id] ?? []).sorted().compactMap { s.roomInfo($0, unread: 0) } }
+        let rooms = hub.withState { s in (s.memberships[user.id] ?? []).sorted().compactMap { s.roomInfo($0, unread: 0, viewer: user.id) } }
         return AuthResult(user: user.info, token: nil, rooms: rooms, conversations: [], seq: seq)
     }
 

@@ -51,6 +51,7 @@ public final class Router: Service, Sendable {
         let memberships = try await store.allMemberships()
         let users = try await store.allUsers()
         let seq = try await store.lastSeq()
+        let sanctions = try await store.allSanctions()
 
         let hub = Hub()
         hub.withState { s in
@@ -63,6 +64,7 @@ public final class Router: Service, Sendable {
             for record in rooms {
                 s.addRoom(record)
             }
+            for sanction in sanctions { s.sanctions[sanction.key] = sanction }
             for m in memberships {
                 if let name = s.roomNames[m.roomID] {
                     s.addMember(m.userID, name: m.username, to: name, role: m.role)
@@ -84,6 +86,13 @@ public final class Router: Service, Sendable {
             }
         }
         let presenceTask = presence.map { presence in Task { await presence.run() } }
+        // Bans and mutes that run out end on time (at most a second late), as events.
+        let expiry = Task { [self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                await liftExpired()
+            }
+        }
         // Stop taking messages on graceful shutdown, and also on cancellation (another
         // service failed): either way the queue is written before the store closes.
         await withTaskCancellationHandler {
@@ -95,6 +104,8 @@ public final class Router: Service, Sendable {
         } onCancel: {
             log.stop()
         }
+        expiry.cancel()
+        await expiry.value
         listener?.cancel()
         await listener?.value
         presenceTask?.cancel()

@@ -33,6 +33,18 @@ public enum Change: Sendable {
     case setRole(userID: Int64, role: UserRole, events: [EventDraft])
     /// A member's room role (`moderator`, `member`); `not_member` when it is not one.
     case setRoomRole(roomID: Int64, userID: Int64, role: RoomRole, events: [EventDraft])
+    /// A ban or a mute, replacing one of the same kind, person and room. A room ban also ends
+    /// the person's membership there (its period ends at the first event), when a member.
+    case sanction(Sanction, events: [EventDraft])
+    /// A ban or a mute ends; nothing (no event) when there is none, or, with `endingBy`, when
+    /// it does not end by then (a moderator lifted or renewed it meanwhile, or another node
+    /// ended it first).
+    case lift(SanctionKey, endingBy: Timestamp?, events: [EventDraft])
+    /// An account's tokens are all revoked (`salon admin revoke-tokens`, `reset-password`);
+    /// with `passwordHash`, its password changes too.
+    case revokeTokens(userID: Int64, passwordHash: String?, events: [EventDraft])
+    /// The change, and its line in the moderation log (only if it committed events).
+    indirect case logged(Change, ModerationEntry)
 }
 
 /// A message before it is stored.
@@ -97,6 +109,7 @@ public enum EventType: String, Sendable {
     case roomUpdated = "room_updated"
     case read
     case kicked
+    case banned
 
     /// Rendered from the message as it is now (not from `data`).
     public var carriesMessage: Bool { self == .receiveMessage || self == .messageUpdated }

@@ -85,6 +85,15 @@ public protocol ChatStore: Sendable {
     func conversations(userID: Int64, limit: Int) async throws -> [ConversationSummary]
     /// Messages that match, newest first, in the conversations given.
     func search(_ query: SearchQuery) async throws -> [StoredMessage]
+
+    // MARK: Moderation
+
+    /// Every ban and mute stored (those that ran out too, until their end is committed).
+    func allSanctions() async throws -> [Sanction]
+    /// The moderation log, newest first: one room's (`roomID`) or all, before `before`.
+    func moderationLog(roomID: Int64?, before: Int64?, limit: Int) async throws -> [ModerationRecord]
+    /// Every account (not guests) with its last login, by name.
+    func accounts() async throws -> [AccountSummary]
 }
 
 // MARK: - Records

@@ -95,6 +95,7 @@ final class ChannelSink: ConnectionSink {
         case (.webSocket, .frameTooLarge): closeWebSocket(code: 1009, reason: "frame too large")
         case (.webSocket, .shutdown): closeWebSocket(code: 1001, reason: "server stopping")
         case (.webSocket, .loginTimeout): closeWebSocket(code: 1008, reason: "no login in time")
+        case (.webSocket, .banned): closeWebSocket(code: 1008, reason: "banned")
         default:
             channel.eventLoop.execute {
                 guard self.channel.isActive else { return }

@@ -271,6 +271,7 @@ extension PostgresChatStore {
             let deleted = try await tx.run("DELETE FROM rooms WHERE id = $1 RETURNING id", [.int(roomID)])
             guard !deleted.isEmpty else { return .refused(ProtocolError(.roomNotFound, "the room was deleted")) }
             try await tx.run("DELETE FROM read_markers WHERE conversation = $1", [.text(Conversation.room(roomID).key)])
+            try await tx.run("DELETE FROM sanctions WHERE room_id = $1", [.int(roomID)])
             return .committed(try await insertEvents(events, seq: &seq, at: now, tx))
 
         case .setRole(let userID, let role, let events):
@@ -288,6 +289,54 @@ extension PostgresChatStore {
             let updated = try await tx.run("UPDATE rooms SET topic = $1 WHERE id = $2 RETURNING id", [.text(topic), .int(roomID)])
             guard !updated.isEmpty else { return .refused(ProtocolError(.roomNotFound, "the room was deleted")) }
             return .committed(try await insertEvents(events, seq: &seq, at: now, tx))
+
+        case .sanction(let sanction, let events):
+            if let roomID = sanction.roomID, try await tx.run("SELECT 1 FROM rooms WHERE id = $1", [.int(roomID)]).isEmpty {
+                return .refused(ProtocolError(.roomNotFound, "the room was deleted"))
+            }
+            try await insertGuests([sanction.user], at: now, tx)
+            try await tx.run("""
+                INSERT INTO sanctions (kind, user_id, room_id, by_name, reason, until, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (kind, user_id, room_id) DO UPDATE SET
+                    by_name = excluded.by_name, reason = excluded.reason, until = excluded.until, created_at = excluded.created_at
+                """, [.text(sanction.kind.rawValue), .int(sanction.user.id), .int(sanction.roomID ?? 0), .optional(sanction.by),
+                      .optional(sanction.reason), .optional(sanction.until?.milliseconds), .int(sanction.createdAt.milliseconds)])
+            if sanction.kind == .ban, let roomID = sanction.roomID, !sanction.user.isGuest {
+                let left = try await tx.run("DELETE FROM memberships WHERE room_id = $1 AND user_id = $2 RETURNING room_id", [.int(roomID), .int(sanction.user.id)])
+                if !left.isEmpty {
+                    try await tx.run("UPDATE membership_periods SET left_seq = $1 WHERE room_id = $2 AND user_id = $3 AND left_seq IS NULL",
+                                     [.int(seq + 1), .int(roomID), .int(sanction.user.id)])
+                }
+            }
+            return .committed(try await insertEvents(events, seq: &seq, at: now, tx))
+
+        case .lift(let key, let endingBy, let events):
+            let deleted = try await tx.run("""
+                DELETE FROM sanctions WHERE kind = $1 AND user_id = $2 AND room_id = $3
+                    AND ($4::BIGINT IS NULL OR (until IS NOT NULL AND until <= $4::BIGINT)) RETURNING user_id
+                """, [.text(key.kind.rawValue), .int(key.userID), .int(key.roomID ?? 0), .optional(endingBy?.milliseconds)])
+            guard !deleted.isEmpty else { return .committed([]) }
+            return .committed(try await insertEvents(events, seq: &seq, at: now, tx))
+
+        case .revokeTokens(let userID, let passwordHash, let events):
+            if let passwordHash {
+                let updated = try await tx.run("UPDATE users SET password_hash = $1 WHERE id = $2 AND role <> 'guest' RETURNING id", [.text(passwordHash), .int(userID)])
+                guard !updated.isEmpty else { return .refused(ProtocolError(.userNotFound, "no such account")) }
+            }
+            try await tx.run("DELETE FROM tokens WHERE user_id = $1", [.int(userID)])
+            return .committed(try await insertEvents(events, seq: &seq, at: now, tx))
+
+        case .logged(let change, let entry):
+            let outcome = try await apply(change, seq: &seq, tx)
+            if case .committed(let events) = outcome, let first = events.first {
+                try await tx.run("""
+                    INSERT INTO moderation_log (seq, action, by_name, username, room_id, room, reason, duration_seconds, role, created_at)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                    """, [.int(first.seq), .text(entry.action), .optional(entry.by), .text(entry.username), .optional(entry.roomID),
+                          .optional(entry.room), .optional(entry.reason), .optional(entry.durationSeconds), .optional(entry.role),
+                          .int(first.createdAt.milliseconds)])
+            }
+            return outcome
         }
     }
 }

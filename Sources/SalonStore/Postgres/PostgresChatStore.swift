@@ -239,8 +239,10 @@ public final class PostgresChatStore: ChatStore {
     }
 
     public func insertToken(hash: String, userID: Int64, at: Timestamp) async throws {
-        _ = try await read("INSERT INTO tokens (token_hash, user_id, created_at, last_used_at) VALUES ($1, $2, $3, $3)",
-                           [.text(hash), .int(userID), .int(at.milliseconds)])
+        _ = try await read("""
+            WITH t AS (INSERT INTO tokens (token_hash, user_id, created_at, last_used_at) VALUES ($1, $2, $3, $3) RETURNING user_id)
+            UPDATE users SET last_seen_at = $3 WHERE id = (SELECT user_id FROM t)
+            """, [.text(hash), .int(userID), .int(at.milliseconds)])
     }
 
     public func user(tokenHash: String, usedAt: Timestamp, unusedSince cutoff: Timestamp?) async throws -> UserRecord? {
@@ -255,7 +257,10 @@ public final class PostgresChatStore: ChatStore {
         }
         // One write an hour at most per token, not one per login.
         if usedAt.milliseconds - lastUsed > 3_600_000 {
-            _ = try await read("UPDATE tokens SET last_used_at = $1 WHERE token_hash = $2", [.int(usedAt.milliseconds), .text(tokenHash)])
+            _ = try await read("""
+                WITH t AS (UPDATE tokens SET last_used_at = $1 WHERE token_hash = $2 RETURNING user_id)
+                UPDATE users SET last_seen_at = $1 WHERE id = (SELECT user_id FROM t)
+                """, [.int(usedAt.milliseconds), .text(tokenHash)])
         }
         return record
     }

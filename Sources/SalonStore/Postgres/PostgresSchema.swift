@@ -145,5 +145,36 @@ enum PostgresSchema {
             // Failed-login allowances per account, shared by all nodes (token buckets).
             "CREATE TABLE login_buckets (account TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, at BIGINT NOT NULL)",
         ],
+        // Moderation (issue 13): as SQLite's step 4.
+        [
+            """
+            CREATE TABLE sanctions (
+                kind TEXT NOT NULL,
+                user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                room_id BIGINT NOT NULL,
+                by_name TEXT,
+                reason TEXT,
+                until BIGINT,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (kind, user_id, room_id)
+            )
+            """,
+            """
+            CREATE TABLE moderation_log (
+                seq BIGINT PRIMARY KEY,
+                action TEXT NOT NULL,
+                by_name TEXT,
+                username TEXT NOT NULL,
+                room_id BIGINT,
+                room TEXT,
+                reason TEXT,
+                duration_seconds BIGINT,
+                role TEXT,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX moderation_log_by_room ON moderation_log (room_id, seq)",
+            "ALTER TABLE users ADD COLUMN last_seen_at BIGINT",
+        ],
     ]
 }

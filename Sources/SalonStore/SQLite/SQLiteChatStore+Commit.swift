@@ -306,6 +306,7 @@ extension SQLiteChatStore {
             let deleted = try await write("DELETE FROM rooms WHERE id = ? RETURNING id", [.int(roomID)])
             guard !deleted.isEmpty else { return .refused(ProtocolError(.roomNotFound, "the room was deleted")) }
             try await write("DELETE FROM read_markers WHERE conversation = ?", [.text(Conversation.room(roomID).key)])
+            try await write("DELETE FROM sanctions WHERE room_id = ?", [.int(roomID)])
             return .committed(try await insertEvents(events, seq: &seq, at: now))
 
         case .setRole(let userID, let role, let events):
@@ -323,6 +324,56 @@ extension SQLiteChatStore {
             let updated = try await write("UPDATE rooms SET topic = ? WHERE id = ? RETURNING id", [.text(topic), .int(roomID)])
             guard !updated.isEmpty else { return .refused(ProtocolError(.roomNotFound, "the room was deleted")) }
             return .committed(try await insertEvents(events, seq: &seq, at: now))
+
+        case .sanction(let sanction, let events):
+            if let roomID = sanction.roomID, try await write("SELECT 1 FROM rooms WHERE id = ?", [.int(roomID)]).isEmpty {
+                return .refused(ProtocolError(.roomNotFound, "the room was deleted"))
+            }
+            try await insertGuests([sanction.user], at: now)
+            try await write("""
+                INSERT INTO sanctions (kind, user_id, room_id, by_name, reason, until, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (kind, user_id, room_id) DO UPDATE SET
+                    by_name = excluded.by_name, reason = excluded.reason, until = excluded.until, created_at = excluded.created_at
+                """, [.text(sanction.kind.rawValue), .int(sanction.user.id), .int(sanction.roomID ?? 0), .optional(sanction.by),
+                      .optional(sanction.reason), .optional(sanction.until?.milliseconds), .int(sanction.createdAt.milliseconds)])
+            if sanction.kind == .ban, let roomID = sanction.roomID, !sanction.user.isGuest {
+                let left = try await write("DELETE FROM memberships WHERE room_id = ? AND user_id = ? RETURNING room_id", [.int(roomID), .int(sanction.user.id)])
+                if !left.isEmpty {
+                    try await write("UPDATE membership_periods SET left_seq = ? WHERE room_id = ? AND user_id = ? AND left_seq IS NULL",
+                                    [.int(seq + 1), .int(roomID), .int(sanction.user.id)])
+                }
+            }
+            return .committed(try await insertEvents(events, seq: &seq, at: now))
+
+        case .lift(let key, let endingBy, let events):
+            var sql = "DELETE FROM sanctions WHERE kind = ? AND user_id = ? AND room_id = ?"
+            var binds: [SQLiteData] = [.text(key.kind.rawValue), .int(key.userID), .int(key.roomID ?? 0)]
+            if let endingBy {
+                sql += " AND until IS NOT NULL AND until <= ?"
+                binds.append(.int(endingBy.milliseconds))
+            }
+            guard try await !write(sql + " RETURNING user_id", binds).isEmpty else { return .committed([]) }
+            return .committed(try await insertEvents(events, seq: &seq, at: now))
+
+        case .revokeTokens(let userID, let passwordHash, let events):
+            if let passwordHash {
+                let updated = try await write("UPDATE users SET password_hash = ? WHERE id = ? AND role <> 'guest' RETURNING id", [.text(passwordHash), .int(userID)])
+                guard !updated.isEmpty else { return .refused(ProtocolError(.userNotFound, "no such account")) }
+            }
+            try await write("DELETE FROM tokens WHERE user_id = ?", [.int(userID)])
+            return .committed(try await insertEvents(events, seq: &seq, at: now))
+
+        case .logged(let change, let entry):
+            let outcome = try await apply(change, seq: &seq)
+            if case .committed(let events) = outcome, let first = events.first {
+                try await write("""
+                    INSERT INTO moderation_log (seq, action, by_name, username, room_id, room, reason, duration_seconds, role, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, [.int(first.seq), .text(entry.action), .optional(entry.by), .text(entry.username), .optional(entry.roomID),
+                          .optional(entry.room), .optional(entry.reason), .optional(entry.durationSeconds), .optional(entry.role),
+                          .int(first.createdAt.milliseconds)])
+            }
+            return outcome
         }
     }
 }

@@ -222,8 +222,11 @@ public final class SQLiteChatStore: ChatStore {
 
     public func insertToken(hash: String, userID: Int64, at: Timestamp) async throws {
         try await writeLock.run {
-            try await write("INSERT INTO tokens (token_hash, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)",
-                            [.text(hash), .int(userID), .int(at.milliseconds), .int(at.milliseconds)])
+            try await inTransaction {
+                try await write("INSERT INTO tokens (token_hash, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)",
+                                [.text(hash), .int(userID), .int(at.milliseconds), .int(at.milliseconds)])
+                try await write("UPDATE users SET last_seen_at = ? WHERE id = ?", [.int(at.milliseconds), .int(userID)])
+            }
         }
     }
 
@@ -240,7 +243,10 @@ public final class SQLiteChatStore: ChatStore {
         // One write an hour at most per token, not one per login.
         if usedAt.milliseconds - lastUsed > 3_600_000 {
             try await writeLock.run {
-                try await write("UPDATE tokens SET last_used_at = ? WHERE token_hash = ?", [.int(usedAt.milliseconds), .text(tokenHash)])
+                try await inTransaction {
+                    try await write("UPDATE tokens SET last_used_at = ? WHERE token_hash = ?", [.int(usedAt.milliseconds), .text(tokenHash)])
+                    try await write("UPDATE users SET last_seen_at = ? WHERE id = ?", [.int(usedAt.milliseconds), .int(record.id)])
+                }
             }
         }
         return record

@@ -275,5 +275,39 @@ enum SQLiteSchema {
             // newest event seq. (One process writes events to a database: the server, which
             // keeps the sequence in memory.)
         ],
+        // 4: moderation (issue 13). Bans and mutes, by kind, person and room (0: the whole
+        // server), until lifted or `until`; the moderation log, one line per act, by the seq
+        // of its first event (kept when the room goes: no foreign key on the room); when an
+        // account was last seen (a login, or a token's use, noted at most hourly).
+        [
+            """
+            CREATE TABLE sanctions (
+                kind TEXT NOT NULL,
+                user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                room_id INTEGER NOT NULL,
+                by_name TEXT,
+                reason TEXT,
+                until INTEGER,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (kind, user_id, room_id)
+            )
+            """,
+            """
+            CREATE TABLE moderation_log (
+                seq INTEGER PRIMARY KEY,
+                action TEXT NOT NULL,
+                by_name TEXT,
+                username TEXT NOT NULL,
+                room_id INTEGER,
+                room TEXT,
+                reason TEXT,
+                duration_seconds INTEGER,
+                role TEXT,
+                created_at INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX moderation_log_by_room ON moderation_log (room_id, seq)",
+            "ALTER TABLE users ADD COLUMN last_seen_at INTEGER",
+        ],
     ]
 }
