@@ -138,20 +138,11 @@ extension Router {
         let user = try session.requireUser()
         let room = access.room
         guard room.name != HubState.general else { throw ProtocolError(.forbidden, "#general cannot be deleted") }
-        var info = hub.withState { $0.roomInfo(room.name, unread: nil) }
+        let info = hub.withState { $0.roomInfo(room.name, unread: nil) }
             ?? RoomInfo(name: room.name, topic: room.topic, members: 0, online: 0, private: room.isPrivate, unread: nil, lastMessageID: nil)
-        info.members = 0
-        info.online = 0
-        let data = Self.eventData(RoomUpdatedPush(room: info, removed: true))
-        // No room id: the room's own events go with it. A public room's end is news for all;
-        // a private room's only for its members, one event each.
         let members = hub.withState { $0.rooms[room.name].map { Array($0.members.keys) } ?? [] }
-        let events = room.isPrivate
-            ? members.map { EventDraft(type: .roomUpdated, scope: .users, userID: $0, actorID: user.id, data: data) }
-            : [EventDraft(type: .roomUpdated, scope: .everyone, actorID: user.id, data: data)]
         let name = room.name
-        let entry = ModerationEntry(action: "delete_room", by: user.username, username: user.username, roomID: room.id, room: room.name)
-        _ = try await log.commit(.logged(.deleteRoom(roomID: room.id, events: events), entry), origin: session.connection) { s, _ in
+        _ = try await log.commit(AdminChanges.deleteRoom(info, id: room.id, members: members, by: user.username, byID: user.id), origin: session.connection) { s, _ in
             s.removeRoom(name)
         }
         logger.info("\(user.username) deleted #\(name)")

@@ -117,11 +117,9 @@ extension Router {
             throw ProtocolError(.forbidden, "\(entry.username) is an admin: their rank is not below yours")
         }
         let who = Actor(id: entry.id, username: entry.username, isGuest: false)
-        let event = EventDraft(type: .banned, scope: .users, userID: who.id, actorID: user.id,
-                               data: Self.eventData(RemovedPush(room: nil, by: user.username, reason: reason, until: until)))
         let sanction = Sanction(kind: .ban, user: who, roomID: nil, by: user.username, reason: reason, until: until, createdAt: .now())
-        let line = ModerationEntry(action: "ban", by: user.username, username: who.username, roomID: nil, room: nil, reason: reason, durationSeconds: duration)
-        _ = try await log.commit(.logged(.sanction(sanction, events: [event]), line), origin: session.connection) { s, events in
+        let change = AdminChanges.serverBan(who, by: user.username, byID: user.id, reason: reason, until: until, durationSeconds: duration, at: sanction.createdAt)
+        _ = try await log.commit(change, origin: session.connection) { s, events in
             if !events.isEmpty { s.sanctions[sanction.key] = sanction }
         }
         logger.info("\(user.username) banned \(who.username) from the server")
