@@ -38,7 +38,7 @@ public final class ChatController {
     }
 
     static let commands = ["/join", "/create", "/leave", "/rooms", "/who", "/msg", "/query", "/history", "/reply", "/edit", "/delete",
-                           "/react", "/unreact", "/search", "/me", "/topic", "/invite", "/kick", "/op", "/deop", "/help", "/quit"]
+                           "/react", "/unreact", "/search", "/me", "/topic", "/invite", "/kick", "/ban", "/unban", "/mute", "/unmute", "/modlog", "/op", "/deop", "/help", "/quit"]
 
     private let connector: Connector
     private let style: Style
@@ -69,6 +69,8 @@ public final class ChatController {
     /// Who is known to be in each room (lower-cased): a join notice for someone already there
     /// is not news (a guest who reconnects joins again, as the new person it is).
     private var roomPeople: [String: Set<String>] = [:]
+    /// Rooms where this user is muted (from login and the `mute` notices): the prompt says so.
+    private var muted: [String: Restriction] = [:]
     private var peers: Set<String> = []
     private var outbox: [(target: Target, text: String, id: String)] = []
     private var quitting = false
@@ -191,6 +193,7 @@ public final class ChatController {
             post.yield(.lost(generation: generation))
         }
         let serverRooms = auth.rooms.map(\.name)
+        muted = Dictionary(auth.rooms.compactMap { room in room.muted.map { (room.name, $0) } }, uniquingKeysWith: { a, _ in a })
         for room in serverRooms where !joined.contains(room) { joined.append(room) }
         knownRooms.formUnion(serverRooms)
         for conversation in auth.conversations ?? [] { peers.insert(conversation.with) }
@@ -385,6 +388,40 @@ public final class ChatController {
             guard case .room(let room) = current, let who = arg else { return usage("/invite USER (in a room)") }
             guard let _: EmptyPayload = await request("invite", InviteRequest(room: room, username: who)) else { return }
             show(style.dim("* \(VisibleText.of(who)) is now in #\(room)"))
+        case "/ban", "/mute":
+            guard case .room(let room) = current, let who = arg else { return usage("\(name) USER [DURATION] [REASON] (in a room; DURATION like 30s, 10m, 2h, 7d)") }
+            let (duration, reason) = Self.durationAndReason(rest)
+            if name == "/ban" {
+                guard let _: EmptyPayload = await request("ban", BanRequest(username: who, room: room, reason: reason, durationSeconds: duration)) else { return }
+                roomPeople[room]?.remove(who.lowercased())
+            } else {
+                guard let _: EmptyPayload = await request("mute", MuteRequest(room: room, username: who, reason: reason, durationSeconds: duration)) else { return }
+            }
+            let verb = name == "/ban" ? "banned from" : "muted in"
+            show(style.dim("* \(VisibleText.of(who)) is \(verb) #\(room)" + (duration.map { " for \(Self.spoken($0))" } ?? "") + (reason.map { ": \(VisibleText.of($0))" } ?? "")))
+        case "/unban", "/unmute":
+            guard case .room(let room) = current, let who = arg else { return usage("\(name) USER (in a room)") }
+            if name == "/unban" {
+                guard let _: EmptyPayload = await request("unban", BanRequest(username: who, room: room)) else { return }
+            } else {
+                guard let _: EmptyPayload = await request("unmute", MuteRequest(room: room, username: who)) else { return }
+            }
+            show(style.dim("* \(VisibleText.of(who)) is no longer \(name == "/unban" ? "banned from" : "muted in") #\(room)"))
+        case "/modlog":
+            // In a room: its log (its owner and moderators); `/modlog all`: the server's (admins).
+            var room: String?
+            if arg?.lowercased() != "all", case .room(let here) = current { room = here }
+            guard let result: ModerationLogReply = await request("moderation_log", ModerationLogRequest(room: room, limit: 20)) else { return }
+            show(style.dim("— moderation log of \(room.map { "#\($0)" } ?? "the server"), newest first —"))
+            for entry in result.entries {
+                var line = "\(Self.clock(entry.timestamp)) \(entry.by.map { VisibleText.of($0) } ?? "(time ran out)") \(entry.action) \(VisibleText.of(entry.username))"
+                if room == nil, let place = entry.room { line += " in #\(place)" }
+                if let role = entry.role { line += " → \(role)" }
+                if let seconds = entry.durationSeconds { line += " for \(Self.spoken(seconds))" }
+                if let reason = entry.reason { line += ": \(VisibleText.of(reason))" }
+                show(style.dim(line))
+            }
+            show(style.dim(result.entries.isEmpty ? "— nothing yet —" : "— end of the log —"))
         case "/op", "/deop":
             guard case .room(let room) = current, let who = arg else { return usage("\(name) USER (in a room)") }
             let role = name == "/op" ? "moderator" : "member"
@@ -393,6 +430,40 @@ public final class ChatController {
         default:
             show(style.error("! unknown command \(name): /help lists them"))
         }
+    }
+
+    /// `10m spamming` → (600, "spamming"); `spamming` → (nil, "spamming").
+    static func durationAndReason(_ rest: String?) -> (Int64?, String?) {
+        guard let rest else { return (nil, nil) }
+        let parts = rest.split(separator: " ", maxSplits: 1).map(String.init)
+        guard let first = parts.first, let seconds = seconds(of: first) else { return (nil, rest) }
+        return (seconds, parts.count > 1 ? parts[1] : nil)
+    }
+
+    /// `90`, `30s`, `10m`, `2h`, `7d`, `2w` in seconds (nil: not a duration).
+    static func seconds(of text: String) -> Int64? {
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
+        var digits = Substring(text.lowercased())
+        var unit: Int64 = 1
+        if let last = digits.last, let factor = units[last] {
+            unit = factor
+            digits = digits.dropLast()
+        }
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let value = Int64(digits), value > 0, value < 1_000_000_000 else { return nil }
+        return value * unit
+    }
+
+    /// 600 → "10m", 7200 → "2h".
+    static func spoken(_ seconds: Int64) -> String {
+        for (unit, size) in [("w", Int64(604_800)), ("d", 86_400), ("h", 3600), ("m", 60)] where seconds >= size && seconds % size == 0 {
+            return "\(seconds / size)\(unit)"
+        }
+        return "\(seconds)s"
+    }
+
+    /// A time as `HH:MM` (UTC) for log lines.
+    static func clock(_ t: Timestamp) -> String {
+        String(t.iso8601.dropFirst(5).prefix(11)).replacingOccurrences(of: "T", with: " ")
     }
 
     private func enter(_ room: String) {
@@ -425,6 +496,10 @@ public final class ChatController {
             "/topic TEXT           set the room's topic (room owner, moderators, admins)",
             "/invite USER          add someone to the room (private rooms take an invitation)",
             "/kick USER [REASON]   remove someone from the room (they may come back)",
+            "/ban USER [DUR] [WHY] keep someone out of the room (DUR like 30s, 10m, 2h, 7d; none: until /unban)",
+            "/mute USER [DUR] [WHY] let someone read but not write here (until /unmute, or DUR)",
+            "/unban USER, /unmute USER  lift a ban or a mute",
+            "/modlog [all]         the room's moderation log (all: the server's, for admins)",
             "/op USER, /deop USER  make a member a room moderator, or a member again (room owner)",
             "/quit                 leave (also Ctrl-D or Ctrl-C)",
             "Keys: ←/→ Home/End, Ctrl-W deletes a word, ↑/↓ history, Tab completes commands, rooms and names.",
@@ -533,6 +608,10 @@ public final class ChatController {
                         guard roomPeople[room, default: []].insert(user).inserted else { return }
                     case "leave", "kick", "ban":
                         roomPeople[room]?.remove(user)
+                    case "mute" where user == me.lowercased():
+                        muted[room] = Restriction(by: nil, reason: push.reason, until: push.until)
+                    case "unmute" where user == me.lowercased():
+                        muted[room] = nil
                     default:
                         break
                     }
@@ -554,7 +633,8 @@ public final class ChatController {
                     joined.removeAll { $0 == room }
                     if current == .room(room) { current = .room("general") }
                 }
-                show(style.error("! You were \(verb) \(place) by \(VisibleText.of(push.by))" + (push.reason.map { ": \(VisibleText.of($0))" } ?? "")))
+                show(style.error("! You were \(verb) \(place) by \(VisibleText.of(push.by))"
+                    + (push.until.map { " until \(Self.clock($0)) UTC" } ?? "") + (push.reason.map { ": \(VisibleText.of($0))" } ?? "")))
             }
         case "error":
             if let e = envelope.error { show(style.error("! \(VisibleText.of(e.message))")) }
@@ -729,7 +809,11 @@ public final class ChatController {
     private var prompt: String {
         let typing = typists.filter { $0.value.target == current && $0.value.until > Date() }.keys.sorted()
         let status = typing.isEmpty ? "" : "(\(typing.joined(separator: ", ")) \(typing.count == 1 ? "is" : "are") typing…) "
-        return (client == nil ? "(offline) " : "") + status + "[\(current.label)]> "
+        var mute = ""
+        if case .room(let room) = current, let restriction = muted[room], restriction.until.map({ $0 > Timestamp.now() }) ?? true {
+            mute = "(muted" + (restriction.until.map { " until \(Self.clock($0))" } ?? "") + ") "
+        }
+        return (client == nil ? "(offline) " : "") + status + mute + "[\(current.label)]> "
     }
 
     /// The input line, scrolled sideways so that the cursor is always visible.

@@ -131,7 +131,7 @@ public final class Connector: Sendable {
         } catch .refused(let e) {
             switch e.code {
             case .authFailed: throw .authentication("wrong username or password")
-            case .usernameTaken, .weakPassword, .invalidUsername, .guestsDisabled, .passwordRequired: throw .authentication(e.message)
+            case .usernameTaken, .weakPassword, .invalidUsername, .guestsDisabled, .passwordRequired, .banned: throw .authentication(e.message)
             default: throw .refused(e)
             }
         }

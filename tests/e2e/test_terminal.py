@@ -471,3 +471,56 @@ def test_topic_op_and_kick_commands(server, home):
         assert chat.close() == 0
         await bob.close()
     asyncio.run(run())
+
+
+def test_ban_mute_and_modlog_commands(server, home):
+    """/ban with a duration and a reason, /unban, /mute, /unmute and /modlog, and what the
+    person acted on sees: the notice, and the prompt saying it is muted."""
+    async def run():
+        bob = await ws_account(server.ws_url, "bob")
+        chat = Chat(home, "--server", server.ws_url, "--guest", "--user", "ana")
+        chat.shows("[#general]>")
+        chat.type("/create club\r")
+        chat.shows("[#club]>")
+        await ws_request(bob, "join_room", {"room": "club"}, id="j")
+        chat.shows("bob joined #club")
+        chat.type("/mute bob 10m calm down\r")
+        chat.shows("bob is muted in #club for 10m: calm down")
+        refused = await ws_request(bob, "send_message", {"room": "club", "text": "but"}, id="m")
+        assert refused["data"]["code"] == "muted" and "calm down" in refused["data"]["message"], refused
+        chat.type("/unmute bob\r")
+        chat.shows("bob is no longer muted in #club")
+        chat.type("/ban bob 2h spam\r")
+        chat.shows("bob is banned from #club for 2h: spam")
+        joined = await ws_request(bob, "join_room", {"room": "club"}, id="b")
+        assert joined["data"]["code"] == "banned", joined
+        chat.type("/unban bob\r")
+        chat.shows("bob is no longer banned from #club")
+        chat.type("/ban nobody\r")
+        chat.shows("no user named 'nobody'")
+        chat.type("/modlog\r")
+        chat.shows("end of the log")
+        log = chat.text()
+        for line in ("ana unban bob", "ana ban bob for 2h: spam", "ana unmute bob", "ana mute bob for 10m: calm down"):
+            assert line in log, log
+        assert log.index("ana unban bob") < log.index("ana ban bob for 2h")  # newest first
+        # The other side: a muted user's prompt says so; a ban's notice says why and until when.
+        assert (await ws_request(bob, "join_room", {"room": "club"}, id="j2"))["action"] == "success"
+        other = Chat(home, "--server", server.ws_url, "--guest", "--user", "cleo")
+        other.shows("[#general]>")
+        other.type("/join club\r")
+        other.shows("[#club]>")
+        chat.shows("cleo joined #club")
+        chat.type("/mute bob\r")
+        chat.shows("bob is muted in #club")
+        other.shows("bob was muted in #club")
+        assert "(muted)" not in other.input_line()
+        chat.type("/mute cleo\r")
+        other.shows("(muted) [#club]>")
+        chat.type("/ban cleo 1h go away\r")
+        other.shows("You were banned from #club by ana until")
+        other.shows("go away")
+        other.shows("[#general]>")
+        assert chat.close() == 0 and other.close() == 0
+        await bob.close()
+    asyncio.run(run())
