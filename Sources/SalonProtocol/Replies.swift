@@ -285,13 +285,22 @@ public struct PresencePush: Codable, Sendable, Equatable {
 
 /// `room_updated` push. `removed` tells the recipient the room left its list (deleted, or
 /// left from another of the user's connections).
+/// `invited_by` tells an invitee who added it to the room (the room is now in its list).
 public struct RoomUpdatedPush: Codable, Sendable {
     public var room: RoomInfo
     public var removed: Bool?
+    public var invitedBy: String?
     public var seq: Int64?
-    public init(room: RoomInfo, removed: Bool? = nil, seq: Int64? = nil) {
+
+    enum CodingKeys: String, CodingKey {
+        case room, removed, seq
+        case invitedBy = "invited_by"
+    }
+
+    public init(room: RoomInfo, removed: Bool? = nil, invitedBy: String? = nil, seq: Int64? = nil) {
         self.room = room
         self.removed = removed
+        self.invitedBy = invitedBy
         self.seq = seq
     }
 }

@@ -624,6 +624,10 @@ public final class ChatController {
             if let push = try? envelope.decode(RoomUpdatedPush.self) {
                 knownRooms.insert(push.room.name)
                 if push.removed == true { joined.removeAll { $0 == push.room.name } }
+                if let by = push.invitedBy, !joined.contains(push.room.name) {
+                    joined.append(push.room.name)
+                    show(style.dim("* \(VisibleText.of(by)) added you to #\(push.room.name)\(push.room.private ? " (private)" : ""): /join \(push.room.name) to go there"))
+                }
             }
         case "kicked", "banned":
             if let push = try? envelope.decode(RemovedPush.self) {

@@ -13,7 +13,7 @@ import Testing
 
     /// A server with an admin (made in the store, as `salon admin set-role` will), an owner of
     /// the public room `club` and of the private room `den`, a member of both, and an outsider.
-    static func world(_ backend: StoreBackend) async throws -> (CoreHarness, [Caller: (Session, RecordingSink)]) {
+    static func world(_ backend: StoreBackend, _ configure: (inout ChatConfiguration) -> Void = { _ in }) async throws -> (CoreHarness, [Caller: (Session, RecordingSink)]) {
         let first = try await CoreHarness.make(backend: backend)
         try await first.stop()
         let (store, _) = try await backend.openPlace(first.place)
@@ -22,7 +22,7 @@ import Testing
         let hash = try await PasswordHasher(cost: 4).hash("root password")
         _ = try await store.register(username: "root", key: "root", passwordHash: hash, role: .admin, generalID: general.id, at: .now())
         try await store.close()
-        let h = try await CoreHarness.make(reopening: first)
+        let h = try await CoreHarness.make(configure, reopening: first)
         var callers: [Caller: (Session, RecordingSink)] = [:]
         for caller in Caller.allCases {
             let (s, k) = h.connect()

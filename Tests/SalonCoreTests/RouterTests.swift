@@ -288,7 +288,8 @@ import Testing
         let rooms = try await h.request(b, bk, "list_rooms")
         #expect((rooms.payload["rooms"] as? [[String: Any]])?.contains { $0["name"] as? String == "secret" } == false)
         #expect(try await h.request(b, bk, "join_room", ["room": "secret"]).errorCode == "forbidden")
-        #expect(try await h.request(b, bk, "members", ["room": "secret"]).errorCode == "forbidden")
+        // Any other action on a room one is not in is `not_member` (PROTOCOL.md §4).
+        #expect(try await h.request(b, bk, "members", ["room": "secret"]).errorCode == "not_member")
         try await h.stop()
     }
 

@@ -761,3 +761,84 @@ def test_a_kicked_member_is_told_why_and_loses_the_room(server, pages):
     assert not bob.driver.find_elements(By.CSS_SELECTOR, '[data-key="#club"]')
     bob.shot("kicked")
     ana.close()
+
+
+def test_room_settings_invitations_and_moderation(server, pages):
+    """The owner of a private room invites someone (it appears in their list at once), mutes
+    them with a reason (their composer says why and until when), makes them a moderator and
+    back, and bans them for a day (they are told and lose the room); the moderation log shows
+    it all; someone without rank sees none of the tools."""
+    ana, bob = pages(), pages()
+    ana.sign_in("register", "ana", "ana password")
+    bob.sign_in("register", "bob", "bob password")
+    ana.signed_in()
+    bob.signed_in()
+    # A private room, locked in the list.
+    ana.find("#browse-button").click()
+    ana.wait(lambda: ana.find("#create-name").is_displayed())
+    ana.find("#create-name").send_keys("den")
+    ana.find("#create-private").click()
+    ana.find("#create-form button[type=submit]").click()
+    ana.wait(lambda: ana.title() == "#den")
+    ana.wait(lambda: "🔒 den" in ana.find('[data-key="#den"]').text)
+    # Settings: what an owner may do.
+    ana.find("#settings-button").click()
+    ana.wait(lambda: ana.find("#room-dialog").is_displayed())
+    assert "Private room" in ana.find("#room-kind").text
+    assert ana.find("#topic-form").is_displayed() and ana.find("#delete-room").is_displayed()
+    ana.find("#topic-input").clear()
+    ana.find("#topic-input").send_keys("quiet corner\n")
+    ana.wait(lambda: ana.find("#topic").text == "quiet corner")
+    # The invitation: bob's list has the room at once.
+    ana.find("#invite-input").send_keys("bob\n")
+    ana.wait(lambda: ana.driver.find_elements(By.CSS_SELECTOR, '#room-members li[data-user="bob"]'))
+    bob.wait(lambda: bob.driver.find_elements(By.CSS_SELECTOR, '[data-key="#den"]'))
+    assert "🔒 den" in bob.find('[data-key="#den"]').text
+    # A mute for an hour, with a reason.
+    ana.find("#mod-reason").send_keys("calm down")
+    ana.find("#mod-duration option[value='3600']").click()
+    ana.find('#room-members li[data-user="bob"] [data-action="mute"]').click()
+    ana.wait(lambda: "mute bob for 1 hour: calm down" in ana.find("#modlog").text)
+    ana.find('#room-members li[data-user="bob"] [data-action="set_room_role"]').click()
+    ana.wait(lambda: "moderator" in ana.find('#room-members li[data-user="bob"] .role').text)
+    ana.shot("room-settings")
+    bob.find('[data-key="#den"]').click()
+    bob.wait(lambda: bob.title() == "#den" and bob.find("#muted-notice").is_displayed())
+    notice = bob.find("#muted-notice").text
+    assert "You are muted in #den until" in notice and "calm down" in notice, notice
+    assert not bob.find("#input").is_enabled()
+    bob.shot("muted-composer")
+    # A moderator's settings: no delete, no role changes on the owner.
+    bob.find("#settings-button").click()
+    bob.wait(lambda: bob.find("#room-dialog").is_displayed())
+    bob.wait(lambda: bob.driver.find_elements(By.CSS_SELECTOR, '#room-members li[data-user="ana"]'))
+    assert not bob.find("#delete-room").is_displayed()
+    assert not bob.driver.find_elements(By.CSS_SELECTOR, '#room-members li[data-user="ana"] button')
+    bob.find("#room-dialog .dialog-head button").click()
+    # Back to member, unmuted, then banned for a day: bob is told and loses the room.
+    ana.find('#room-members li[data-user="bob"] [data-action="set_room_role"]').click()
+    ana.wait(lambda: "member" in ana.find('#room-members li[data-user="bob"] .role').text)
+    ana.find('#room-members li[data-user="bob"] [data-action="unmute"]').click()
+    bob.wait(lambda: not bob.find("#muted-notice").is_displayed() and bob.find("#input").is_enabled())
+    ana.find("#mod-reason").clear()
+    ana.find("#mod-reason").send_keys("spam")
+    ana.find("#mod-duration option[value='86400']").click()
+    ana.find('#room-members li[data-user="bob"] [data-action="ban"]').click()
+    bob.wait(lambda: bob.title() == "#general")
+    bob.wait(lambda: any("You were banned from #den by ana until" in n.text and "spam" in n.text
+                         for n in bob.driver.find_elements(By.CSS_SELECTOR, "#messages .notice")))
+    assert not bob.driver.find_elements(By.CSS_SELECTOR, '[data-key="#den"]')
+    bob.shot("banned")
+    ana.wait(lambda: "ban bob for 1 day: spam" in ana.find("#modlog").text)
+    log = ana.find("#modlog").text
+    assert log.index("ban bob") < log.index("mute bob"), log  # newest first
+    # In #general bob has no rank: no tools.
+    bob.find("#settings-button").click()
+    bob.wait(lambda: bob.find("#room-dialog").is_displayed())
+    assert not bob.find("#moderation-tools").is_displayed() and not bob.find("#topic-form").is_displayed()
+    assert not bob.find("#modlog-section").is_displayed() and not bob.find("#delete-room").is_displayed()
+    # The owner deletes the room.
+    ana.find("#delete-room").click()
+    ana.driver.switch_to.alert.accept()
+    ana.wait(lambda: ana.title() == "#general")
+    assert not ana.driver.find_elements(By.CSS_SELECTOR, '[data-key="#den"]')

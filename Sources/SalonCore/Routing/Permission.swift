@@ -22,12 +22,16 @@ enum Rank: Int, Comparable, Sendable {
 /// What an action needs of the caller in the room its request names, declared in the action
 /// table (`Actions.table`) and checked in one place (`Router.authorize`) before the handler
 /// runs: the room must exist (`room_not_found`), the caller be in it (`not_member`; an admin
-/// acts in any room) and have the rank (`forbidden`).
+/// moderates any room, but takes part only in those it joined) and have the rank (`forbidden`).
 enum Permission: Sendable {
     /// Nothing checked here (no room, or the handler decides: `join_room`, private messages).
     case none
-    /// A member of the room (any rank).
+    /// A member of the room (any rank). A request that names a person instead of a room
+    /// (`to`, `with`: a private conversation) is not checked here.
     case member
+    /// A public room, or a private room the caller is in (`members`): outsiders of a private
+    /// room learn only `not_member`.
+    case visible
     /// At least this rank in the room.
     case rank(Rank)
     /// A server admin (no room).
@@ -51,6 +55,10 @@ extension BanRequest: NamesRoom { var roomName: String? { room } }
 extension MuteRequest: NamesRoom { var roomName: String? { room } }
 extension ModerationLogRequest: NamesRoom { var roomName: String? { room } }
 extension InviteRequest: NamesRoom { var roomName: String? { room } }
+extension SendMessageRequest: NamesRoom { var roomName: String? { room } }
+extension HistoryRequest: NamesRoom { var roomName: String? { room } }
+extension MarkReadRequest: NamesRoom { var roomName: String? { room } }
+extension TypingRequest: NamesRoom { var roomName: String? { room } }
 
 /// The caller as the check found them, handed to the handler: it need not look again.
 struct RoomAccess: Sendable {
@@ -79,7 +87,10 @@ extension Router {
         return try hub.withState { s -> RoomAccess in
             guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
             let role = room.members[user.id]
-            guard let rank: Rank = s.serverRole(of: user) == .admin ? .admin : role.map(Rank.init) else {
+            // An admin moderates any room; to take part (send, read, type) one joins it.
+            let admin = s.serverRole(of: user) == .admin && !(role == nil && needed.isMemberOnly)
+            guard let rank: Rank = admin ? .admin : role.map(Rank.init) else {
+                if case .visible = needed, !room.isPrivate { return RoomAccess(room: room, rank: .member) }
                 throw ProtocolError(.notMember, "you are not in #\(name)")
             }
             if case .rank(let minimum) = needed, rank < minimum {
@@ -93,6 +104,11 @@ extension Router {
 extension Permission {
     var isNone: Bool {
         if case .none = self { return true }
+        return false
+    }
+
+    var isMemberOnly: Bool {
+        if case .member = self { return true }
         return false
     }
 }

@@ -53,9 +53,9 @@ enum Actions: PayloadRegistry {
         "create_room": action(.user) { (r, p: CreateRoomRequest, s) in try await r.createRoom(p, s) },
         "join_room": action(.user) { (r, p: RoomRequest, s) in try await r.joinRoom(p, s) },
         "leave_room": action(.user) { (r, p: RoomRequest, s) in try await r.leaveRoom(p, s) },
-        "members": action(.user) { (r, p: MembersRequest, s) in try r.members(p, s) },
+        "members": roomAction(.visible) { (r, p: MembersRequest, s, room) in try r.members(p, s, room) },
         "set_topic": roomAction(.rank(.moderator)) { (r, p: SetTopicRequest, s, room) in try await r.setTopic(p, s, room) },
-        "invite": roomAction(.member) { (r, p: InviteRequest, s, room) in try await r.invite(p, s, room) },
+        "invite": roomAction(.rank(.member)) { (r, p: InviteRequest, s, room) in try await r.invite(p, s, room) },
         "delete_room": roomAction(.rank(.owner)) { (r, p: RoomRequest, s, room) in try await r.deleteRoom(p, s, room) },
         // Moderation (§7)
         "set_role": adminAction { (r, p: SetRoleRequest, s) in try await r.setRole(p, s) },
@@ -67,13 +67,13 @@ enum Actions: PayloadRegistry {
         "unmute": roomAction(.rank(.moderator)) { (r, p: MuteRequest, s, room) in try await r.unmute(p, s, room) },
         "moderation_log": optionalRoomAction(.rankOrAdmin(.moderator)) { (r, p: ModerationLogRequest, s, room) in try await r.moderationLog(p, s, room) },
         // Messages (§5)
-        "send_message": deferredAction(.user) { (r, p: SendMessageRequest, s, replyTo) in try await r.sendMessage(p, s, replyTo: replyTo) },
-        "history": action(.user) { (r, p: HistoryRequest, s) in try await r.history(p, s) },
-        "mark_read": action(.user) { (r, p: MarkReadRequest, s) in try await r.markRead(p, s) },
+        "send_message": deferredAction(.user, .member) { (r, p: SendMessageRequest, s, replyTo) in try await r.sendMessage(p, s, replyTo: replyTo) },
+        "history": action(.user, .member) { (r, p: HistoryRequest, s) in try await r.history(p, s) },
+        "mark_read": action(.user, .member) { (r, p: MarkReadRequest, s) in try await r.markRead(p, s) },
         "edit_message": frameAction(.user) { (r, p: EditMessageRequest, s, replyTo) in try await r.editMessage(p, s, replyTo: replyTo) },
         "delete_message": action(.user) { (r, p: MessageIDRequest, s) in try await r.deleteMessage(p, s) },
         "react": action(.user) { (r, p: ReactRequest, s) in try await r.react(p, s) },
-        "typing": action(.user) { (r, p: TypingRequest, s) in try r.typing(p, s) },
+        "typing": action(.user, .member) { (r, p: TypingRequest, s) in try r.typing(p, s) },
         "search": action(.user) { (r, p: SearchRequest, s) in try await r.search(p, s) },
         // Events (§5a)
         "sync": frameAction(.user) { (r, p: SyncRequest, s, replyTo) in try await r.sync(p, s, replyTo: replyTo) },
@@ -88,10 +88,11 @@ enum Actions: PayloadRegistry {
 
     private static func action<P: Decodable & Sendable, R: Encodable & Sendable>(
         _ access: Access,
+        _ permission: Permission = .none,
         closes: Bool = false,
         _ handler: @escaping @Sendable (Router, P, Session) async throws -> R
     ) -> Spec {
-        Spec(access: access) { decoder in
+        Spec(access: access, permission: permission) { decoder in
             let payload = try PayloadDecoding.decode(P.self, from: decoder)
             return Bound(closesConnection: closes, room: (payload as? any NamesRoom)?.roomName) { router, session, replyTo, _ in
                 EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session))
@@ -103,9 +104,7 @@ enum Actions: PayloadRegistry {
     private static func adminAction<P: Decodable & Sendable, R: Encodable & Sendable>(
         _ handler: @escaping @Sendable (Router, P, Session) async throws -> R
     ) -> Spec {
-        var spec = action(.user, handler)
-        spec.permission = .admin
-        return spec
+        action(.user, .admin, handler)
     }
 
     /// An action on a room that the table's `permission` guards: the handler gets the room
@@ -141,9 +140,10 @@ enum Actions: PayloadRegistry {
     /// encoded), or by the handler itself later (nil: `send_message`, once stored).
     private static func frameAction<P: Decodable & Sendable>(
         _ access: Access,
+        _ permission: Permission = .none,
         _ handler: @escaping @Sendable (Router, P, Session, String?) async throws -> EncodedFrame?
     ) -> Spec {
-        Spec(access: access) { decoder in
+        Spec(access: access, permission: permission) { decoder in
             let payload = try PayloadDecoding.decode(P.self, from: decoder)
             return Bound(closesConnection: false, room: (payload as? any NamesRoom)?.roomName) { router, session, replyTo, _ in
                 try await handler(router, payload, session, replyTo)
@@ -155,9 +155,10 @@ enum Actions: PayloadRegistry {
     /// meanwhile.
     private static func deferredAction<P: Decodable & Sendable>(
         _ access: Access,
+        _ permission: Permission = .none,
         _ handler: @escaping @Sendable (Router, P, Session, String?) async throws -> Void
     ) -> Spec {
-        frameAction(access) { router, payload, session, replyTo in
+        frameAction(access, permission) { router, payload, session, replyTo in
             try await handler(router, payload, session, replyTo)
             return nil
         }

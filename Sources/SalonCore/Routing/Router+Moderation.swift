@@ -119,7 +119,7 @@ extension Router {
                        data: Self.eventData(SystemPush(room: room.name, event: "join", username: invitee.username,
                                                        text: "\(user.username) invited \(invitee.username) to #\(room.name)"))),
             EventDraft(type: .roomUpdated, scope: .users, roomID: room.id, userID: invitee.id, actorID: invitee.id,
-                       data: Self.eventData(RoomUpdatedPush(room: info))),
+                       data: Self.eventData(RoomUpdatedPush(room: info, invitedBy: user.username))),
         ]
         let (name, roomID) = (room.name, room.id)
         _ = try await log.commit(.join(roomID: roomID, user: invitee, role: .member, readMarker: room.lastMessageID, events: events),

@@ -175,15 +175,13 @@ extension Router {
         return RoomResult(room: now)
     }
 
-    func members(_ p: MembersRequest, _ session: Session) throws -> MembersResult {
-        let user = try session.requireUser()
-        let name = try Self.roomName(p.room)
+    /// `members`: anyone may see a public room's; a private room's only its members
+    /// (`Permission.visible`).
+    func members(_ p: MembersRequest, _ session: Session, _ access: RoomAccess) throws -> MembersResult {
+        let name = access.room.name
         let limit = try Paging.limit(p.limit)
         return try hub.withState { s in
             guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
-            if room.isPrivate && room.members[user.id] == nil {
-                throw ProtocolError(.forbidden, "'\(name)' is private")
-            }
             let members = room.members
                 .map { id, role in MemberInfo(username: s.displayName(id), role: role.rawValue, online: room.onlineMembers.contains(id)) }
                 .sorted { $0.username.lowercased() < $1.username.lowercased() }

@@ -199,7 +199,19 @@ public final class Router: Service, Sendable {
             let spec = Actions.table[envelope.action]
             try spec?.access.check(session)
             request = try envelope.payload.get()
-            access = try authorize(spec?.permission ?? .none, room: request.room, session)
+        } catch {
+            session.send(EnvelopeEncoder.error(replyTo: replyTo, error as? ProtocolError ?? ProtocolError(.internal, "internal error")))
+            return .keepOpen
+        }
+        let permission = Actions.table[envelope.action]?.permission ?? .none
+        do {
+            do {
+                access = try authorize(permission, room: request.room, session)
+            } catch let error as ProtocolError where (error.code == .roomNotFound || error.code == .notMember) && store.cluster != nil {
+                // Created or joined on another node a moment ago: its event may not be here yet.
+                await catchUpWithOtherNodes()
+                access = try authorize(permission, room: request.room, session)
+            }
         } catch {
             session.send(EnvelopeEncoder.error(replyTo: replyTo, error as? ProtocolError ?? ProtocolError(.internal, "internal error")))
             return .keepOpen

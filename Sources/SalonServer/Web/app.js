@@ -2,7 +2,8 @@
 //   state.js     what the page knows          updates.js  one update per push → a change
 //   session.js   sign-in, reconnection, sync  conversations.js  what the user does; changes shown
 //   timeline.js  the message list            message.js (+ reply-quote, reactions, attachments)
-//   sidebar.js, members.js, composer.js, commands.js, search.js, rooms-dialog.js, picker.js
+//   sidebar.js, members.js, composer.js, commands.js, search.js, rooms-dialog.js, picker.js,
+//   room-settings.js (topic, invitations, moderation, the moderation log)
 // This module wires the page's controls to them and starts the session.
 import { $ } from './dom.js';
 import { state, conversation, lastOwnMessage, totalUnread, isMe, MAX_TEXT } from './state.js';
@@ -17,6 +18,7 @@ import { command } from './commands.js';
 import { runSearch } from './search.js';
 import { openRoomsDialog, createFromForm } from './rooms-dialog.js';
 import { openPicker, closePicker, pickerContains } from './picker.js';
+import { openRoomSettings, wireRoomSettings } from './room-settings.js';
 
 function closePanels() {
   $('app').classList.remove('show-members', 'show-sidebar');
@@ -146,6 +148,15 @@ function wireDialogs() {
       conversation(`#${room.name}`, { info: room, joined: true, loaded: true, hasOlder: false });
       await open(`#${room.name}`);
     });
+  });
+  $('settings-button').addEventListener('click', () => {
+    const c = current();
+    if (c?.kind === 'room') openRoomSettings(c);
+  });
+  wireRoomSettings((c) => {
+    c.joined = false;
+    renderSidebar();
+    open('#general');
   });
   $('search-button').addEventListener('click', () => {
     $('search-dialog').showModal();

@@ -7,7 +7,7 @@ import { openRoomsDialog, normalizeRoomName } from './rooms-dialog.js';
 
 const HELP = [
   '/join ROOM — join a room', '/create ROOM [TOPIC] — create a room', '/leave [ROOM] — leave a room',
-  '/msg USER TEXT — private message', '/rooms — browse rooms', '/who — who is here', '/me ACTION', '/help',
+  '/msg USER TEXT — private message', '/topic TEXT', '/invite USER', '/rooms — browse rooms', '/who — who is here', '/me ACTION', '/help',
 ];
 
 const COMMANDS = {
@@ -45,8 +45,16 @@ const COMMANDS = {
     const result = await connection.request('members', { room: c.name });
     notice(`Here: ${result.members.map((m) => m.username + (m.online ? '' : ' (away)')).join(', ')}`);
   },
-  '/topic'() {
-    notice('This server cannot change topics yet.');
+  async '/topic'(arg, rest) {
+    const c = current();
+    if (c?.kind !== 'room') return notice('Usage: /topic TEXT (in a room)');
+    await connection.request('set_topic', { room: c.name, topic: [arg, rest].filter(Boolean).join(' ') });
+  },
+  async '/invite'(arg) {
+    const c = current();
+    if (c?.kind !== 'room' || !arg) return notice('Usage: /invite USER (in a room)');
+    await connection.request('invite', { room: c.name, username: arg });
+    notice(`${arg} is now in #${c.name}.`);
   },
   '/help'() {
     HELP.forEach((h) => notice(h));

@@ -61,7 +61,8 @@ async function resume() {
     storage.removeItem('salon.token');
     storage.removeItem('salon.guest');
     state.loggedIn = false;
-    showSignIn(error.code === 'username_taken' ? 'That guest name is in use now: choose another.' : 'Please sign in again.');
+    showSignIn(error.code === 'username_taken' ? 'That guest name is in use now: choose another.'
+      : error.code === 'banned' ? error.message : 'Please sign in again.');
   }
 }
 

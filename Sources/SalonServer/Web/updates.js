@@ -62,8 +62,13 @@ const UPDATES = {
   },
 
   system(data, { isListed }) {
-    if (!data.room) return null;
+    if (!data.room) return data.event === 'unban' || data.event === 'role' ? { info: data.text } : null;
     const c = conversation(`#${data.room}`);
+    if ((data.event === 'mute' || data.event === 'unmute') && data.username && isMe(data.username)) {
+      c.info = { ...c.info, muted: data.event === 'mute' ? { reason: data.reason, until: data.until } : undefined };
+      c.notices.push({ afterId: lastId(c), notice: data.text });
+      return { key: c.key, notice: data.text, header: true };
+    }
     const membership = data.event === 'join' || data.event === 'leave';
     // Someone the room in view already lists "joins" when a guest reconnects (as the new
     // person it is): not news.
@@ -94,19 +99,22 @@ const UPDATES = {
       if (c) c.joined = false;
       return { key, sidebar: true, leave: state.current === key };
     }
-    if (c) c.info = { ...c.info, ...data.room, unread: c.info?.unread };
+    if (data.invited_by) {
+      // Added to the room by someone: it is in the list now.
+      const room = conversation(key, { joined: true });
+      room.info = { ...room.info, ...data.room };
+      return { key, sidebar: true, header: true, info: `${data.invited_by} added you to ${data.room.private ? '🔒' : '#'}${data.room.name}.` };
+    }
+    if (c) c.info = { ...c.info, ...data.room, unread: c.info?.unread, muted: c.info?.muted };
     return { key, sidebar: true, header: true };
   },
 
   kicked(data) {
-    const key = data.room ? `#${data.room}` : null;
-    const c = key ? state.conversations.get(key) : null;
-    if (c) c.joined = false;
-    const where = data.room ? `#${data.room}` : 'this server';
-    return {
-      key: key ?? undefined, sidebar: true, leave: key !== null && state.current === key,
-      info: `You were removed from ${where} by ${data.by}${data.reason ? `: ${data.reason}` : ''}.`,
-    };
+    return removed(data, 'removed from');
+  },
+
+  banned(data) {
+    return removed(data, 'banned from');
   },
 
   error(data) {
@@ -127,6 +135,19 @@ export function applyPush(envelope, context) {
   }
   const update = Object.hasOwn(UPDATES, envelope.action) ? UPDATES[envelope.action] : null;
   return update ? update(data, context) : null;
+}
+
+/** Kicked or banned: out of the room (or, banned from the server, out altogether). */
+function removed(data, verb) {
+  const key = data.room ? `#${data.room}` : null;
+  const c = key ? state.conversations.get(key) : null;
+  if (c) c.joined = false;
+  const where = data.room ? `#${data.room}` : 'this server';
+  const until = data.until ? ` until ${new Date(data.until).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })}` : '';
+  return {
+    key: key ?? undefined, sidebar: true, leave: key !== null && state.current === key,
+    info: `You were ${verb} ${where} by ${data.by}${until}${data.reason ? `: ${data.reason}` : ''}.`,
+  };
 }
 
 function stopTyping(key, name) {
