@@ -20,6 +20,12 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
 
     public var description: String { iso8601 }
 
+    /// `2026-12-02 10:30 UTC`: to the minute, for people (a ban's end in a message).
+    public var readableUTC: String {
+        let iso = iso8601
+        return String(iso.prefix(10)) + " " + String(iso.dropFirst(11).prefix(5)) + " UTC"
+    }
+
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`
     public var iso8601: String {
         var out: [UInt8] = []

@@ -785,7 +785,7 @@ def test_room_settings_invitations_and_moderation(server, pages):
     ana.find("#settings-button").click()
     ana.wait(lambda: ana.find("#room-dialog").is_displayed())
     assert "Private room" in ana.find("#room-kind").text
-    assert ana.find("#topic-form").is_displayed() and ana.find("#delete-room").is_displayed()
+    ana.wait(lambda: ana.find("#topic-form").is_displayed() and ana.find("#delete-room").is_displayed())
     ana.find("#topic-input").clear()
     ana.find("#topic-input").send_keys("quiet corner\n")
     ana.wait(lambda: ana.find("#topic").text == "quiet corner")
@@ -811,7 +811,7 @@ def test_room_settings_invitations_and_moderation(server, pages):
     # A moderator's settings: no delete, no role changes on the owner.
     bob.find("#settings-button").click()
     bob.wait(lambda: bob.find("#room-dialog").is_displayed())
-    bob.wait(lambda: bob.driver.find_elements(By.CSS_SELECTOR, '#room-members li[data-user="ana"]'))
+    bob.wait(lambda: bob.driver.find_elements(By.CSS_SELECTOR, '#room-members li[data-user="ana"]') and bob.find("#modlog-section").is_displayed())
     assert not bob.find("#delete-room").is_displayed()
     assert not bob.driver.find_elements(By.CSS_SELECTOR, '#room-members li[data-user="ana"] button')
     bob.find("#room-dialog .dialog-head button").click()
@@ -834,7 +834,8 @@ def test_room_settings_invitations_and_moderation(server, pages):
     assert log.index("ban bob") < log.index("mute bob"), log  # newest first
     # In #general bob has no rank: no tools.
     bob.find("#settings-button").click()
-    bob.wait(lambda: bob.find("#room-dialog").is_displayed())
+    bob.wait(lambda: bob.find("#room-dialog").is_displayed() and bob.find("#room-dialog-title").text == "#general")
+    bob.wait(lambda: bob.driver.find_elements(By.CSS_SELECTOR, '#room-members li[data-user="bob"]'))
     assert not bob.find("#moderation-tools").is_displayed() and not bob.find("#topic-form").is_displayed()
     assert not bob.find("#modlog-section").is_displayed() and not bob.find("#delete-room").is_displayed()
     # The owner deletes the room.

@@ -27,9 +27,9 @@ extension Router {
         return Timestamp(milliseconds: now.milliseconds + seconds * 1000)
     }
 
-    /// "until 2026-12-02 10:00 UTC: reason", for the `message` of `banned` and `muted`.
+    /// " until 2026-12-02 10:00 UTC: reason", for the `message` of `banned` and `muted`.
     static func terms(_ sanction: Sanction) -> String {
-        var out = sanction.until.map { " until \($0.iso8601)" } ?? ""
+        var out = sanction.until.map { " until \($0.readableUTC)" } ?? ""
         if let reason = sanction.reason { out += ": \(reason)" }
         return out
     }
@@ -81,7 +81,7 @@ extension Router {
             info.online = max(0, info.online - (hub.withState { $0.online[who.id] != nil } ? 1 : 0))
         }
         let text = "\(who.username) was banned from #\(room.name) by \(user.username)"
-            + (until.map { " until \($0.iso8601)" } ?? "") + (reason.map { ": \($0)" } ?? "")
+            + (until.map { " until \($0.readableUTC)" } ?? "") + (reason.map { ": \($0)" } ?? "")
         var events = [EventDraft(type: .banned, scope: .users, roomID: room.id, userID: who.id, actorID: user.id,
                                  data: Self.eventData(RemovedPush(room: room.name, by: user.username, reason: reason, until: until)))]
         if isMember {
@@ -160,7 +160,7 @@ extension Router {
         try Self.checkOutranks(access, target, doing: "mute")
         let who = target.actor
         let text = "\(who.username) was muted in #\(room.name) by \(user.username)"
-            + (until.map { " until \($0.iso8601)" } ?? "") + (reason.map { ": \($0)" } ?? "")
+            + (until.map { " until \($0.readableUTC)" } ?? "") + (reason.map { ": \($0)" } ?? "")
         let event = EventDraft(type: .system, scope: .room, roomID: room.id, userID: who.id, actorID: user.id,
                                data: Self.eventData(SystemPush(room: room.name, event: "mute", username: who.username, text: text, reason: reason, until: until)))
         let sanction = Sanction(kind: .mute, user: who, roomID: room.id, by: user.username, reason: reason, until: until, createdAt: now)

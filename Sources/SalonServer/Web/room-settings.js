@@ -6,6 +6,8 @@
 import { $, el } from './dom.js';
 import { state, isMe } from './state.js';
 import { connection } from './server.js';
+import { renderHeader } from './sidebar.js';
+import { loadMembersSoon } from './members.js';
 
 const RANK = { member: 0, moderator: 1, owner: 2, admin: 3 };
 
@@ -32,13 +34,20 @@ export async function openRoomSettings(c) {
   $('room-dialog-title').textContent = `#${c.name}`;
   $('room-kind').textContent = c.info?.private ? '🔒 Private room: members invite others.' : 'Public room: anyone may join.';
   $('room-error').textContent = '';
-  $('topic-form').hidden = !moderates(c);
   $('topic-input').value = c.info?.topic ?? '';
+  showTools(c);
+  if (!$('room-dialog').open) $('room-dialog').showModal();
+  await loadMembers();  // the viewer's own role in it, as it is now
+  showTools(c);
+  if (moderates(c)) await loadLog();
+}
+
+/** Only the tools the viewer's rank allows. */
+function showTools(c) {
+  $('topic-form').hidden = !moderates(c);
   $('moderation-tools').hidden = !moderates(c);
   $('modlog-section').hidden = !moderates(c);
   $('delete-room').hidden = !(myRank(c) >= RANK.owner && c.name !== 'general');
-  if (!$('room-dialog').open) $('room-dialog').showModal();
-  await Promise.all([loadMembers(), moderates(c) ? loadLog() : null]);
 }
 
 async function loadMembers() {
@@ -47,6 +56,7 @@ async function loadMembers() {
   try {
     const result = await connection.request('members', { room: c.name });
     if (room !== c) return;
+    c.myRole = result.members.find((m) => isMe(m.username))?.role ?? null;
     result.members.sort((a, b) => (RANK[b.role] - RANK[a.role]) || a.username.localeCompare(b.username));
     list.replaceChildren(...result.members.map((m) => memberRow(c, m)));
   } catch (error) {
@@ -97,6 +107,7 @@ async function run(action, username, extra) {
     await connection.request(action, { room: c.name, username, ...extra });
     if (room !== c) return;
     await Promise.all([loadMembers(), loadLog()]);
+    loadMembersSoon();
   } catch (error) {
     $('room-error').textContent = error.message;
   }
@@ -132,7 +143,9 @@ export function wireRoomSettings(onDeleted) {
   $('topic-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     try {
-      await connection.request('set_topic', { room: room.name, topic: $('topic-input').value.trim() });
+      const result = await connection.request('set_topic', { room: room.name, topic: $('topic-input').value.trim() });
+      room.info = { ...room.info, topic: result.room.topic };  // this connection gets the reply, not the push
+      renderHeader();
       $('room-error').textContent = '';
       await loadLog();
     } catch (error) {
@@ -148,6 +161,7 @@ export function wireRoomSettings(onDeleted) {
       $('invite-input').value = '';
       $('room-error').textContent = '';
       await loadMembers();
+      loadMembersSoon();  // the side panel too (this connection gets no push of its own act)
     } catch (error) {
       $('room-error').textContent = error.message;
     }

@@ -103,7 +103,7 @@ const UPDATES = {
       // Added to the room by someone: it is in the list now.
       const room = conversation(key, { joined: true });
       room.info = { ...room.info, ...data.room };
-      return { key, sidebar: true, header: true, info: `${data.invited_by} added you to ${data.room.private ? '🔒' : '#'}${data.room.name}.` };
+      return { key, sidebar: true, header: true, info: `${data.invited_by} added you to ${data.room.private ? '🔒 ' : '#'}${data.room.name}.` };
     }
     if (c) c.info = { ...c.info, ...data.room, unread: c.info?.unread, muted: c.info?.muted };
     return { key, sidebar: true, header: true };

@@ -19,8 +19,8 @@ struct UsersCommand: AsyncParsableCommand {
             var objects: [[String: Any]] = []
             for account in accounts {
                 let ban = bans[account.id]
-                lines.append(Self.row(account.username, account.role.rawValue, account.lastSeen.map(Self.minutes) ?? "never",
-                                      ban.map { $0.until.map { "until \(Self.minutes($0))" } ?? "yes" } ?? ""))
+                lines.append(Self.row(account.username, account.role.rawValue, account.lastSeen.map(\.readableUTC) ?? "never",
+                                      ban.map { $0.until.map { "until \($0.readableUTC)" } ?? "yes" } ?? ""))
                 var object: [String: Any] = ["username": account.username, "role": account.role.rawValue, "created_at": account.createdAt.iso8601]
                 object["last_seen"] = orNull(account.lastSeen?.iso8601)
                 if let ban { object["banned"] = ["until": orNull(ban.until?.iso8601), "reason": orNull(ban.reason)] }
@@ -34,12 +34,6 @@ struct UsersCommand: AsyncParsableCommand {
         let widths = [24, 7, 18]
         return columns.enumerated().map { i, c in i < widths.count ? c.padding(toLength: max(widths[i], c.count), withPad: " ", startingAt: 0) : c }
             .joined(separator: " ").trimmingCharacters(in: .whitespaces)
-    }
-
-    /// `2026-12-02 10:30 UTC`
-    static func minutes(_ t: Timestamp) -> String {
-        let iso = t.iso8601
-        return String(iso.prefix(10)) + " " + String(iso.dropFirst(11).prefix(5)) + " UTC"
     }
 }
 
