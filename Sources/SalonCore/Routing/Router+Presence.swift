@@ -12,7 +12,7 @@ extension Router {
             if let raw = p.room {
                 let name = try Self.roomName(raw)
                 guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
-                if room.isPrivate && room.members[user.id] == nil { throw ProtocolError(.forbidden, "'\(name)' is private") }
+                if room.isPrivate && room.members[user.id] == nil { throw ProtocolError(.notMember, "you are not in #\(name)") }
                 ids = Array(room.members.keys)
             } else {
                 ids = Array(s.online.keys) + s.remote.keys.filter { s.online[$0] == nil }
