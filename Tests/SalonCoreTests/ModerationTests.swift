@@ -208,4 +208,33 @@ import Testing
         #expect(next.map { $0["action"] as? String ?? "" } == ["mute", "kick"])
         try await h.stop()
     }
+
+    /// On a cluster: a mute, a room ban and a server ban made on one node hold on the other at
+    /// once (its open connection closed), and a mute's end by time is committed once.
+    @Test(arguments: StoreBackend.allCases.filter { $0 == .postgres }) func sanctionsHoldOnEveryNode(_ backend: StoreBackend) async throws {
+        let (h, callers) = try await PermissionTests.world(backend)
+        let other = try await CoreHarness.make({ $0.nodeName = "other" }, reopening: h)
+        let (owner, ok) = try #require(callers[.owner])
+        let (admin, ak) = try #require(callers[.admin])
+        let (member, mk) = other.connect()
+        #expect(try await other.request(member, mk, "login", ["username": "member", "password": "member password"]).action == "success")
+        #expect(Self.answer(try await h.request(owner, ok, "mute", ["room": "club", "username": "member", "duration_seconds": 1])) == "success")
+        await mk.until { $0.contains { $0.action == "system" && $0.payload["event"] as? String == "mute" } }
+        #expect(Self.answer(try await other.request(member, mk, "send_message", ["room": "club", "text": "x"])) == "muted")
+        await mk.until { $0.contains { $0.action == "system" && $0.payload["event"] as? String == "unmute" } }
+        #expect(mk.pushes("system").filter { $0.payload["event"] as? String == "unmute" }.count == 1)
+        #expect(Self.answer(try await other.request(member, mk, "send_message", ["room": "club", "text": "y"])) == "success")
+        #expect(Self.answer(try await h.request(owner, ok, "ban", ["room": "club", "username": "member"])) == "success")
+        await mk.until { $0.contains { $0.action == "banned" } }
+        #expect(Self.answer(try await other.request(member, mk, "join_room", ["room": "club"])) == "banned")
+        #expect(Self.answer(try await h.request(admin, ak, "ban", ["username": "member"])) == "success")
+        await mk.until { $0.contains { $0.action == "banned" && $0.payload["room"] == nil } }
+        #expect(mk.closedReason == .banned)
+        let (again, gk) = other.connect()
+        #expect(Self.answer(try await other.request(again, gk, "login", ["username": "member", "password": "member password"])) == "banned")
+        let log = try #require(try await h.request(admin, ak, "moderation_log").payload["entries"] as? [[String: Any]])
+        #expect(log.filter { $0["action"] as? String == "unmute" }.count == 1)
+        try await other.stop()
+        try await h.stop()
+    }
 }
