@@ -26,6 +26,9 @@ final class TestServer: Sendable {
         configuration.dataDirectory = dir.path
         configuration.chat.bcryptCost = 4
         configuration.chat.rateLimit = 0
+        // A test's connection may wait long before it logs in when every suite runs at once
+        // on two cores (10 s, the default, was passed); the timeout has a test of its own.
+        configuration.loginTimeout = 60
         configure(&configuration)
         var logger = Logger(label: "salon-test")
         logger.logLevel = .warning

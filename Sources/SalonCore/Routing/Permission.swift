@@ -74,7 +74,7 @@ extension Router {
             return try authorize(raw == nil ? .admin : .rank(minimum), room: raw, session)
         }
         if case .admin = permission {
-            let user = try session.requireUser()
+            let user = try Actions.signedIn(session)
             guard hub.withState({ $0.serverRole(of: user) }) == .admin else {
                 throw ProtocolError(.forbidden, "this takes a server admin")
             }
@@ -82,7 +82,7 @@ extension Router {
         }
         guard !permission.isNone, let raw else { return nil }
         let needed = permission
-        let user = try session.requireUser()
+        let user = try Actions.signedIn(session)
         let name = try Self.roomName(raw)
         return try hub.withState { s -> RoomAccess in
             guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }

@@ -44,41 +44,41 @@ enum Actions: PayloadRegistry {
 
     static let table: [String: Spec] = [
         // Session (§3)
-        "register": action(.anonymous) { (r, p: RegisterRequest, s) in try await r.register(p, s) },
-        "login": action(.anonymous) { (r, p: LoginRequest, s) in try await r.login(p, s) },
-        "logout": action(.user, closes: true) { (r, _: EmptyPayload, s) in try await r.logout(s) },
-        "ping": action(.anyone) { (_, _: EmptyPayload, _) in EmptyPayload() },
+        "register": anonymousAction(.anonymous) { (r, p: RegisterRequest, s) in try await r.register(p, s) },
+        "login": anonymousAction(.anonymous) { (r, p: LoginRequest, s) in try await r.login(p, s) },
+        "logout": action(closes: true) { (r, _: EmptyPayload, s, _) in try await r.logout(s) },
+        "ping": anonymousAction(.anyone) { (_, _: EmptyPayload, _) in EmptyPayload() },
         // Rooms (§4)
-        "list_rooms": action(.user) { (r, p: ListRoomsRequest, s) in try await r.listRooms(p, s) },
-        "create_room": action(.user) { (r, p: CreateRoomRequest, s) in try await r.createRoom(p, s) },
-        "join_room": action(.user) { (r, p: RoomRequest, s) in try await r.joinRoom(p, s) },
-        "leave_room": action(.user) { (r, p: RoomRequest, s) in try await r.leaveRoom(p, s) },
-        "members": roomAction(.visible) { (r, p: MembersRequest, s, room) in try r.members(p, s, room) },
-        "set_topic": roomAction(.rank(.moderator)) { (r, p: SetTopicRequest, s, room) in try await r.setTopic(p, s, room) },
-        "invite": roomAction(.rank(.member)) { (r, p: InviteRequest, s, room) in try await r.invite(p, s, room) },
-        "delete_room": roomAction(.rank(.owner)) { (r, p: RoomRequest, s, room) in try await r.deleteRoom(p, s, room) },
+        "list_rooms": action { (r, p: ListRoomsRequest, s, u) in try await r.listRooms(p, s, u) },
+        "create_room": action { (r, p: CreateRoomRequest, s, u) in try await r.createRoom(p, s, u) },
+        "join_room": action { (r, p: RoomRequest, s, u) in try await r.joinRoom(p, s, u) },
+        "leave_room": action { (r, p: RoomRequest, s, u) in try await r.leaveRoom(p, s, u) },
+        "members": roomAction(.visible) { (r, p: MembersRequest, s, u, room) in try r.members(p, s, u, room) },
+        "set_topic": roomAction(.rank(.moderator)) { (r, p: SetTopicRequest, s, u, room) in try await r.setTopic(p, s, u, room) },
+        "invite": roomAction(.rank(.member)) { (r, p: InviteRequest, s, u, room) in try await r.invite(p, s, u, room) },
+        "delete_room": roomAction(.rank(.owner)) { (r, p: RoomRequest, s, u, room) in try await r.deleteRoom(p, s, u, room) },
         // Moderation (§7)
-        "set_role": adminAction { (r, p: SetRoleRequest, s) in try await r.setRole(p, s) },
-        "set_room_role": roomAction(.rank(.owner)) { (r, p: SetRoomRoleRequest, s, room) in try await r.setRoomRole(p, s, room) },
-        "kick": roomAction(.rank(.moderator)) { (r, p: KickRequest, s, room) in try await r.kick(p, s, room) },
-        "ban": optionalRoomAction(.rankOrAdmin(.moderator)) { (r, p: BanRequest, s, room) in try await r.ban(p, s, room) },
-        "unban": optionalRoomAction(.rankOrAdmin(.moderator)) { (r, p: BanRequest, s, room) in try await r.unban(p, s, room) },
-        "mute": roomAction(.rank(.moderator)) { (r, p: MuteRequest, s, room) in try await r.mute(p, s, room) },
-        "unmute": roomAction(.rank(.moderator)) { (r, p: MuteRequest, s, room) in try await r.unmute(p, s, room) },
-        "moderation_log": optionalRoomAction(.rankOrAdmin(.moderator)) { (r, p: ModerationLogRequest, s, room) in try await r.moderationLog(p, s, room) },
+        "set_role": adminAction { (r, p: SetRoleRequest, s, u) in try await r.setRole(p, s, u) },
+        "set_room_role": roomAction(.rank(.owner)) { (r, p: SetRoomRoleRequest, s, u, room) in try await r.setRoomRole(p, s, u, room) },
+        "kick": roomAction(.rank(.moderator)) { (r, p: KickRequest, s, u, room) in try await r.kick(p, s, u, room) },
+        "ban": optionalRoomAction(.rankOrAdmin(.moderator)) { (r, p: BanRequest, s, u, room) in try await r.ban(p, s, u, room) },
+        "unban": optionalRoomAction(.rankOrAdmin(.moderator)) { (r, p: BanRequest, s, u, room) in try await r.unban(p, s, u, room) },
+        "mute": roomAction(.rank(.moderator)) { (r, p: MuteRequest, s, u, room) in try await r.mute(p, s, u, room) },
+        "unmute": roomAction(.rank(.moderator)) { (r, p: MuteRequest, s, u, room) in try await r.unmute(p, s, u, room) },
+        "moderation_log": optionalRoomAction(.rankOrAdmin(.moderator)) { (r, p: ModerationLogRequest, s, u, room) in try await r.moderationLog(p, s, u, room) },
         // Messages (§5)
-        "send_message": deferredAction(.user, .member) { (r, p: SendMessageRequest, s, replyTo) in try await r.sendMessage(p, s, replyTo: replyTo) },
-        "history": action(.user, .member) { (r, p: HistoryRequest, s) in try await r.history(p, s) },
-        "mark_read": action(.user, .member) { (r, p: MarkReadRequest, s) in try await r.markRead(p, s) },
-        "edit_message": frameAction(.user) { (r, p: EditMessageRequest, s, replyTo) in try await r.editMessage(p, s, replyTo: replyTo) },
-        "delete_message": action(.user) { (r, p: MessageIDRequest, s) in try await r.deleteMessage(p, s) },
-        "react": action(.user) { (r, p: ReactRequest, s) in try await r.react(p, s) },
-        "typing": action(.user, .member) { (r, p: TypingRequest, s) in try r.typing(p, s) },
-        "search": action(.user) { (r, p: SearchRequest, s) in try await r.search(p, s) },
+        "send_message": deferredAction(.member) { (r, p: SendMessageRequest, s, u, replyTo) in try await r.sendMessage(p, s, u, replyTo: replyTo) },
+        "history": action(.member) { (r, p: HistoryRequest, s, u) in try await r.history(p, s, u) },
+        "mark_read": action(.member) { (r, p: MarkReadRequest, s, u) in try await r.markRead(p, s, u) },
+        "edit_message": frameAction { (r, p: EditMessageRequest, s, u, replyTo) in try await r.editMessage(p, s, u, replyTo: replyTo) },
+        "delete_message": action { (r, p: MessageIDRequest, s, u) in try await r.deleteMessage(p, s, u) },
+        "react": action { (r, p: ReactRequest, s, u) in try await r.react(p, s, u) },
+        "typing": action(.member) { (r, p: TypingRequest, s, u) in try r.typing(p, s, u) },
+        "search": action { (r, p: SearchRequest, s, u) in try await r.search(p, s, u) },
         // Events (§5a)
-        "sync": frameAction(.user) { (r, p: SyncRequest, s, replyTo) in try await r.sync(p, s, replyTo: replyTo) },
+        "sync": frameAction { (r, p: SyncRequest, s, u, replyTo) in try await r.sync(p, s, u, replyTo: replyTo) },
         // Presence (§6)
-        "list_users": action(.user) { (r, p: ListUsersRequest, s) in try r.listUsers(p, s) },
+        "list_users": action { (r, p: ListUsersRequest, s, u) in try r.listUsers(p, s, u) },
     ]
 
     static func decodePayload(action: String, from decoder: (any Decoder)?) throws -> Bound? {
@@ -86,38 +86,58 @@ enum Actions: PayloadRegistry {
         return try spec.decode(decoder)
     }
 
-    private static func action<P: Decodable & Sendable, R: Encodable & Sendable>(
+    /// An action before login, or for anyone (`register`, `login`, `ping`).
+    private static func anonymousAction<P: Decodable & Sendable, R: Encodable & Sendable>(
         _ access: Access,
-        _ permission: Permission = .none,
-        closes: Bool = false,
         _ handler: @escaping @Sendable (Router, P, Session) async throws -> R
     ) -> Spec {
-        Spec(access: access, permission: permission) { decoder in
+        Spec(access: access) { decoder in
+            let payload = try PayloadDecoding.decode(P.self, from: decoder)
+            return Bound(closesConnection: false, room: (payload as? any NamesRoom)?.roomName) { router, session, replyTo, _ in
+                EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session))
+            }
+        }
+    }
+
+    /// The signed-in user, which `Access.user` checked before any handler runs: handlers
+    /// get it as a parameter, never look for it themselves.
+    static func signedIn(_ session: Session) throws -> SessionUser {
+        guard let user = session.user else { throw ProtocolError(.authRequired, "log in first: register, login or ping") }
+        return user
+    }
+
+    /// An action of a signed-in user, with what `permission` needs of the room it names.
+    private static func action<P: Decodable & Sendable, R: Encodable & Sendable>(
+        _ permission: Permission = .none,
+        closes: Bool = false,
+        _ handler: @escaping @Sendable (Router, P, Session, SessionUser) async throws -> R
+    ) -> Spec {
+        Spec(access: .user, permission: permission) { decoder in
             let payload = try PayloadDecoding.decode(P.self, from: decoder)
             return Bound(closesConnection: closes, room: (payload as? any NamesRoom)?.roomName) { router, session, replyTo, _ in
-                EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session))
+                EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session, try signedIn(session)))
             }
         }
     }
 
     /// An action for server admins only (`Permission.admin`, checked before the handler).
     private static func adminAction<P: Decodable & Sendable, R: Encodable & Sendable>(
-        _ handler: @escaping @Sendable (Router, P, Session) async throws -> R
+        _ handler: @escaping @Sendable (Router, P, Session, SessionUser) async throws -> R
     ) -> Spec {
-        action(.user, .admin, handler)
+        action(.admin, handler)
     }
 
     /// An action on a room that the table's `permission` guards: the handler gets the room
     /// and the caller's rank as the check found them.
     private static func roomAction<P: Decodable & Sendable & NamesRoom, R: Encodable & Sendable>(
         _ permission: Permission,
-        _ handler: @escaping @Sendable (Router, P, Session, RoomAccess) async throws -> R
+        _ handler: @escaping @Sendable (Router, P, Session, SessionUser, RoomAccess) async throws -> R
     ) -> Spec {
         Spec(access: .user, permission: permission) { decoder in
             let payload = try PayloadDecoding.decode(P.self, from: decoder)
             return Bound(closesConnection: false, room: payload.roomName) { router, session, replyTo, access in
                 guard let access else { throw ProtocolError(.missingField, "missing field 'data.room'") }
-                return EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session, access))
+                return EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session, try signedIn(session), access))
             }
         }
     }
@@ -126,12 +146,12 @@ enum Actions: PayloadRegistry {
     /// (`Permission.rankOrAdmin`): the handler gets the room and rank, or nil for the server.
     private static func optionalRoomAction<P: Decodable & Sendable & NamesRoom, R: Encodable & Sendable>(
         _ permission: Permission,
-        _ handler: @escaping @Sendable (Router, P, Session, RoomAccess?) async throws -> R
+        _ handler: @escaping @Sendable (Router, P, Session, SessionUser, RoomAccess?) async throws -> R
     ) -> Spec {
         Spec(access: .user, permission: permission) { decoder in
             let payload = try PayloadDecoding.decode(P.self, from: decoder)
             return Bound(closesConnection: false, room: payload.roomName) { router, session, replyTo, access in
-                EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session, access))
+                EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session, try signedIn(session), access))
             }
         }
     }
@@ -139,14 +159,13 @@ enum Actions: PayloadRegistry {
     /// An action whose reply is written by hand (`sync`, `edit_message`: JSON already
     /// encoded), or by the handler itself later (nil: `send_message`, once stored).
     private static func frameAction<P: Decodable & Sendable>(
-        _ access: Access,
         _ permission: Permission = .none,
-        _ handler: @escaping @Sendable (Router, P, Session, String?) async throws -> EncodedFrame?
+        _ handler: @escaping @Sendable (Router, P, Session, SessionUser, String?) async throws -> EncodedFrame?
     ) -> Spec {
-        Spec(access: access, permission: permission) { decoder in
+        Spec(access: .user, permission: permission) { decoder in
             let payload = try PayloadDecoding.decode(P.self, from: decoder)
             return Bound(closesConnection: false, room: (payload as? any NamesRoom)?.roomName) { router, session, replyTo, _ in
-                try await handler(router, payload, session, replyTo)
+                try await handler(router, payload, session, try signedIn(session), replyTo)
             }
         }
     }
@@ -154,12 +173,11 @@ enum Actions: PayloadRegistry {
     /// An action that replies by itself, later: the connection goes on to its next request
     /// meanwhile.
     private static func deferredAction<P: Decodable & Sendable>(
-        _ access: Access,
         _ permission: Permission = .none,
-        _ handler: @escaping @Sendable (Router, P, Session, String?) async throws -> Void
+        _ handler: @escaping @Sendable (Router, P, Session, SessionUser, String?) async throws -> Void
     ) -> Spec {
-        frameAction(access, permission) { router, payload, session, replyTo in
-            try await handler(router, payload, session, replyTo)
+        frameAction(permission) { router, payload, session, user, replyTo in
+            try await handler(router, payload, session, user, replyTo)
             return nil
         }
     }

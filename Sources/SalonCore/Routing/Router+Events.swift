@@ -5,8 +5,7 @@ extension Router {
     /// The events after `since` that reach the user, each as the push it was, up to the
     /// newest `seq` applied here when the request came (later ones reach this connection as
     /// pushes): with the answer's `seq`, a client is exactly up to date.
-    func sync(_ p: SyncRequest, _ session: Session, replyTo: String?) async throws -> EncodedFrame {
-        let user = try session.requireUser()
+    func sync(_ p: SyncRequest, _ session: Session, _ user: SessionUser, replyTo: String?) async throws -> EncodedFrame {
         let limit = p.limit ?? Limits.syncDefault
         guard limit >= 1 else { throw ProtocolError(.invalidField, "'limit' must be at least 1") }
         let page = min(limit, Limits.syncPage)
@@ -25,8 +24,7 @@ extension Router {
 
     /// Every word, compared without regard to case or accents, the last also as a prefix;
     /// `"quoted words"` as a phrase. Newest first, in what the user may read.
-    func search(_ p: SearchRequest, _ session: Session) async throws -> HistoryResult {
-        let user = try session.requireUser()
+    func search(_ p: SearchRequest, _ session: Session, _ user: SessionUser) async throws -> HistoryResult {
         let limit = p.limit ?? Limits.searchDefault
         guard limit >= 1 else { throw ProtocolError(.invalidField, "'limit' must be at least 1") }
         let terms = try SearchSyntax.terms(for: p.query)

@@ -6,8 +6,7 @@ extension Router {
     /// Validates in order, then queues the message and returns without waiting for the commit:
     /// the reply goes out once the message is stored, while this connection's next requests
     /// are already being handled. Many messages in flight share one commit.
-    func sendMessage(_ p: SendMessageRequest, _ session: Session, replyTo: String?) async throws {
-        let user = try session.requireUser()
+    func sendMessage(_ p: SendMessageRequest, _ session: Session, _ user: SessionUser, replyTo: String?) async throws {
         let text = try Self.messageText(p.text)
         if let cid = p.clientMsgID {
             guard !cid.isEmpty, cid.unicodeScalars.count <= Limits.clientMsgIDLength else {
@@ -55,8 +54,7 @@ extension Router {
         }
     }
 
-    func history(_ p: HistoryRequest, _ session: Session) async throws -> HistoryResult {
-        let user = try session.requireUser()
+    func history(_ p: HistoryRequest, _ session: Session, _ user: SessionUser) async throws -> HistoryResult {
         if p.before != nil && p.after != nil {
             throw ProtocolError(.invalidField, "give 'before' or 'after', not both")
         }
@@ -74,8 +72,7 @@ extension Router {
 
     /// Moves the marker and tells the user's other connections (`read`). A guest has one
     /// connection and no stored markers: nothing to store or tell.
-    func markRead(_ p: MarkReadRequest, _ session: Session) async throws -> EmptyPayload {
-        let user = try session.requireUser()
+    func markRead(_ p: MarkReadRequest, _ session: Session, _ user: SessionUser) async throws -> EmptyPayload {
         guard p.id >= 0 else { throw ProtocolError(.invalidField, "'id' is a message id") }
         let target = try await resolveTarget(room: p.room, with: p.with, field: "with", for: user)
         guard !user.isGuest else { return EmptyPayload() }
@@ -85,8 +82,7 @@ extension Router {
         return EmptyPayload()
     }
 
-    func editMessage(_ p: EditMessageRequest, _ session: Session, replyTo: String?) async throws -> EncodedFrame {
-        let user = try session.requireUser()
+    func editMessage(_ p: EditMessageRequest, _ session: Session, _ user: SessionUser, replyTo: String?) async throws -> EncodedFrame {
         let text = try Self.messageText(p.text)
         let message = try await readableMessage(p.id, for: user)
         guard message.senderID == user.id else { throw ProtocolError(.forbidden, "only its author can edit a message") }
@@ -96,8 +92,7 @@ extension Router {
         return EnvelopeEncoder.messageSuccess(replyTo: replyTo, updated)
     }
 
-    func deleteMessage(_ p: MessageIDRequest, _ session: Session) async throws -> EmptyPayload {
-        let user = try session.requireUser()
+    func deleteMessage(_ p: MessageIDRequest, _ session: Session, _ user: SessionUser) async throws -> EmptyPayload {
         // Admins moderate every room, also those they are not in (never others' private
         // conversations).
         let message: StoredMessage
@@ -120,8 +115,7 @@ extension Router {
         return EmptyPayload()
     }
 
-    func react(_ p: ReactRequest, _ session: Session) async throws -> EmptyPayload {
-        let user = try session.requireUser()
+    func react(_ p: ReactRequest, _ session: Session, _ user: SessionUser) async throws -> EmptyPayload {
         let emoji = try Self.emoji(p.emoji)
         let message = try await readableMessage(p.id, for: user)
         let add = !(p.remove ?? false)
@@ -132,8 +126,7 @@ extension Router {
     }
 
     /// Ephemeral: straight to whoever is online, never stored, no `seq`.
-    func typing(_ p: TypingRequest, _ session: Session) throws -> EmptyPayload {
-        let user = try session.requireUser()
+    func typing(_ p: TypingRequest, _ session: Session, _ user: SessionUser) throws -> EmptyPayload {
         let target = try resolveTargetNow(room: p.room, with: p.to, field: "to", for: user)
         let recipients = hub.withState { s -> [Connection] in
             if let room = target.room {

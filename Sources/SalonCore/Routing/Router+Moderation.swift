@@ -34,8 +34,7 @@ extension Router {
 
     /// `set_room_role`: the room's owner and admins make a member a moderator, or a
     /// moderator a member again. The members get `system` (`role`).
-    func setRoomRole(_ p: SetRoomRoleRequest, _ session: Session, _ access: RoomAccess) async throws -> EmptyPayload {
-        let user = try session.requireUser()
+    func setRoomRole(_ p: SetRoomRoleRequest, _ session: Session, _ user: SessionUser, _ access: RoomAccess) async throws -> EmptyPayload {
         guard let role = RoomRole(rawValue: p.role), role != .owner else {
             throw ProtocolError(.invalidField, "'role' is moderator or member")
         }
@@ -58,8 +57,7 @@ extension Router {
     /// `kick`: the room's owner, its moderators and admins remove a member of lower rank. The
     /// member gets `kicked` (and `room_updated` with `removed`), the others `system` (`kick`);
     /// the member may join again at once.
-    func kick(_ p: KickRequest, _ session: Session, _ access: RoomAccess) async throws -> EmptyPayload {
-        let user = try session.requireUser()
+    func kick(_ p: KickRequest, _ session: Session, _ user: SessionUser, _ access: RoomAccess) async throws -> EmptyPayload {
         let room = access.room
         guard room.name != HubState.general else {
             throw ProtocolError(.forbidden, "everyone stays in #general: a server ban keeps someone out")
@@ -96,8 +94,7 @@ extension Router {
     /// `invite`: any member adds someone (an account, or a connected guest) to the room at
     /// once; private rooms take one. The invitee's connections get `room_updated` with the
     /// room, the members `system` (`join`).
-    func invite(_ p: InviteRequest, _ session: Session, _ access: RoomAccess) async throws -> EmptyPayload {
-        let user = try session.requireUser()
+    func invite(_ p: InviteRequest, _ session: Session, _ user: SessionUser, _ access: RoomAccess) async throws -> EmptyPayload {
         let room = access.room
         let key = UserKey.of(p.username)
         if hub.withState({ $0.person(named: key) == nil }) { try await learnAccount(key) }
@@ -134,8 +131,7 @@ extension Router {
     /// `delete_room`: the owner or an admin; `general` stays. The room, its messages and its
     /// history go; its members get `room_updated` with `removed` (a private room's name reaches
     /// only them), and a room created later with the name starts empty.
-    func deleteRoom(_ p: RoomRequest, _ session: Session, _ access: RoomAccess) async throws -> EmptyPayload {
-        let user = try session.requireUser()
+    func deleteRoom(_ p: RoomRequest, _ session: Session, _ user: SessionUser, _ access: RoomAccess) async throws -> EmptyPayload {
         let room = access.room
         guard room.name != HubState.general else { throw ProtocolError(.forbidden, "#general cannot be deleted") }
         let info = hub.withState { $0.roomInfo(room.name, unread: nil) }
@@ -153,8 +149,7 @@ extension Router {
     /// every node, to the account's open connections too; the account is told (`system`
     /// `role` with `user_role`). The rank rule holds: an admin's role is changed only with
     /// `salon admin set-role`.
-    func setRole(_ p: SetRoleRequest, _ session: Session) async throws -> EmptyPayload {
-        let user = try session.requireUser()
+    func setRole(_ p: SetRoleRequest, _ session: Session, _ user: SessionUser) async throws -> EmptyPayload {
         guard let role = UserRole(rawValue: p.role), role != .guest else {
             throw ProtocolError(.invalidField, "'role' is admin or user")
         }

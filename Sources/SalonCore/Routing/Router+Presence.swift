@@ -4,8 +4,7 @@ import SalonProtocol
 /// offline (`comeOnline`, `close`).
 extension Router {
     /// With `room`: the room's members, with their server role. Without: everyone online.
-    func listUsers(_ p: ListUsersRequest, _ session: Session) throws -> UsersResult {
-        let user = try session.requireUser()
+    func listUsers(_ p: ListUsersRequest, _ session: Session, _ user: SessionUser) throws -> UsersResult {
         let limit = try Paging.limit(p.limit)
         return try hub.withState { s in
             let ids: [Int64]

@@ -7,8 +7,7 @@ import SalonProtocol
 
 /// `list_rooms`, `create_room`, `join_room`, `leave_room`, `members` (PROTOCOL.md §4).
 extension Router {
-    func listRooms(_ p: ListRoomsRequest, _ session: Session) async throws -> RoomsResult {
-        let user = try session.requireUser()
+    func listRooms(_ p: ListRoomsRequest, _ session: Session, _ user: SessionUser) async throws -> RoomsResult {
         let limit = try Paging.limit(p.limit)
         let after = try p.after.map { try Self.roomName($0) }
         let unread = user.isGuest ? [:] : try await store.unreadCounts(userID: user.id)
@@ -26,8 +25,7 @@ extension Router {
         return RoomsResult(rooms: rooms, hasMore: hasMore)
     }
 
-    func createRoom(_ p: CreateRoomRequest, _ session: Session) async throws -> RoomResult {
-        let user = try session.requireUser()
+    func createRoom(_ p: CreateRoomRequest, _ session: Session, _ user: SessionUser) async throws -> RoomResult {
         let name = try Self.roomName(p.name)
         let topic = p.topic ?? ""
         try Self.checkTopic(topic)
@@ -74,8 +72,7 @@ extension Router {
         return RoomResult(room: mine)
     }
 
-    func joinRoom(_ p: RoomRequest, _ session: Session) async throws -> JoinResult {
-        let user = try session.requireUser()
+    func joinRoom(_ p: RoomRequest, _ session: Session, _ user: SessionUser) async throws -> JoinResult {
         let name = try Self.roomName(p.room)
         let maxPerUser = configuration.maxRoomsPerUser
         if hub.withState({ $0.rooms[name] == nil }) { await catchUpWithOtherNodes() }
@@ -119,8 +116,7 @@ extension Router {
         return JoinResult(room: info, messages: Paging.fit(messages.map(\.wire)[...], limit: Limits.joinHistory, fromEnd: true, size: JSONSize.message).items)
     }
 
-    func leaveRoom(_ p: RoomRequest, _ session: Session) async throws -> EmptyPayload {
-        let user = try session.requireUser()
+    func leaveRoom(_ p: RoomRequest, _ session: Session, _ user: SessionUser) async throws -> EmptyPayload {
         let name = try Self.roomName(p.room)
         guard name != HubState.general else {
             throw ProtocolError(.forbidden, "everyone stays in #general: it cannot be left")
@@ -149,8 +145,7 @@ extension Router {
 
     /// `set_topic`: the room's owner, its moderators and admins (the table's permission).
     /// The members get `system` (`topic`) and `room_updated`; the caller the room as it is now.
-    func setTopic(_ p: SetTopicRequest, _ session: Session, _ access: RoomAccess) async throws -> RoomResult {
-        let user = try session.requireUser()
+    func setTopic(_ p: SetTopicRequest, _ session: Session, _ user: SessionUser, _ access: RoomAccess) async throws -> RoomResult {
         let topic = p.topic.trimmingCharacters(in: .whitespacesAndNewlines)
         try Self.checkTopic(topic)
         try Self.checkNoControl(topic, field: "topic")
@@ -177,7 +172,7 @@ extension Router {
 
     /// `members`: anyone may see a public room's; a private room's only its members
     /// (`Permission.visible`).
-    func members(_ p: MembersRequest, _ session: Session, _ access: RoomAccess) throws -> MembersResult {
+    func members(_ p: MembersRequest, _ session: Session, _ user: SessionUser, _ access: RoomAccess) throws -> MembersResult {
         let name = access.room.name
         let limit = try Paging.limit(p.limit)
         return try hub.withState { s in
@@ -236,9 +231,3 @@ extension SessionUser {
     var actor: Actor { Actor(id: id, username: username, isGuest: isGuest) }
 }
 
-extension Session {
-    func requireUser() throws -> SessionUser {
-        guard let user else { throw ProtocolError(.authRequired, "log in first: register, login or ping") }
-        return user
-    }
-}

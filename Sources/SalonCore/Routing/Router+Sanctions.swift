@@ -60,8 +60,7 @@ extension Router {
     /// out of it (removed at once if a member: `banned` and `room_updated` with `removed`; the
     /// members get `system` `ban`); without, an admin keeps an account out of the server (its
     /// connections get `banned` and close; `login` answers `banned`).
-    func ban(_ p: BanRequest, _ session: Session, _ access: RoomAccess?) async throws -> EmptyPayload {
-        let user = try session.requireUser()
+    func ban(_ p: BanRequest, _ session: Session, _ user: SessionUser, _ access: RoomAccess?) async throws -> EmptyPayload {
         let reason = try Self.reason(p.reason)
         let now = Timestamp.now()
         let until = try Self.until(p.durationSeconds, from: now)
@@ -128,8 +127,7 @@ extension Router {
 
     /// `unban`: the ban ends now (nothing happens when there is none). The person is told
     /// (`system` `unban`); a room's moderators see it in the moderation log.
-    func unban(_ p: BanRequest, _ session: Session, _ access: RoomAccess?) async throws -> EmptyPayload {
-        let user = try session.requireUser()
+    func unban(_ p: BanRequest, _ session: Session, _ user: SessionUser, _ access: RoomAccess?) async throws -> EmptyPayload {
         let key = UserKey.of(p.username)
         try await learnAccount(key)
         guard let person = hub.withState({ $0.person(named: key) }) else {
@@ -150,8 +148,7 @@ extension Router {
 
     /// `mute`: a member of lower rank stays in the room and reads, but its `send_message` there
     /// is `muted`. The members get `system` `mute` (with `reason` and `until`).
-    func mute(_ p: MuteRequest, _ session: Session, _ access: RoomAccess) async throws -> EmptyPayload {
-        let user = try session.requireUser()
+    func mute(_ p: MuteRequest, _ session: Session, _ user: SessionUser, _ access: RoomAccess) async throws -> EmptyPayload {
         let reason = try Self.reason(p.reason)
         let now = Timestamp.now()
         let until = try Self.until(p.durationSeconds, from: now)
@@ -174,8 +171,7 @@ extension Router {
 
     /// `unmute`: the mute ends now (nothing happens when there is none); the members get
     /// `system` `unmute`.
-    func unmute(_ p: MuteRequest, _ session: Session, _ access: RoomAccess) async throws -> EmptyPayload {
-        let user = try session.requireUser()
+    func unmute(_ p: MuteRequest, _ session: Session, _ user: SessionUser, _ access: RoomAccess) async throws -> EmptyPayload {
         let room = access.room
         let key = UserKey.of(p.username)
         guard let person = hub.withState({ $0.person(named: key) }) else {
@@ -240,7 +236,7 @@ extension Router {
 
     /// `moderation_log`: a room's (its owner and moderators, admins), or the whole server's
     /// (admins), newest first.
-    func moderationLog(_ p: ModerationLogRequest, _ session: Session, _ access: RoomAccess?) async throws -> ModerationLogReply {
+    func moderationLog(_ p: ModerationLogRequest, _ session: Session, _ user: SessionUser, _ access: RoomAccess?) async throws -> ModerationLogReply {
         let limit = min(p.limit ?? Limits.searchDefault, Limits.searchPage)
         guard limit >= 1 else { throw ProtocolError(.invalidField, "'limit' must be at least 1") }
         let records = try await store.moderationLog(roomID: access?.room.id, before: p.before, limit: limit)
