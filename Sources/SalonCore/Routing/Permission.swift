@@ -29,8 +29,8 @@ enum Permission: Sendable {
     /// A member of the room (any rank). A request that names a person instead of a room
     /// (`to`, `with`: a private conversation) is not checked here.
     case member
-    /// A public room, or a private room the caller is in (`members`): outsiders of a private
-    /// room learn only `not_member`.
+    /// A public room, or a private room the caller is in (`members`, `list_users`): outsiders
+    /// of a private room learn only `not_member`.
     case visible
     /// At least this rank in the room.
     case rank(Rank)
@@ -59,6 +59,7 @@ extension SendMessageRequest: NamesRoom { var roomName: String? { room } }
 extension HistoryRequest: NamesRoom { var roomName: String? { room } }
 extension MarkReadRequest: NamesRoom { var roomName: String? { room } }
 extension TypingRequest: NamesRoom { var roomName: String? { room } }
+extension ListUsersRequest: NamesRoom { var roomName: String? { room } }
 
 /// The caller as the check found them, handed to the handler: it need not look again.
 struct RoomAccess: Sendable {

@@ -52,7 +52,7 @@ enum Actions: PayloadRegistry {
         "list_rooms": action { (r, p: ListRoomsRequest, s, u) in try await r.listRooms(p, s, u) },
         "create_room": action { (r, p: CreateRoomRequest, s, u) in try await r.createRoom(p, s, u) },
         "join_room": action { (r, p: RoomRequest, s, u) in try await r.joinRoom(p, s, u) },
-        "leave_room": action { (r, p: RoomRequest, s, u) in try await r.leaveRoom(p, s, u) },
+        "leave_room": roomAction(.member) { (r, p: RoomRequest, s, u, room) in try await r.leaveRoom(p, s, u, room) },
         "members": roomAction(.visible) { (r, p: MembersRequest, s, u, room) in try r.members(p, s, u, room) },
         "set_topic": roomAction(.rank(.moderator)) { (r, p: SetTopicRequest, s, u, room) in try await r.setTopic(p, s, u, room) },
         "invite": roomAction(.rank(.member)) { (r, p: InviteRequest, s, u, room) in try await r.invite(p, s, u, room) },
@@ -78,7 +78,7 @@ enum Actions: PayloadRegistry {
         // Events (§5a)
         "sync": frameAction { (r, p: SyncRequest, s, u, replyTo) in try await r.sync(p, s, u, replyTo: replyTo) },
         // Presence (§6)
-        "list_users": action { (r, p: ListUsersRequest, s, u) in try r.listUsers(p, s, u) },
+        "list_users": optionalRoomAction(.visible) { (r, p: ListUsersRequest, s, u, room) in try r.listUsers(p, s, u, room) },
     ]
 
     static func decodePayload(action: String, from decoder: (any Decoder)?) throws -> Bound? {

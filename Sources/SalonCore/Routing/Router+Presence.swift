@@ -4,15 +4,13 @@ import SalonProtocol
 /// offline (`comeOnline`, `close`).
 extension Router {
     /// With `room`: the room's members, with their server role. Without: everyone online.
-    func listUsers(_ p: ListUsersRequest, _ session: Session, _ user: SessionUser) throws -> UsersResult {
+    /// A private room's only for its members (`Permission.visible`, checked by the table).
+    func listUsers(_ p: ListUsersRequest, _ session: Session, _ user: SessionUser, _ access: RoomAccess?) throws -> UsersResult {
         let limit = try Paging.limit(p.limit)
-        return try hub.withState { s in
+        return hub.withState { s in
             let ids: [Int64]
-            if let raw = p.room {
-                let name = try Self.roomName(raw)
-                guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
-                if room.isPrivate && room.members[user.id] == nil { throw ProtocolError(.notMember, "you are not in #\(name)") }
-                ids = Array(room.members.keys)
+            if let access {
+                ids = Array((s.rooms[access.room.name] ?? access.room).members.keys)
             } else {
                 ids = Array(s.online.keys) + s.remote.keys.filter { s.online[$0] == nil }
             }

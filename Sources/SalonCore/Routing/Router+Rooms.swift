@@ -116,15 +116,12 @@ extension Router {
         return JoinResult(room: info, messages: Paging.fit(messages.map(\.wire)[...], limit: Limits.joinHistory, fromEnd: true, size: JSONSize.message).items)
     }
 
-    func leaveRoom(_ p: RoomRequest, _ session: Session, _ user: SessionUser) async throws -> EmptyPayload {
-        let name = try Self.roomName(p.room)
+    /// `leave_room`: members (the table's permission); `general` is never left.
+    func leaveRoom(_ p: RoomRequest, _ session: Session, _ user: SessionUser, _ access: RoomAccess) async throws -> EmptyPayload {
+        let room = access.room
+        let name = room.name
         guard name != HubState.general else {
             throw ProtocolError(.forbidden, "everyone stays in #general: it cannot be left")
-        }
-        let room = try hub.withState { s -> RoomState in
-            guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
-            guard room.members[user.id] != nil else { throw ProtocolError(.notMember, "you are not in #\(name)") }
-            return room
         }
         let info = RoomInfo(name: name, topic: room.topic, members: max(0, room.members.count - 1), online: max(0, room.onlineMembers.count - 1),
                             private: room.isPrivate, unread: nil, lastMessageID: room.lastMessageID == 0 ? nil : room.lastMessageID)
@@ -175,8 +172,8 @@ extension Router {
     func members(_ p: MembersRequest, _ session: Session, _ user: SessionUser, _ access: RoomAccess) throws -> MembersResult {
         let name = access.room.name
         let limit = try Paging.limit(p.limit)
-        return try hub.withState { s in
-            guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
+        return hub.withState { s in
+            let room = s.rooms[name] ?? access.room
             let members = room.members
                 .map { id, role in MemberInfo(username: s.displayName(id), role: role.rawValue, online: room.onlineMembers.contains(id)) }
                 .sorted { $0.username.lowercased() < $1.username.lowercased() }
