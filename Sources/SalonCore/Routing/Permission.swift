@@ -65,6 +65,9 @@ extension ListUsersRequest: NamesRoom { var roomName: String? { room } }
 struct RoomAccess: Sendable {
     var room: RoomState
     var rank: Rank
+    /// The caller's mute there, if one holds (looked up in the same step: `send_message`
+    /// needs no second look at the state).
+    var mute: Sanction? = nil
 }
 
 extension Router {
@@ -97,7 +100,8 @@ extension Router {
             if case .rank(let minimum) = needed, rank < minimum {
                 throw ProtocolError(.forbidden, "this takes a room \(minimum.word) or more in #\(name)")
             }
-            return RoomAccess(room: room, rank: rank)
+            let mute = s.sanctions.isEmpty ? nil : s.sanction(.mute, of: user.id, in: room.id)
+            return RoomAccess(room: room, rank: rank, mute: mute)
         }
     }
 }

@@ -67,7 +67,7 @@ enum Actions: PayloadRegistry {
         "unmute": roomAction(.rank(.moderator)) { (r, p: MuteRequest, s, u, room) in try await r.unmute(p, s, u, room) },
         "moderation_log": optionalRoomAction(.rankOrAdmin(.moderator)) { (r, p: ModerationLogRequest, s, u, room) in try await r.moderationLog(p, s, u, room) },
         // Messages (§5)
-        "send_message": deferredAction(.member) { (r, p: SendMessageRequest, s, u, replyTo) in try await r.sendMessage(p, s, u, replyTo: replyTo) },
+        "send_message": deferredAction(.member) { (r, p: SendMessageRequest, s, u, room, replyTo) in try await r.sendMessage(p, s, u, room, replyTo: replyTo) },
         "history": action(.member) { (r, p: HistoryRequest, s, u) in try await r.history(p, s, u) },
         "mark_read": action(.member) { (r, p: MarkReadRequest, s, u) in try await r.markRead(p, s, u) },
         "edit_message": frameAction { (r, p: EditMessageRequest, s, u, replyTo) in try await r.editMessage(p, s, u, replyTo: replyTo) },
@@ -171,14 +171,17 @@ enum Actions: PayloadRegistry {
     }
 
     /// An action that replies by itself, later: the connection goes on to its next request
-    /// meanwhile.
+    /// meanwhile. It gets the room the check found (nil: none named).
     private static func deferredAction<P: Decodable & Sendable>(
         _ permission: Permission = .none,
-        _ handler: @escaping @Sendable (Router, P, Session, SessionUser, String?) async throws -> Void
+        _ handler: @escaping @Sendable (Router, P, Session, SessionUser, RoomAccess?, String?) async throws -> Void
     ) -> Spec {
-        frameAction(permission) { router, payload, session, user, replyTo in
-            try await handler(router, payload, session, user, replyTo)
-            return nil
+        Spec(access: .user, permission: permission) { decoder in
+            let payload = try PayloadDecoding.decode(P.self, from: decoder)
+            return Bound(closesConnection: false, room: (payload as? any NamesRoom)?.roomName) { router, session, replyTo, access in
+                try await handler(router, payload, session, try signedIn(session), access, replyTo)
+                return nil
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ extension Router {
     /// Validates in order, then queues the message and returns without waiting for the commit:
     /// the reply goes out once the message is stored, while this connection's next requests
     /// are already being handled. Many messages in flight share one commit.
-    func sendMessage(_ p: SendMessageRequest, _ session: Session, _ user: SessionUser, replyTo: String?) async throws {
+    func sendMessage(_ p: SendMessageRequest, _ session: Session, _ user: SessionUser, _ access: RoomAccess?, replyTo: String?) async throws {
         let text = try Self.messageText(p.text)
         if let cid = p.clientMsgID {
             guard !cid.isEmpty, cid.unicodeScalars.count <= Limits.clientMsgIDLength else {
@@ -17,7 +17,14 @@ extension Router {
         if let attachments = p.attachments, !attachments.isEmpty {
             throw ProtocolError(.invalidField, "attachments are not supported by this server yet")
         }
-        let target = try await resolveTarget(room: p.room, with: p.to, field: "to", for: user, sending: true)
+        let target: Target
+        if let access, p.to == nil {
+            // The room as the table's check found it, the caller a member, in the same step.
+            if let mute = access.mute { throw ProtocolError(.muted, "you are muted in #\(access.room.name)" + Self.terms(mute)) }
+            target = Target(conversation: .room(access.room.id), room: access.room.name, roomID: access.room.id, peer: nil)
+        } else {
+            target = try await resolveTarget(room: p.room, with: p.to, field: "to", for: user)
+        }
 
         if let cid = p.clientMsgID, let original = try await store.message(senderID: user.id, clientMsgID: cid) {
             session.send(EnvelopeEncoder.success(replyTo: replyTo, MessageResult(message: original.wire)))
@@ -156,23 +163,22 @@ extension Router {
     /// A room the user is in, or a person: exactly one of the two must be given.
     /// `resolveTargetNow`, and for a name unknown here an account looked up in the store (one
     /// registered on another node since this one started: memory is a cache).
-    /// `sending`: a message to a room where the user is muted is `muted`.
-    func resolveTarget(room: String?, with peerName: String?, field: String, for user: SessionUser, sending: Bool = false) async throws -> Target {
+    func resolveTarget(room: String?, with peerName: String?, field: String, for user: SessionUser) async throws -> Target {
         do {
-            return try resolveTargetNow(room: room, with: peerName, field: field, for: user, sending: sending)
+            return try resolveTargetNow(room: room, with: peerName, field: field, for: user)
         } catch let error as ProtocolError where (error.code == .roomNotFound || error.code == .notMember) && store.cluster != nil {
             // Created or joined on another node a moment ago: its event may not be here yet.
             await catchUpWithOtherNodes()
-            return try resolveTargetNow(room: room, with: peerName, field: field, for: user, sending: sending)
+            return try resolveTargetNow(room: room, with: peerName, field: field, for: user)
         } catch let error as ProtocolError where error.code == .userNotFound {
             guard let peerName, try await learnAccount(UserKey.of(peerName)) else { throw error }
-            return try resolveTargetNow(room: room, with: peerName, field: field, for: user, sending: sending)
+            return try resolveTargetNow(room: room, with: peerName, field: field, for: user)
         }
     }
 
     /// The room (the user a member) or the person (an account, or a guest connected here)
     /// a request names, from memory.
-    func resolveTargetNow(room: String?, with peerName: String?, field: String, for user: SessionUser, sending: Bool = false) throws -> Target {
+    func resolveTargetNow(room: String?, with peerName: String?, field: String, for user: SessionUser) throws -> Target {
         switch (room, peerName) {
         case (nil, nil):
             throw ProtocolError(.missingField, "missing field 'data.room' (or 'data.\(field)')")
@@ -183,9 +189,6 @@ extension Router {
             let id = try hub.withState { s -> Int64 in
                 guard let room = s.rooms[name] else { throw ProtocolError(.roomNotFound, "no room named '\(name)'") }
                 guard room.members[user.id] != nil else { throw ProtocolError(.notMember, "join #\(name) first") }
-                if sending, !s.sanctions.isEmpty, let mute = s.sanction(.mute, of: user.id, in: room.id) {
-                    throw ProtocolError(.muted, "you are muted in #\(name)" + Self.terms(mute))
-                }
                 return room.id
             }
             return Target(conversation: .room(id), room: name, roomID: id, peer: nil)

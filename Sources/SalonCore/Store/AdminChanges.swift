@@ -1,4 +1,3 @@
-import Foundation
 import SalonProtocol
 
 /// The changes an administrator makes on a whole account or room, built once for the server
@@ -50,7 +49,5 @@ public enum AdminChanges {
         return .logged(.deleteRoom(roomID: id, events: events), line)
     }
 
-    static func data<T: Encodable>(_ value: T) -> [UInt8] {
-        (try? Array(JSONEncoder().encode(value))) ?? Array("{}".utf8)
-    }
+    static func data<T: Encodable>(_ value: T) -> [UInt8] { Router.eventData(value) }
 }

@@ -144,3 +144,8 @@ export function highlight(text, query) {
   fragment.append(document.createTextNode(text.slice(last)));
   return fragment;
 }
+
+/** `2026-12-02T10:30:00.000Z` → "Dec 2, 10:30" in the viewer's time (ends of bans and mutes). */
+export function when(iso) {
+  return new Date(iso).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}

@@ -8,6 +8,7 @@ import { state, isMe } from './state.js';
 import { connection } from './server.js';
 import { renderHeader } from './sidebar.js';
 import { loadMembersSoon } from './members.js';
+import { when } from './format.js';
 
 const RANK = { member: 0, moderator: 1, owner: 2, admin: 3 };
 
@@ -20,11 +21,6 @@ export function myRank(c) {
 /** Whether the viewer moderates the room (sets its topic, mutes, kicks, bans). */
 export function moderates(c) {
   return myRank(c) >= RANK.moderator;
-}
-
-/** `2026-12-02T10:30:00.000Z` → "Dec 2, 10:30" in the viewer's time. */
-export function when(iso) {
-  return new Date(iso).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
 
 let room = null;  // the conversation the dialog is about

@@ -2,6 +2,7 @@
 // conversation's header. A click on a conversation is handled by the app (`data-key`).
 import { $, el } from './dom.js';
 import { state } from './state.js';
+import { when } from './format.js';
 
 function navButton(c, label, presence) {
   const li = el('li');
@@ -51,7 +52,7 @@ function renderMuted(c) {
   $('composer').querySelector('button[type=submit]').disabled = active;
   clearTimeout(unmuteTimer);
   if (!active) return;
-  const time = until ? until.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }) : null;
+  const time = until ? when(mute.until) : null;
   notice.textContent = `You are muted in #${c.name}${time ? ` until ${time}` : ''}${mute.by ? ` by ${mute.by}` : ''}${mute.reason ? `: ${mute.reason}` : ''}. You can still read.`;
   // Its end comes as an event too; this only keeps the page right if the clock is ahead.
   if (until) unmuteTimer = setTimeout(() => renderMuted(c), Math.min(until - new Date() + 500, 2 ** 31 - 1));

@@ -3,7 +3,7 @@
 // No DOM here: what an update needs to know of the page comes in `context`.
 import { state, conversation, keyOf, lastId, merge, holderOf, isMe } from './state.js';
 import { withReaction } from './reactions.js';
-import { mentions } from './format.js';
+import { mentions, when } from './format.js';
 
 /**
  * A change, as the views read it (every field optional):
@@ -143,7 +143,7 @@ function removed(data, verb) {
   const c = key ? state.conversations.get(key) : null;
   if (c) c.joined = false;
   const where = data.room ? `#${data.room}` : 'this server';
-  const until = data.until ? ` until ${new Date(data.until).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })}` : '';
+  const until = data.until ? ` until ${when(data.until)}` : '';
   return {
     key: key ?? undefined, sidebar: true, leave: key !== null && state.current === key,
     info: `You were ${verb} ${where} by ${data.by}${until}${data.reason ? `: ${data.reason}` : ''}.`,
