@@ -1,6 +1,7 @@
 // swift-tools-version:6.1
 // Salon: a self-hosted chat server. One module per layer:
 //   SalonProtocol (wire: envelopes, payloads, frame codec; no I/O)
+//   SalonMedia (uploaded images: their type, size, and metadata removed; no I/O)
 //   → SalonCore (sessions, rooms, routing, fan-out, the action table; no sockets)
 //   → SalonStore (the SQLite implementation of SalonCore's store interface)
 //   → SalonServer (Hummingbird HTTP/WebSocket and NIO TCP adapters onto the core)
@@ -37,10 +38,16 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.0"),
     ],
     targets: [
         .target(
             name: "SalonProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SalonMedia",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
@@ -65,14 +72,18 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "SalonServer",
             dependencies: [
-                "SalonProtocol", "SalonCore", "SalonStore",
+                "SalonProtocol", "SalonCore", "SalonStore", "SalonMedia",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -142,6 +153,11 @@ let package = Package(
         .testTarget(
             name: "SalonProtocolTests",
             dependencies: ["SalonProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SalonMediaTests",
+            dependencies: ["SalonMedia", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

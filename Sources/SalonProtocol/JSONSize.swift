@@ -18,6 +18,9 @@ public enum JSONSize {
     /// A `Message`: its strings plus a generous allowance for keys, numbers and the timestamp.
     public static func message(_ m: Message) -> Int {
         var size = 200 + string(m.text) + string(m.from) + (m.room.map(string) ?? 0) + (m.to.map(string) ?? 0)
+        for file in m.attachments ?? [] {
+            size += 200 + string(file.id) * 3 + string(file.name) + string(file.type)
+        }
         for reaction in m.reactions ?? [] {
             size += 48 + string(reaction.emoji) + reaction.users.reduce(0) { $0 + 1 + string($1) }
         }

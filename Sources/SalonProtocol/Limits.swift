@@ -2,6 +2,12 @@
 /// clients (a client can check a name before it asks).
 public enum Limits {
     public static let frameBytes = 65_536
+    /// The upload limit's default (a setting of the server).
+    public static let uploadBytes: Int64 = 25 * 1024 * 1024
+    /// Files one message may carry.
+    public static let attachments = 10
+    /// A file's name as stored (longer ones are shortened, keeping the extension).
+    public static let fileNameLength = 255
     public static let usernameLength = 1...32
     public static let passwordMinLength = 8
     /// bcrypt reads at most 72 bytes; a much longer "password" is almost surely a mistake.

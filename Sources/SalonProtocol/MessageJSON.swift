@@ -151,6 +151,14 @@ struct JSONWriter {
         if m.deleted == true {
             raw(",\"deleted\":true")
         }
+        if let attachments = m.attachments, !attachments.isEmpty {
+            raw(",\"attachments\":[")
+            for (index, file) in attachments.enumerated() {
+                if index > 0 { raw(",") }
+                self.file(file)
+            }
+            raw("]")
+        }
         if let reactions = m.reactions, !reactions.isEmpty {
             raw(",\"reactions\":[")
             for (index, reaction) in reactions.enumerated() {
@@ -167,6 +175,30 @@ struct JSONWriter {
                 raw("]}")
             }
             raw("]")
+        }
+        raw("}")
+    }
+
+    mutating func file(_ f: FileInfo) {
+        raw("{\"id\":")
+        string(f.id)
+        raw(",\"name\":")
+        string(f.name)
+        raw(",\"size\":")
+        int(f.size)
+        raw(",\"type\":")
+        string(f.type)
+        raw(",\"url\":")
+        string(f.url)
+        if let width = f.width, let height = f.height {
+            raw(",\"width\":")
+            int(Int64(width))
+            raw(",\"height\":")
+            int(Int64(height))
+        }
+        if let preview = f.previewURL {
+            raw(",\"preview_url\":")
+            string(preview)
         }
         raw("}")
     }

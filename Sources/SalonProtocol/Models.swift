@@ -74,16 +74,17 @@ public struct Message: Codable, Sendable, Equatable {
     public var replyTo: Int64?
     public var edited: Timestamp?
     public var deleted: Bool?
+    public var attachments: [FileInfo]?
     public var reactions: [ReactionSummary]?
 
     enum CodingKeys: String, CodingKey {
-        case id, room, to, from, text, timestamp, edited, deleted, reactions
+        case id, room, to, from, text, timestamp, edited, deleted, attachments, reactions
         case replyTo = "reply_to"
     }
 
     public init(
         id: Int64, room: String?, to: String?, from: String, text: String, timestamp: Timestamp, replyTo: Int64?,
-        edited: Timestamp? = nil, deleted: Bool? = nil, reactions: [ReactionSummary]? = nil
+        edited: Timestamp? = nil, deleted: Bool? = nil, attachments: [FileInfo]? = nil, reactions: [ReactionSummary]? = nil
     ) {
         self.id = id
         self.room = room
@@ -94,7 +95,39 @@ public struct Message: Codable, Sendable, Equatable {
         self.replyTo = replyTo
         self.edited = edited
         self.deleted = deleted
+        self.attachments = attachments
         self.reactions = reactions
+    }
+}
+
+/// An uploaded file as the upload answers it and as messages carry it (PROTOCOL.md §10):
+/// images also have their size as shown and a preview.
+public struct FileInfo: Codable, Sendable, Equatable {
+    /// Random, 26 characters of base32: ids reveal nothing (not how many files there are,
+    /// nor when one was sent).
+    public var id: String
+    public var name: String
+    public var size: Int64
+    public var type: String
+    public var url: String
+    public var width: Int?
+    public var height: Int?
+    public var previewURL: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, size, type, url, width, height
+        case previewURL = "preview_url"
+    }
+
+    public init(id: String, name: String, size: Int64, type: String, width: Int? = nil, height: Int? = nil) {
+        self.id = id
+        self.name = name
+        self.size = size
+        self.type = type
+        self.url = "/api/files/\(id)"
+        self.width = width
+        self.height = height
+        self.previewURL = width == nil ? nil : "/api/files/\(id)/preview"
     }
 }
 

@@ -165,12 +165,28 @@ public struct SendMessageRequest: Codable, Sendable {
         case clientMsgID = "client_msg_id"
     }
 
-    public init(room: String? = nil, to: String? = nil, text: String, replyTo: Int64? = nil, clientMsgID: String? = nil) {
+    public init(room: String? = nil, to: String? = nil, text: String, replyTo: Int64? = nil, attachments: [String]? = nil, clientMsgID: String? = nil) {
         self.room = room
         self.to = to
         self.text = text
         self.replyTo = replyTo
+        self.attachments = attachments
         self.clientMsgID = clientMsgID
+    }
+
+    /// `text` may be left out (or empty) when the message carries files.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        room = try c.decodeIfPresent(String.self, forKey: .room)
+        to = try c.decodeIfPresent(String.self, forKey: .to)
+        replyTo = try c.decodeIfPresent(Int64.self, forKey: .replyTo)
+        attachments = try c.decodeIfPresent([String].self, forKey: .attachments)
+        clientMsgID = try c.decodeIfPresent(String.self, forKey: .clientMsgID)
+        if attachments?.isEmpty == false, try !c.contains(.text) || c.decodeNil(forKey: .text) {
+            text = ""
+        } else {
+            text = try c.decode(String.self, forKey: .text)
+        }
     }
 }
 

@@ -37,7 +37,7 @@ extension StoreRow {
             recipientID: int("recipient_id"), recipient: text("recipient"),
             text: text("text") ?? "", createdAt: Timestamp(milliseconds: int("created_at") ?? 0),
             editedAt: int("edited_at").map(Timestamp.init(milliseconds:)), deleted: flag("deleted") ?? false,
-            replyTo: int("reply_to"), clientMsgID: text("client_msg_id")
+            replyTo: int("reply_to"), clientMsgID: text("client_msg_id"), attachments: FileInfo.list(fromJSON: text("attachments"))
         )
     }
 
@@ -61,6 +61,18 @@ extension StoreRow {
         guard let id = int("id"), let name = text("username") else { return nil }
         return AccountSummary(id: id, username: name, role: UserRole(rawValue: text("role") ?? "") ?? .user,
                               createdAt: Timestamp(milliseconds: int("created_at") ?? 0), lastSeen: int("last_seen_at").map(Timestamp.init(milliseconds:)))
+    }
+
+    var storedFile: StoredFile? {
+        guard let id = text("id"), let hash = text("hash"), let name = text("name"), let size = int("size"), let type = text("type"),
+              let uploader = int("uploader_id") else { return nil }
+        return StoredFile(id: id, hash: hash, name: name, size: size, type: type, width: int("width").map(Int.init), height: int("height").map(Int.init),
+                          previewHash: text("preview_hash"), previewType: text("preview_type"), uploaderID: uploader,
+                          createdAt: Timestamp(milliseconds: int("created_at") ?? 0))
+    }
+
+    var fileShare: FileShare {
+        FileShare(roomID: int("room_id"), senderID: int("sender_id"), recipientID: int("recipient_id"))
     }
 
     var membershipPeriod: MembershipPeriod? {

@@ -1,3 +1,4 @@
+import NIOCore
 import Foundation
 import SalonProtocol
 import Synchronization
@@ -60,6 +61,12 @@ import SalonCore
             try await base.moderationLog(roomID: roomID, before: before, limit: limit)
         }
         func accounts() async throws -> [AccountSummary] { try await base.accounts() }
+        var stagingDirectory: String { base.stagingDirectory }
+        func storeContent(hash: String, from staged: String) async throws { try await base.storeContent(hash: hash, from: staged) }
+        func readContent(hash: String, _ body: (ByteBuffer) async throws -> Void) async throws { try await base.readContent(hash: hash, body) }
+        func insertFile(_ file: StoredFile) async throws { try await base.insertFile(file) }
+        func file(id: String) async throws -> StoredFile? { try await base.file(id: id) }
+        func fileShares(id: String) async throws -> [FileShare] { try await base.fileShares(id: id) }
         func committedEvents(after: Int64, through: Int64, limit: Int) async throws -> [StoredEvent] {
             try await base.committedEvents(after: after, through: through, limit: limit)
         }

@@ -1,3 +1,5 @@
+import SalonProtocol
+
 /// Settings of the domain core. The defaults are those of PROTOCOL.md §12.
 public struct ChatConfiguration: Sendable {
     /// Whether `login` with a name alone (a guest) is allowed.
@@ -24,6 +26,8 @@ public struct ChatConfiguration: Sendable {
     public var roomsPerHour: Int = 20
     /// Days a token may go unused before it expires (and is deleted); 0 = never.
     public var tokenExpiryDays: Int = 90
+    /// The largest file one may upload, in bytes.
+    public var maxUploadBytes: Int64 = Limits.uploadBytes
     /// Failed password logins: bursts and refill per account and per client address.
     public var loginThrottle = LoginThrottleSettings()
     /// The most password checks (bcrypt) queued or running at once, server-wide; past it a

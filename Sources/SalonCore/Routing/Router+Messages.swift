@@ -7,15 +7,13 @@ extension Router {
     /// the reply goes out once the message is stored, while this connection's next requests
     /// are already being handled. Many messages in flight share one commit.
     func sendMessage(_ p: SendMessageRequest, _ session: Session, _ user: SessionUser, _ access: RoomAccess?, replyTo: String?) async throws {
-        let text = try Self.messageText(p.text)
+        let files = p.attachments ?? []
+        let text = files.isEmpty || p.text.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) ? try Self.messageText(p.text) : ""
         if let cid = p.clientMsgID {
             guard !cid.isEmpty, cid.unicodeScalars.count <= Limits.clientMsgIDLength else {
                 throw ProtocolError(.invalidField, "'client_msg_id' is 1 to \(Limits.clientMsgIDLength) characters")
             }
             try Self.checkNoControl(cid, field: "client_msg_id")
-        }
-        if let attachments = p.attachments, !attachments.isEmpty {
-            throw ProtocolError(.invalidField, "attachments are not supported by this server yet")
         }
         let target: Target
         if let access, p.to == nil {
@@ -35,9 +33,10 @@ extension Router {
                 throw ProtocolError(.messageNotFound, "no message \(replyTo) in this conversation")
             }
         }
+        let attachments = files.isEmpty ? [] : try await self.attachments(files, for: user)
         let message = NewMessage(
             conversation: target.conversation, roomID: target.roomID, room: target.room, sender: user.actor, recipient: target.peer,
-            text: text, createdAt: log.timestamp(), replyTo: p.replyTo, clientMsgID: p.clientMsgID
+            text: text, createdAt: log.timestamp(), replyTo: p.replyTo, clientMsgID: p.clientMsgID, attachments: attachments
         )
         let connection = session.connection
         let inFlight = session.inFlight

@@ -58,8 +58,11 @@ public struct NewMessage: Sendable {
     public var createdAt: Timestamp
     public var replyTo: Int64?
     public var clientMsgID: String?
+    /// Files it carries, already checked readable by the sender.
+    public var attachments: [FileInfo]
 
-    public init(conversation: Conversation, roomID: Int64?, room: String?, sender: Actor, recipient: Actor?, text: String, createdAt: Timestamp, replyTo: Int64?, clientMsgID: String?) {
+    public init(conversation: Conversation, roomID: Int64?, room: String?, sender: Actor, recipient: Actor?, text: String, createdAt: Timestamp,
+                replyTo: Int64?, clientMsgID: String?, attachments: [FileInfo] = []) {
         self.conversation = conversation
         self.roomID = roomID
         self.room = room
@@ -69,6 +72,7 @@ public struct NewMessage: Sendable {
         self.createdAt = createdAt
         self.replyTo = replyTo
         self.clientMsgID = clientMsgID
+        self.attachments = attachments
     }
 
     /// The message as stored with `id`.
@@ -76,7 +80,7 @@ public struct NewMessage: Sendable {
         StoredMessage(
             id: id, conversation: conversation.key, roomID: roomID, room: room, senderID: sender.id, sender: sender.username,
             recipientID: recipient?.id, recipient: recipient?.username, text: text, createdAt: createdAt,
-            replyTo: replyTo, clientMsgID: clientMsgID
+            replyTo: replyTo, clientMsgID: clientMsgID, attachments: attachments
         )
     }
 

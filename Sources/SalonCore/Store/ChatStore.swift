@@ -1,3 +1,4 @@
+import NIOCore
 import SalonProtocol
 
 /// Durable storage, as atomic use cases: each method is one transaction, and every method that
@@ -94,6 +95,68 @@ public protocol ChatStore: Sendable {
     func moderationLog(roomID: Int64?, before: Int64?, limit: Int) async throws -> [ModerationRecord]
     /// Every account (not guests) with its last login, by name.
     func accounts() async throws -> [AccountSummary]
+
+    // MARK: Files
+
+    /// A folder for uploads on their way in (on the same file system as the contents, when
+    /// those are kept as files, so that keeping one is a rename).
+    var stagingDirectory: String { get }
+    /// Keeps the bytes of `staged` (a file in `stagingDirectory`, which this removes) as the
+    /// content `hash`, once: a content already kept is not kept twice.
+    func storeContent(hash: String, from staged: String) async throws
+    /// The content `hash`, in chunks of at most about a megabyte, given to `body` in order;
+    /// `file_not_found` when it is not kept.
+    func readContent(hash: String, _ body: (ByteBuffer) async throws -> Void) async throws
+    func insertFile(_ file: StoredFile) async throws
+    func file(id: String) async throws -> StoredFile?
+    /// Where the file was shared: the conversations of the messages that carry it and are not
+    /// deleted.
+    func fileShares(id: String) async throws -> [FileShare]
+}
+
+/// An uploaded file as stored: its content by hash (`storeContent`), what the upload said of
+/// it, and for images their size and a preview's content.
+public struct StoredFile: Sendable, Equatable {
+    public var id: String
+    public var hash: String
+    public var name: String
+    public var size: Int64
+    public var type: String
+    public var width: Int?
+    public var height: Int?
+    public var previewHash: String?
+    public var previewType: String?
+    public var uploaderID: Int64
+    public var createdAt: Timestamp
+
+    public init(id: String, hash: String, name: String, size: Int64, type: String, width: Int?, height: Int?,
+                previewHash: String?, previewType: String?, uploaderID: Int64, createdAt: Timestamp) {
+        self.id = id
+        self.hash = hash
+        self.name = name
+        self.size = size
+        self.type = type
+        self.width = width
+        self.height = height
+        self.previewHash = previewHash
+        self.previewType = previewType
+        self.uploaderID = uploaderID
+        self.createdAt = createdAt
+    }
+
+    public var info: FileInfo { FileInfo(id: id, name: name, size: size, type: type, width: width, height: height) }
+}
+
+/// A conversation where a file was shared: a room, or the two people of a private one.
+public struct FileShare: Sendable, Equatable {
+    public var roomID: Int64?
+    public var senderID: Int64?
+    public var recipientID: Int64?
+    public init(roomID: Int64?, senderID: Int64?, recipientID: Int64?) {
+        self.roomID = roomID
+        self.senderID = senderID
+        self.recipientID = recipientID
+    }
 }
 
 // MARK: - Records
@@ -189,12 +252,14 @@ public struct StoredMessage: Sendable, Equatable {
     public var deleted: Bool
     public var replyTo: Int64?
     public var clientMsgID: String?
+    /// The files it carries (none once deleted).
+    public var attachments: [FileInfo]
     public var reactions: [ReactionSummary]
 
     public init(
         id: Int64, conversation: String, roomID: Int64?, room: String?, senderID: Int64?, sender: String,
         recipientID: Int64?, recipient: String?, text: String, createdAt: Timestamp, editedAt: Timestamp? = nil,
-        deleted: Bool = false, replyTo: Int64?, clientMsgID: String?, reactions: [ReactionSummary] = []
+        deleted: Bool = false, replyTo: Int64?, clientMsgID: String?, attachments: [FileInfo] = [], reactions: [ReactionSummary] = []
     ) {
         self.id = id
         self.conversation = conversation
@@ -210,6 +275,7 @@ public struct StoredMessage: Sendable, Equatable {
         self.deleted = deleted
         self.replyTo = replyTo
         self.clientMsgID = clientMsgID
+        self.attachments = attachments
         self.reactions = reactions
     }
 
@@ -219,6 +285,7 @@ public struct StoredMessage: Sendable, Equatable {
             id: id, room: room, to: roomID == nil && room == nil ? recipient : nil, from: sender,
             text: deleted ? "" : text, timestamp: createdAt, replyTo: deleted ? nil : replyTo,
             edited: deleted ? nil : editedAt, deleted: deleted ? true : nil,
+            attachments: deleted || attachments.isEmpty ? nil : attachments,
             reactions: deleted || reactions.isEmpty ? nil : reactions
         )
     }

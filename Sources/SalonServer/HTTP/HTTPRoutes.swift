@@ -2,18 +2,20 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import Logging
+import SalonCore
 
-/// The plain HTTP side: the web client's files at `/`, a health check, and the headers that
-/// keep the page safe. The HTTP API and metrics come in later issues.
+/// The plain HTTP side: the web client's files at `/`, a health check, files (`FileRoutes`),
+/// and the headers that keep the page safe.
 enum HTTPRoutes {
     /// `/healthz` answers `ok` and the node's name (`ok node=NAME`), so that a proxy or a
     /// person can tell which node answered.
-    static func make(logger: Logger, nodeName: String) -> Hummingbird.Router<BasicRequestContext> {
+    static func make(core: SalonCore.Router, logger: Logger, nodeName: String) -> Hummingbird.Router<BasicRequestContext> {
         let router = Hummingbird.Router()
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: WebClientMiddleware(files: WebClientFiles.load(logger: logger)))
         let health = "ok node=\(nodeName)\n"
         router.get("/healthz") { _, _ in health }
+        FileRoutes(router: core, logger: logger).add(to: router)
         return router
     }
 }
@@ -25,8 +27,9 @@ enum SecurityHeaders {
     static let policy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
         + "manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
+    /// A response that set its own policy (a file's, stricter) keeps it.
     static func apply(to fields: inout HTTPFields) {
-        if let csp = HTTPField.Name("Content-Security-Policy") { fields[csp] = policy }
+        if let csp = HTTPField.Name("Content-Security-Policy"), fields[csp] == nil { fields[csp] = policy }
         if let nosniff = HTTPField.Name("X-Content-Type-Options") { fields[nosniff] = "nosniff" }
         if let referrer = HTTPField.Name("Referrer-Policy") { fields[referrer] = "no-referrer" }
     }

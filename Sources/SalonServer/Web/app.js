@@ -14,6 +14,8 @@ import {
 } from './conversations.js';
 import { renderSidebar } from './sidebar.js';
 import { setComposerMode, cancelComposerMode, updateCounter, noteTyping, isCommand } from './composer.js';
+import { wireUploads, readyAttachments, clearUploads } from './uploads.js';
+import { wireImageViewer } from './attachments.js';
 import { command } from './commands.js';
 import { runSearch } from './search.js';
 import { openRoomsDialog, createFromForm } from './rooms-dialog.js';
@@ -50,7 +52,12 @@ function onSubmit(event) {
   event.preventDefault();
   const input = $('input');
   const text = input.value;
-  if (!text.trim()) return;
+  const files = readyAttachments();
+  if (files === null) {
+    notice('Wait until the files have uploaded, then send.');
+    return;
+  }
+  if (!text.trim() && !files.length) return;
   const length = [...text.trim()].length;
   if (length > MAX_TEXT) {
     notice(`A message has at most ${MAX_TEXT} characters: this one has ${length}. Shorten it, or send it in parts.`);
@@ -63,8 +70,12 @@ function onSubmit(event) {
     return;
   }
   input.style.height = 'auto';
-  if (isCommand(text)) command(text);
-  else send(text.startsWith('//') ? text.slice(1) : text);
+  if (isCommand(text)) {
+    command(text);
+    return;
+  }
+  clearUploads();
+  send(text.startsWith('//') ? text.slice(1) : text, files);
 }
 
 function wireComposer() {
@@ -90,6 +101,8 @@ function wireComposer() {
     noteTyping(input.value);
   });
   $('composer').addEventListener('submit', onSubmit);
+  wireUploads();
+  wireImageViewer();
   $('composer-bar-cancel').addEventListener('click', cancelComposerMode);
 }
 

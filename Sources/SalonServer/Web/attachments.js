@@ -39,7 +39,35 @@ function imagePreview(file) {
   img.decoding = 'async';
   img.src = safeURL(file.preview_url || file.url);
   link.append(img);
+  link.addEventListener('click', (event) => {
+    if (event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return; // a new tab, as asked
+    event.preventDefault();
+    viewImage(file);
+  });
   return link;
+}
+
+/** The image at full size over the page (Escape or a click closes it). */
+function viewImage(file) {
+  const dialog = document.getElementById('image-viewer');
+  if (!dialog) return;
+  const img = document.getElementById('image-viewer-img');
+  img.alt = file.name;
+  img.src = safeURL(file.url);
+  document.getElementById('image-viewer-name').textContent = `${file.name} · ${file.width}×${file.height} · ${formatSize(file.size)}`;
+  const download = document.getElementById('image-viewer-download');
+  download.href = safeURL(file.url);
+  download.download = file.name;
+  dialog.showModal();
+}
+
+export function wireImageViewer() {
+  const dialog = document.getElementById('image-viewer');
+  dialog.addEventListener('click', (event) => {
+    if (event.target.closest('a')) return;
+    dialog.close();
+  });
+  dialog.addEventListener('close', () => { document.getElementById('image-viewer-img').removeAttribute('src'); });
 }
 
 function fileCard(file) {

@@ -189,12 +189,13 @@ export async function openAt(m) {
 
 // MARK: Sending and changing messages
 
-export async function send(text) {
+export async function send(text, attachments = []) {
   const c = current();
   if (!c) return;
   const p = {
     clientId: `web-${crypto.randomUUID()}`, text, state: 'pending', reason: '',
     from: state.me.username, timestamp: new Date().toISOString(), reply_to: state.replyTo?.id,
+    attachments: attachments.length ? attachments : undefined,
   };
   setComposerMode(null);
   // The others stop showing "typing" when the message arrives: the next one is news again.
@@ -212,7 +213,10 @@ export async function send(text) {
 export async function deliver(c, p) {
   if (!connection.isOpen) return;
   try {
-    const result = await connection.request('send_message', { ...target(c, 'to'), text: p.text, client_msg_id: p.clientId, reply_to: p.reply_to });
+    const files = p.attachments?.map((f) => f.id);
+    const result = await connection.request('send_message', {
+      ...target(c, 'to'), text: p.text, client_msg_id: p.clientId, reply_to: p.reply_to, attachments: files,
+    });
     c.pending = c.pending.filter((x) => x !== p);
     const added = merge(c, [result.message]);
     if (c.key === state.current) {

@@ -9,6 +9,7 @@ import { receive, open, deliver, markRead, rememberPeers, rememberedPeers, timel
 import { renderSidebar, showBanner, hideBanner } from './sidebar.js';
 import { showEveryoneAway } from './members.js';
 import { renderTyping } from './composer.js';
+import { grantFileAccess, dropFileAccess } from './uploads.js';
 
 const storage = window.localStorage;
 
@@ -74,6 +75,7 @@ async function enter(auth, generation = state.generation) {
   $('signin').hidden = true;
   $('app').hidden = false;
   $('me').textContent = `${auth.user.username}${auth.user.role === 'guest' ? ' (guest)' : ''}`;
+  await grantFileAccess();
   for (const info of auth.rooms) {
     const c = conversation(`#${info.name}`, { info, joined: true });
     if (!again) c.unread = info.unread ?? 0;
@@ -235,6 +237,7 @@ export async function logout() {
   } catch {
     // Closed either way.
   }
+  await dropFileAccess();
   storage.removeItem('salon.token');
   storage.removeItem('salon.guest');
   state.conversations.clear();

@@ -14,7 +14,8 @@ extension PostgresChatStore {
             if case .message(let m) = change { return m }
             return nil
         }
-        if messages.count == changes.count {
+        // Messages with files also write who may read those: one by one (they are rare).
+        if messages.count == changes.count, messages.allSatisfy({ $0.attachments.isEmpty }) {
             do {
                 return try await transaction { [self] tx in try await insertMessages(messages, tx) }
             } catch {
@@ -63,8 +64,8 @@ extension PostgresChatStore {
 
     // MARK: Messages
 
-    private static let messageInsertColumns = "id, room_id, sender_id, recipient_id, conversation, sender, recipient, text, created_at, reply_to, client_msg_id, search"
-    private static let messageRow = "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, to_tsvector('simple', salon_unaccent($%d)))"
+    private static let messageInsertColumns = "id, room_id, sender_id, recipient_id, conversation, sender, recipient, text, created_at, reply_to, client_msg_id, attachments, search"
+    private static let messageRow = "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, to_tsvector('simple', salon_unaccent($%d)))"
     private static let eventColumns = "seq, type, scope, room_id, user_id, peer_id, actor_id, message_id, data, created_at"
 
     private func insertMessages(_ messages: [NewMessage], _ tx: Tx) async throws -> [ChangeOutcome] {
@@ -72,7 +73,7 @@ extension PostgresChatStore {
         try await insertGuests(messages.flatMap { [$0.sender, $0.recipient].compactMap { $0 } }, at: messages[0].createdAt, tx)
         var seq = start
         var values: [PGValue] = []
-        values.reserveCapacity(messages.count * 12)
+        values.reserveCapacity(messages.count * 13)
         var outcomes: [ChangeOutcome] = []
         outcomes.reserveCapacity(messages.count)
         for m in messages {
@@ -82,7 +83,7 @@ extension PostgresChatStore {
             draft.messageID = seq
             outcomes.append(.committed([StoredEvent(seq: seq, draft: draft, createdAt: m.createdAt, message: m.stored(id: seq))]))
         }
-        try await tx.run("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES " + Self.rows(count: messages.count, width: 12, template: Self.messageRow), values)
+        try await tx.run("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES " + Self.rows(count: messages.count, width: 13, template: Self.messageRow), values)
         try await advanceSequence(to: seq, tx)
         return outcomes
     }
@@ -99,6 +100,7 @@ extension PostgresChatStore {
         values.append(.int(m.createdAt.milliseconds))
         values.append(.optional(m.replyTo))
         values.append(.optional(m.clientMsgID))
+        values.append(.optional(FileInfo.json(m.attachments)))
         values.append(.text(SearchText.normalized(m.text)))
     }
 
@@ -162,7 +164,7 @@ extension PostgresChatStore {
             try await insertGuests([m.sender, m.recipient].compactMap { $0 }, at: m.createdAt, tx)
             var values: [PGValue] = []
             appendMessageValues(m, id: seq + 1, to: &values)
-            let inserted = try await tx.run("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES " + Self.rows(count: 1, width: 12, template: Self.messageRow)
+            let inserted = try await tx.run("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES " + Self.rows(count: 1, width: 13, template: Self.messageRow)
                 + " ON CONFLICT (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING RETURNING id", values)
             guard !inserted.isEmpty else {
                 if let cid = m.clientMsgID, let original = try await message(senderID: m.sender.id, clientMsgID: cid, tx) {
@@ -171,6 +173,9 @@ extension PostgresChatStore {
                 return .refused(ProtocolError(.internal, "the message could not be stored"))
             }
             seq += 1
+            for file in m.attachments {
+                try await tx.run("INSERT INTO message_files (file_id, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", [.text(file.id), .int(seq)])
+            }
             var draft = m.event
             draft.messageID = seq
             return .committed([StoredEvent(seq: seq, draft: draft, createdAt: m.createdAt, message: m.stored(id: seq))])
@@ -187,7 +192,7 @@ extension PostgresChatStore {
 
         case .delete(let id, let event):
             let updated = try await tx.run("""
-                UPDATE messages SET deleted = true, text = '', search = ''::tsvector, edited_at = NULL WHERE id = $1 AND NOT deleted RETURNING id
+                UPDATE messages SET deleted = true, text = '', search = ''::tsvector, edited_at = NULL, attachments = NULL WHERE id = $1 AND NOT deleted RETURNING id
                 """, [.int(id)])
             guard !updated.isEmpty else { return .refused(ProtocolError(.messageNotFound, "no message \(id)")) }
             try await tx.run("DELETE FROM reactions WHERE message_id = $1", [.int(id)])

@@ -24,9 +24,12 @@ public final class PostgresChatStore: ChatStore {
     let logger: Logger
     /// The listeners of `commitNotifications`, ended at `close`.
     private let listeners = Mutex<[Task<Void, Never>]>([])
+    /// Where uploads wait before they go into the database (a temporary folder of this node).
+    let staging: ContentDirectory
 
-    private init(client: PostgresClient, runTask: Task<Void, Never>, address: PostgresAddress, logger: Logger) {
+    private init(client: PostgresClient, runTask: Task<Void, Never>, address: PostgresAddress, staging: ContentDirectory, logger: Logger) {
         self.client = client
+        self.staging = staging
         self.runTask = runTask
         self.address = address
         self.logger = logger
@@ -49,7 +52,10 @@ public final class PostgresChatStore: ChatStore {
         configuration.options.connectTimeout = .seconds(5)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let task = Task { await client.run() }
-        return PostgresChatStore(client: client, runTask: task, address: address, logger: logger)
+        let temporary = (ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp")
+            + "/salon-uploads-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+        let staging = try await ContentDirectory.open(temporary)
+        return PostgresChatStore(client: client, runTask: task, address: address, staging: staging, logger: logger)
     }
 
     /// PostgreSQL's reason, in its words, for an error of PostgresNIO.
@@ -380,6 +386,7 @@ enum PGValue: Sendable {
     case bool(Bool)
     case double(Double)
     case ints([Int64])
+    case bytes(ByteBuffer)
     case null
 
     static func optional(_ value: Int64?) -> PGValue { value.map(PGValue.int) ?? .null }
@@ -394,6 +401,7 @@ enum PGValue: Sendable {
             case .bool(let v): bindings.append(v)
             case .double(let v): bindings.append(v)
             case .ints(let v): bindings.append(v)
+            case .bytes(let v): bindings.append(v)
             case .null: bindings.appendNull()
             }
         }
@@ -427,5 +435,10 @@ struct PGRow: StoreRow {
     func flag(_ name: String) -> Bool? {
         guard row.contains(name) else { return nil }
         return (try? row[name].decode(Bool?.self)) ?? nil
+    }
+
+    func bytes(_ name: String) -> ByteBuffer? {
+        guard row.contains(name) else { return nil }
+        return (try? row[name].decode(ByteBuffer?.self)) ?? nil
     }
 }

@@ -176,5 +176,43 @@ enum PostgresSchema {
             "CREATE INDEX moderation_log_by_room ON moderation_log (room_id, seq)",
             "ALTER TABLE users ADD COLUMN last_seen_at BIGINT",
         ],
+        // Files (issue 14): as SQLite's step 5, and the contents themselves, in the database
+        // (every node reads them): `file_contents` says a content is whole, `file_parts`
+        // holds it in parts of a megabyte, written in the transaction that adds its row.
+        [
+            """
+            CREATE TABLE files (
+                id TEXT PRIMARY KEY,
+                hash TEXT NOT NULL,
+                name TEXT NOT NULL,
+                size BIGINT NOT NULL,
+                type TEXT NOT NULL,
+                width BIGINT,
+                height BIGINT,
+                preview_hash TEXT,
+                preview_type TEXT,
+                uploader_id BIGINT NOT NULL REFERENCES users (id),
+                created_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE message_files (
+                file_id TEXT NOT NULL REFERENCES files (id),
+                message_id BIGINT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+                PRIMARY KEY (file_id, message_id)
+            )
+            """,
+            "CREATE INDEX message_files_by_message ON message_files (message_id)",
+            "ALTER TABLE messages ADD COLUMN attachments TEXT",
+            "CREATE TABLE file_contents (hash TEXT PRIMARY KEY, size BIGINT NOT NULL)",
+            """
+            CREATE TABLE file_parts (
+                hash TEXT NOT NULL REFERENCES file_contents (hash) ON DELETE CASCADE,
+                part INTEGER NOT NULL,
+                data BYTEA NOT NULL,
+                PRIMARY KEY (hash, part)
+            )
+            """,
+        ],
     ]
 }

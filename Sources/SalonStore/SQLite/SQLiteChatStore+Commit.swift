@@ -25,7 +25,8 @@ extension SQLiteChatStore {
             return nil
         }
         return try await writeLock.run {
-            if messages.count == changes.count {
+            // Messages with files also write who may read those: one by one (they are rare).
+            if messages.count == changes.count, messages.allSatisfy({ $0.attachments.isEmpty }) {
                 do {
                     return try await insertMessages(messages)
                 } catch {
@@ -69,7 +70,7 @@ extension SQLiteChatStore {
 
     // MARK: Messages
 
-    private static let messageInsertColumns = "id, room_id, sender_id, recipient_id, conversation, sender, recipient, text, created_at, reply_to, client_msg_id"
+    private static let messageInsertColumns = "id, room_id, sender_id, recipient_id, conversation, sender, recipient, text, created_at, reply_to, client_msg_id, attachments"
     private static let eventColumns = "seq, type, scope, room_id, user_id, peer_id, actor_id, message_id, data, created_at"
 
     /// The fast path (the caller holds the lock): one statement, or a transaction of two
@@ -85,7 +86,7 @@ extension SQLiteChatStore {
         let known = knownGuests.withLock { $0 }
         let guests = messages.flatMap { [$0.sender, $0.recipient].compactMap { $0 } }.filter { $0.isGuest && !known.contains($0.id) }
         var binds: [SQLiteData] = []
-        binds.reserveCapacity(messages.count * 11)
+        binds.reserveCapacity(messages.count * 12)
         var outcomes: [ChangeOutcome] = []
         outcomes.reserveCapacity(messages.count)
         for m in messages {
@@ -95,7 +96,7 @@ extension SQLiteChatStore {
             draft.messageID = seq
             outcomes.append(.committed([StoredEvent(seq: seq, draft: draft, createdAt: m.createdAt, message: m.stored(id: seq))]))
         }
-        let insert = Self.rows("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES ", width: 11, count: messages.count)
+        let insert = Self.rows("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES ", width: 12, count: messages.count)
         if guests.isEmpty {
             try await write(insert, binds)
         } else {
@@ -143,6 +144,7 @@ extension SQLiteChatStore {
         binds.append(.int(m.createdAt.milliseconds))
         binds.append(.optional(m.replyTo))
         binds.append(.optional(m.clientMsgID))
+        binds.append(.optional(FileInfo.json(m.attachments)))
     }
 
     private func appendEventBinds(_ e: EventDraft, seq: Int64, at: Timestamp, to binds: inout [SQLiteData]) {
@@ -201,7 +203,7 @@ extension SQLiteChatStore {
             try await insertGuests([m.sender, m.recipient].compactMap { $0 }, at: m.createdAt)
             var binds: [SQLiteData] = []
             appendMessageBinds(m, id: seq + 1, to: &binds)
-            let inserted = try await write("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            let inserted = try await write("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 + "ON CONFLICT (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING RETURNING id", binds)
             guard !inserted.isEmpty else {
                 if let cid = m.clientMsgID, let original = try await message(senderID: m.sender.id, clientMsgID: cid, on: writer) {
@@ -210,6 +212,9 @@ extension SQLiteChatStore {
                 return .refused(ProtocolError(.internal, "the message could not be stored"))
             }
             seq += 1
+            for file in m.attachments {
+                try await write("INSERT OR IGNORE INTO message_files (file_id, message_id) VALUES (?, ?)", [.text(file.id), .int(seq)])
+            }
             var draft = m.event
             draft.messageID = seq
             return .committed([StoredEvent(seq: seq, draft: draft, createdAt: m.createdAt, message: m.stored(id: seq))])
@@ -223,7 +228,7 @@ extension SQLiteChatStore {
             return .committed(try await insertEvents([event], seq: &seq, at: at, message: message))
 
         case .delete(let id, let event):
-            let updated = try await write("UPDATE messages SET deleted = 1, text = '', edited_at = NULL WHERE id = ? AND deleted = 0 RETURNING id", [.int(id)])
+            let updated = try await write("UPDATE messages SET deleted = 1, text = '', edited_at = NULL, attachments = NULL WHERE id = ? AND deleted = 0 RETURNING id", [.int(id)])
             guard !updated.isEmpty else { return .refused(ProtocolError(.messageNotFound, "no message \(id)")) }
             try await write("DELETE FROM reactions WHERE message_id = ?", [.int(id)])
             return .committed(try await insertEvents([event], seq: &seq, at: now))

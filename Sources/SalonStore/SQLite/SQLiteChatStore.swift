@@ -38,17 +38,21 @@ public final class SQLiteChatStore: ChatStore {
     /// Indexes new messages for search in the background (`indexPending`).
     private let indexer = Mutex<Task<Void, Never>?>(nil)
     private let threadPool: NIOThreadPool
+    /// Files' contents.
+    let contents: ContentDirectory
     let logger: Logger
 
-    private init(writer: SQLiteConnection, reader: SQLiteConnection, threadPool: NIOThreadPool, logger: Logger) {
+    private init(writer: SQLiteConnection, reader: SQLiteConnection, threadPool: NIOThreadPool, contents: ContentDirectory, logger: Logger) {
         self.writer = writer
         self.reader = reader
+        self.contents = contents
         self.threadPool = threadPool
         self.logger = logger
     }
 
-    /// Opens (creating if needed) the database file at `path`.
-    public static func open(path: String, logger: Logger) async throws -> SQLiteChatStore {
+    /// Opens (creating if needed) the database file at `path`, with files' contents in
+    /// `filesDirectory` (by default `files` in the database's folder).
+    public static func open(path: String, filesDirectory: String? = nil, logger: Logger) async throws -> SQLiteChatStore {
         let pool = NIOThreadPool(numberOfThreads: 2)
         pool.start()
         let loop = MultiThreadedEventLoopGroup.singleton.any()
@@ -61,7 +65,9 @@ public final class SQLiteChatStore: ChatStore {
                 _ = try await connection.query("PRAGMA foreign_keys=ON")
                 _ = try await connection.query("PRAGMA busy_timeout=5000")
             }
-            return SQLiteChatStore(writer: writer, reader: reader, threadPool: pool, logger: logger)
+            let folder = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+            let contents = try await ContentDirectory.open(filesDirectory ?? ((folder.isEmpty && !path.hasPrefix("/") ? "." : folder) + "/files"))
+            return SQLiteChatStore(writer: writer, reader: reader, threadPool: pool, contents: contents, logger: logger)
         } catch {
             try? await pool.shutdownGracefully()
             throw error

@@ -309,5 +309,35 @@ enum SQLiteSchema {
             "CREATE INDEX moderation_log_by_room ON moderation_log (room_id, seq)",
             "ALTER TABLE users ADD COLUMN last_seen_at INTEGER",
         ],
+        // 5: files (issue 14). A file is what one upload said of a content (kept by hash,
+        // as a file beside the database: `ContentDirectory`); `message_files` says which
+        // messages carry it, for who may read it; a message's `attachments` are the files'
+        // JSON objects as it shows them (NULL: none).
+        [
+            """
+            CREATE TABLE files (
+                id TEXT PRIMARY KEY,
+                hash TEXT NOT NULL,
+                name TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                type TEXT NOT NULL,
+                width INTEGER,
+                height INTEGER,
+                preview_hash TEXT,
+                preview_type TEXT,
+                uploader_id INTEGER NOT NULL REFERENCES users (id),
+                created_at INTEGER NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE message_files (
+                file_id TEXT NOT NULL REFERENCES files (id),
+                message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+                PRIMARY KEY (file_id, message_id)
+            )
+            """,
+            "CREATE INDEX message_files_by_message ON message_files (message_id)",
+            "ALTER TABLE messages ADD COLUMN attachments TEXT",
+        ],
     ]
 }
