@@ -64,6 +64,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Days a session token may go unused before it expires; 0 = never (SALON_TOKEN_EXPIRY_DAYS).")
     var tokenExpiryDays: Int = Int(env["SALON_TOKEN_EXPIRY_DAYS"] ?? "") ?? 90
 
+    @Option(help: "The largest file one may upload, in MiB (SALON_MAX_UPLOAD_MB).")
+    var maxUploadMb: Int = Int(env["SALON_MAX_UPLOAD_MB"] ?? "") ?? 25
+
     @Option(help: "Comma-separated origins allowed to open the WebSocket besides the server's own, or * (SALON_ALLOWED_ORIGINS).")
     var allowedOrigins: String = env["SALON_ALLOWED_ORIGINS"] ?? ""
 
@@ -92,6 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
         ("--max-rooms-per-user", 1...1_000_000, \.maxRoomsPerUser),
         ("--rooms-per-hour", 0...1_000_000, \.roomsPerHour),
         ("--token-expiry-days", 0...36_500, \.tokenExpiryDays),
+        ("--max-upload-mb", 1...4_096, \.maxUploadMb),
     ] }
 
     func validate() throws {
@@ -131,6 +135,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.chat.maxRoomsPerUser = maxRoomsPerUser
         configuration.chat.roomsPerHour = roomsPerHour
         configuration.chat.tokenExpiryDays = tokenExpiryDays
+        configuration.chat.maxUploadBytes = Int64(maxUploadMb) << 20
         configuration.maxConnectionsPerAddress = maxConnectionsPerIp
         configuration.loginTimeout = loginTimeout
         configuration.headerTimeout = headerTimeout

@@ -57,7 +57,7 @@ struct ContentDirectory: Sendable {
             throw ProtocolError(.fileNotFound, "no such file")
         }
         try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(target)) { handle in
-            for try await chunk in handle.readChunks(chunkLength: .kibibytes(256)) {
+            for try await chunk in handle.readChunks(chunkLength: .kibibytes(64)) {
                 try await body(chunk)
             }
         }
