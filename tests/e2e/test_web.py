@@ -849,3 +849,97 @@ def test_room_settings_invitations_and_moderation(server, pages):
     ana.driver.switch_to.alert.accept()
     ana.wait(lambda: ana.title() == "#general")
     assert not ana.driver.find_elements(By.CSS_SELECTOR, '[data-key="#den"]')
+
+
+def _image(path, size, colour, kind="PNG"):
+    from PIL import Image, ImageDraw
+    image = Image.new("RGB", size, colour)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((size[0] // 4, size[1] // 4, 3 * size[0] // 4, 3 * size[1] // 4), fill=(255, 255, 255))
+    image.save(path, kind)
+    return path
+
+
+def test_files_by_button_drop_and_paste_with_previews(server, pages, tmp_path):
+    ana, bob = pages(), pages()
+    ana.sign_in("register", "ana", "ana password")
+    bob.sign_in("register", "bob", "bob password")
+    ana.signed_in()
+    bob.signed_in()
+    ana.wait(lambda: ana.find("#attach-button").is_displayed())
+    photo = _image(str(tmp_path / "sunset.png"), (1600, 900), (230, 120, 40))
+    notes = tmp_path / "notes.pdf"
+    notes.write_bytes(b"%PDF-1.4 " + os.urandom(40000))
+    # The button (its file input), two files at once.
+    ana.driver.execute_script("document.getElementById('file-input').hidden = false")
+    ana.find("#file-input").send_keys(f"{photo}\n{notes}")
+    ana.driver.execute_script("document.getElementById('file-input').hidden = true")
+    ana.wait(lambda: len(ana.driver.find_elements(By.CSS_SELECTOR, "#uploads .upload.done")) == 2)
+    ana.shot("upload-tray")
+    ana.say("the view from here")
+    # Bob sees the image with its box sized before it loads, and the PDF as a card.
+    bob.wait(lambda: bob.driver.execute_script("return document.querySelectorAll('#messages .attachment.image img').length") == 1)
+    box = bob.driver.execute_script("""
+        const link = document.querySelector('#messages .attachment.image');
+        const img = link.querySelector('img');
+        return { w: link.getBoundingClientRect().width, h: link.getBoundingClientRect().height,
+                 src: img.getAttribute('src'), card: document.querySelector('#messages .attachment.file').innerText.replace(/\\s+/g, ' ') };""")
+    assert (round(box["w"]), round(box["h"])) == (320, 180), box
+    assert box["src"].endswith("/preview") and "token" not in box["src"]
+    assert box["card"].startswith("notes.pdf 39 KiB"), box
+    bob.wait(lambda: bob.driver.execute_script(
+        "const i = document.querySelector('#messages .attachment.image img'); return i.complete && i.naturalWidth > 0"))
+    # The preview is the browser's small copy: much smaller than the image.
+    natural = bob.driver.execute_script("return document.querySelector('#messages .attachment.image img').naturalWidth")
+    assert natural <= 480
+    bob.shot("image-in-conversation")
+    # A click opens it at full size.
+    bob.find("#messages .attachment.image").click()
+    bob.wait(lambda: bob.driver.execute_script(
+        "const i = document.getElementById('image-viewer-img'); return document.getElementById('image-viewer').open && i.complete && i.naturalWidth === 1600"))
+    bob.shot("image-viewer")
+    bob.find("#image-viewer").click()
+    bob.wait(lambda: not bob.driver.execute_script("return document.getElementById('image-viewer').open"))
+
+    # Dropped on the conversation, and pasted into the composer.
+    for how in ("drop", "paste"):
+        ana.driver.execute_script("""
+            const [how, bytes] = arguments;
+            const file = new File([Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0))], `${how}.png`, { type: 'image/png' });
+            const data = new DataTransfer();
+            data.items.add(file);
+            if (how === 'drop') {
+              const area = document.querySelector('.conversation');
+              area.dispatchEvent(new DragEvent('dragover', { dataTransfer: data, bubbles: true, cancelable: true }));
+              area.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+            } else {
+              document.getElementById('input').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+            }""", how, __import__("base64").b64encode(open(_image(str(tmp_path / f"{how}.png"), (64, 48), (20, 90, 200)), "rb").read()).decode())
+        ana.wait(lambda: len(ana.driver.find_elements(By.CSS_SELECTOR, "#uploads .upload.done")) == 1)
+        ana.find("#input").send_keys("\n")  # files alone, no text
+        bob.wait(lambda h=how: bob.driver.execute_script(
+            "return [...document.querySelectorAll('#messages .attachment.image img')].some((i) => i.alt === arguments[0])", f"{h}.png"))
+    assert bob.driver.execute_script("return document.querySelectorAll('#messages .attachment.image').length") == 3
+    # A slow upload shows its progress, and Send waits for it.
+    big = tmp_path / "archive.zip"
+    big.write_bytes(os.urandom(1_500_000))
+    ana.driver.set_network_conditions(offline=False, latency=5, download_throughput=10_000_000, upload_throughput=300_000)
+    try:
+        ana.driver.execute_script("document.getElementById('file-input').hidden = false")
+        ana.find("#file-input").send_keys(str(big))
+        ana.driver.execute_script("document.getElementById('file-input').hidden = true")
+        ana.wait(lambda: ana.driver.execute_script(
+            "const p = document.querySelector('#uploads progress'); return p !== null && p.value > 0.1 && p.value < 0.9"))
+        ana.shot("upload-progress")
+        ana.say("too early")
+        assert "Wait until the files have uploaded" in ana.find("#banner").text or "Wait until" in ana.driver.page_source
+    finally:
+        ana.driver.delete_network_conditions()
+    ana.wait(lambda: len(ana.driver.find_elements(By.CSS_SELECTOR, "#uploads .upload.done")) == 1, timeout=60)
+
+
+def test_guests_have_no_attach_button(pages):
+    ana = pages()
+    ana.sign_in("guest", "ana")
+    ana.signed_in()
+    assert not ana.find("#attach-button").is_displayed()
