@@ -284,6 +284,9 @@ public final class ChatController {
             help()
         case "/quit", "/exit":
             quitting = true
+        case "/upload":
+            guard arg != nil else { return usage("/upload PATH [TEXT]") }
+            await upload(line.dropFirst(name.count).trimmingCharacters(in: .whitespaces))
         case "/join":
             guard let room = arg else { return usage("/join ROOM") }
             guard let result: JoinResult = await request("join_room", RoomRequest(room: room)) else { return }
@@ -491,6 +494,7 @@ public final class ChatController {
             "/edit [N] TEXT        change your message N, or your last one",
             "/delete [N]           delete your message N, or your last one",
             "/react N EMOJI        react to message N (/unreact N EMOJI takes it back)",
+            "/upload PATH [TEXT]   send a file here (images lose their location and other metadata)",
             "/search WORDS         find messages (\"quoted words\" for a phrase)",
             "/me ACTION            say what you do",
             "/topic TEXT           set the room's topic (room owner, moderators, admins)",
@@ -683,7 +687,54 @@ public final class ChatController {
             ? "* \(style.user(from)) \(text.dropFirst(4))"
             : "\(style.user(from)): \(text)"
         show("\(time) \(tag) \(place)\(reply)\(body)\(edited)")
+        for file in message.attachments ?? [] { show("      " + attachmentLine(file)) }
         if interactive && !again && (mentioned || isPrivateToMe) { Terminal.write("\u{7}") }
+    }
+
+    /// A file as a line: its name, size (and picture size), and the command that downloads it.
+    func attachmentLine(_ file: FileInfo) -> String {
+        let size = [Self.byteCount(file.size), file.width.flatMap { w in file.height.map { "\(w)×\($0)" } }].compactMap { $0 }.joined(separator: ", ")
+        return "📎 \(VisibleText.of(file.name)) (\(size)) " + style.dim("salon download \(VisibleText.of(file.id))")
+    }
+
+    public static func byteCount(_ bytes: Int64) -> String {
+        if bytes < 1024 { return "\(bytes) B" }
+        var value = Double(bytes) / 1024
+        for unit in ["KiB", "MiB"] {
+            if value < 1024 { return value < 10 ? String(format: "%.1f %@", value, unit) : "\(Int(value.rounded())) \(unit)" }
+            value /= 1024
+        }
+        return String(format: "%.1f GiB", value)
+    }
+
+    /// `/upload PATH [TEXT]`: the longest start of the argument that names a file (a path may
+    /// hold spaces), the rest as the message's text; else its first word.
+    private func upload(_ argument: String) async {
+        let expand = { (p: String) in p.hasPrefix("~/") ? FileManager.default.homeDirectoryForCurrentUser.path + p.dropFirst(1) : p }
+        let argument = argument.trimmingCharacters(in: .whitespaces)
+        let ends = argument.indices.filter { argument[$0] == " " } + [argument.endIndex]
+        let split = ends.reversed().first { FileManager.default.fileExists(atPath: expand(String(argument[..<$0]))) }
+            ?? ends.first ?? argument.endIndex
+        let path = expand(String(argument[..<split]))
+        let text = String(argument[split...]).trimmingCharacters(in: .whitespaces)
+        guard let files = connector.files() else { return show(style.error("! uploads need an account (guests cannot upload)")) }
+        guard let client else { return show(style.error("! not connected: try again once reconnected")) }
+        let name = String(path.split(separator: "/").last ?? "")
+        show(style.dim("* uploading \(VisibleText.of(name))…"))
+        do {
+            let file = try await files.upload(path: path)
+            let request: SendMessageRequest
+            switch current {
+            case .room(let r): request = SendMessageRequest(room: r, text: text, attachments: [file.id], clientMsgID: "t-" + UUID().uuidString)
+            case .direct(let u): request = SendMessageRequest(to: u, text: text, attachments: [file.id], clientMsgID: "t-" + UUID().uuidString)
+            }
+            let result: MessageResult = try await client.request("send_message", request)
+            display(result.message)
+        } catch SalonClientError.server(let e) {
+            show(style.error("! \(e.message)"))
+        } catch {
+            show(style.error("! the upload failed: \(error)"))
+        }
     }
 
     public static func mentions(_ text: String, _ name: String) -> Bool {

@@ -67,6 +67,14 @@ public final class Connector: Sendable {
 
     public var username: String? { state.withLock { $0.username } }
 
+    /// Uploads and downloads with this session's token on the node that answered last
+    /// (`http`, or SALON_HTTP, names the HTTP address when the socket is TCP); nil for a guest.
+    public func files(http: String? = ProcessInfo.processInfo.environment["SALON_HTTP"]) -> FileTransfer? {
+        guard let token = state.withLock({ $0.token }) else { return nil }
+        let address = addresses[current.withLock { $0 } % addresses.count]
+        return FileTransfer(base: FileTransfer.base(for: address, http: http), token: token)
+    }
+
     /// Connects and logs in. `interactive` allows asking for a name or password.
     public func connect(interactive: Bool) async throws(ClientFailure) -> (SalonClient, AuthResult) {
         let client = try await reachANode()

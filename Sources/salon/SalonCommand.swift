@@ -7,6 +7,6 @@ struct SalonCommand: AsyncParsableCommand {
         commandName: "salon",
         abstract: "Salon: a self-hosted chat server and its tools.",
         discussion: "Start a server with 'salon serve'; chat with 'salon chat'; script with 'salon send' and 'salon tail'. Each has --help.",
-        subcommands: [ServeCommand.self, ChatCommand.self, SendCommand.self, TailCommand.self, BenchCommand.self, AdminCommand.self]
+        subcommands: [ServeCommand.self, ChatCommand.self, SendCommand.self, TailCommand.self, DownloadCommand.self, BenchCommand.self, AdminCommand.self]
     )
 }

@@ -24,7 +24,13 @@ struct SendCommand: AsyncParsableCommand {
     @Option(help: "The person to send a private message to.")
     var to: String?
 
-    @Argument(help: "The message (default: read from standard input).")
+    @Option(name: .customLong("file"), help: "A file to send with the message (repeat for several); the text may then be empty.")
+    var files: [String] = []
+
+    @Option(help: "The server's HTTP address for files when --server is tcp:// (SALON_HTTP; default: port 8080 of the same host).")
+    var http: String?
+
+    @Argument(help: "The message (default: read from standard input; none with --file).")
     var text: String?
 
     func validate() throws {
@@ -33,14 +39,23 @@ struct SendCommand: AsyncParsableCommand {
 
     func run() async throws {
         quietLogging()
-        let body = text ?? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-        guard !body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        let body = text ?? (files.isEmpty ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : "")
+        guard !body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || !files.isEmpty else {
             throw fail(.usage("nothing to send: give the text as an argument or on standard input"))
         }
         do {
-            let (client, _) = try await options.connector().connect(interactive: text != nil && isatty(0) == 1)
+            let connector = options.connector()
+            let (client, _) = try await connector.connect(interactive: (text != nil || !files.isEmpty) && isatty(0) == 1)
             defer { Task { await client.close() } }
-            let request = SendMessageRequest(room: room, to: to, text: body, clientMsgID: "send-" + UUID().uuidString)
+            var attachments: [String] = []
+            if !files.isEmpty {
+                guard let transfer = connector.files(http: http ?? ProcessInfo.processInfo.environment["SALON_HTTP"]) else {
+                    throw fail(.usage("files need an account: guests cannot upload"))
+                }
+                for path in files { attachments.append(try await transfer.upload(path: path).id) }
+            }
+            let request = SendMessageRequest(room: room, to: to, text: body, attachments: attachments.isEmpty ? nil : attachments,
+                                             clientMsgID: "send-" + UUID().uuidString)
             do {
                 let _: MessageResult = try await client.request("send_message", request)
             } catch SalonClientError.server(let e) where e.code == .notMember {

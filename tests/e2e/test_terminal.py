@@ -524,3 +524,60 @@ def test_ban_mute_and_modlog_commands(server, home):
         assert chat.close() == 0 and other.close() == 0
         await bob.close()
     asyncio.run(run())
+
+
+def test_files_from_the_terminal(server, home, tmp_path):
+    """`salon send --file`, `/upload` in `salon chat`, files shown with their download command,
+    and `salon download`."""
+    env = dict(os.environ, HOME=home, SALON_PASSWORD="ana password")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("the plan\n")
+    spaced = tmp_path / "my report.txt"
+    spaced.write_text("report\n")
+
+    async def run():
+        await (await ws_account(server.ws_url, "ana")).close()
+        bob = await ws_account(server.ws_url, "bob")
+        sent = subprocess.run([BINARY, "send", "--server", server.ws_url, "--user", "ana", "--room", "general", "--file", str(notes), "see this"],
+                              env=env, capture_output=True, text=True, timeout=30)
+        assert sent.returncode == 0, sent.stderr
+        push = await ws_push(bob, "receive_message")
+        message = push["message"]
+        assert message["text"] == "see this" and [f["name"] for f in message["attachments"]] == ["notes.txt"]
+        file_id = message["attachments"][0]["id"]
+        # Over TCP the HTTP address is given; a file alone needs no text.
+        alone = subprocess.run([BINARY, "send", "--server", server.tcp_url, "--http", f"http://127.0.0.1:{server.http_port}",
+                                "--user", "ana", "--room", "general", "--file", str(notes)], env=env, capture_output=True, text=True, timeout=30)
+        assert alone.returncode == 0, alone.stderr
+        assert (await ws_push(bob, "receive_message"))["message"]["text"] == ""
+
+        chat = Chat(home, "--server", server.ws_url, "--user", "ana", env_extra={"SALON_PASSWORD": "ana password"})
+        try:
+            chat.shows(f"salon download {file_id}")
+            assert "📎 notes.txt (9 B)" in chat.text()
+            chat.type(f"/upload {spaced} the report\r")
+            chat.shows("📎 my report.txt (7 B)")
+            assert "ana: the report" in chat.text()
+            pushed = (await ws_push(bob, "receive_message"))["message"]
+            assert pushed["attachments"][0]["name"] == "my report.txt"
+            chat.type("/upload /no/such/file\r")
+            chat.shows("! ")
+        finally:
+            chat.close()
+        # The stored session downloads: under its own name, never over a file that is there.
+        folder = tmp_path / "downloads"
+        folder.mkdir()
+        for expected in ("notes.txt", "notes (2).txt"):
+            got = subprocess.run([BINARY, "download", "--server", server.ws_url, file_id], env=dict(os.environ, HOME=home), cwd=folder,
+                                 capture_output=True, text=True, timeout=30)
+            assert got.returncode == 0, got.stderr
+            assert (folder / expected).read_text() == "the plan\n"
+        out = subprocess.run([BINARY, "download", "--server", server.ws_url, file_id, "-o", "-"], env=dict(os.environ, HOME=home),
+                             capture_output=True, timeout=30)
+        assert out.stdout == b"the plan\n"
+        missing = subprocess.run([BINARY, "download", "--server", server.ws_url, "aaaaaaaaaaaaaaaaaaaaaaaaaa"], env=dict(os.environ, HOME=home),
+                                 cwd=folder, capture_output=True, text=True, timeout=30)
+        assert missing.returncode == 1 and "file_not_found" in missing.stderr
+        assert sorted(os.listdir(folder)) == ["notes (2).txt", "notes.txt"]
+        await bob.close()
+    asyncio.run(run())
