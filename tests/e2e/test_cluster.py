@@ -418,3 +418,32 @@ def test_terminal_clients_take_several_nodes_and_move_on_when_one_dies(cluster, 
         assert sent.returncode == 0, sent.stderr
         await watcher.close()
     asyncio.run(run())
+
+
+def test_a_file_uploaded_on_one_node_is_served_by_the_other(cluster):
+    """Contents live in PostgreSQL: any node serves any file, to whom it was shared with,
+    and a membership made on the other node a moment ago counts at once."""
+    import requests
+    alpha, beta = cluster
+
+    async def run():
+        ana = await websockets.connect(alpha.ws_url)
+        ana_token = (await ws_request(ana, "register", {"username": "ana", "password": "ana password"}))["data"]["token"]
+        bob = await websockets.connect(beta.ws_url)
+        bob_token = (await ws_request(bob, "register", {"username": "bob", "password": "bob password"}))["data"]["token"]
+        content = bytes(range(256)) * 12_000  # 3 MB: several parts of PostgreSQL's
+        r = requests.post(f"http://127.0.0.1:{alpha.http_port}/api/files", headers={"Authorization": f"Bearer {ana_token}"},
+                          files={"file": ("data.bin", content)}, timeout=30)
+        assert r.status_code == 201, r.text
+        info = r.json()
+        assert (await ws_request(ana, "create_room", {"name": "lab"}))["action"] == "success"
+        assert (await ws_request(ana, "send_message", {"room": "lab", "text": "data", "attachments": [info["id"]]}))["action"] == "success"
+        on_beta = f"http://127.0.0.1:{beta.http_port}{info['url']}"
+        assert requests.get(on_beta, headers={"Authorization": f"Bearer {bob_token}"}, timeout=30).status_code == 404
+        assert (await ws_request(bob, "join_room", {"room": "lab"}))["action"] == "success"
+        got = requests.get(on_beta, headers={"Authorization": f"Bearer {bob_token}"}, timeout=30)
+        assert got.status_code == 200 and got.content == content
+        assert requests.get(f"http://127.0.0.1:{alpha.http_port}{info['url']}", headers={"Authorization": f"Bearer {bob_token}"}, timeout=30).content == content
+        await ana.close()
+        await bob.close()
+    asyncio.run(run())
