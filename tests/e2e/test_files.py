@@ -247,12 +247,12 @@ def test_too_large_is_answered_before_the_body():
             headers, body = raw_http(server.http_port, head)  # no body sent at all
             assert headers.startswith("HTTP/1.1 413"), headers
             assert json.loads(body)["error"]["code"] == "file_too_large"
-            # Without a declared length (chunked), it stops once past the limit.
-            def chunks():
-                for _ in range(40):
-                    yield os.urandom(64 * 1024)
-            r = requests.post(base(server) + "/api/files", headers={"Authorization": f"Bearer {token}"},
-                              files={"file": ("big.bin", b"x" * (2 << 20))})
+            # Far over it: refused by its declared length alone.
+            r = upload(server, token, "big.bin", b"x" * (2 << 20))
+            assert r.status_code == 413 and r.json()["error"]["code"] == "file_too_large"
+            # A declared length within the allowance for framing and a preview, a file part over
+            # the limit: refused once the part passes it, while it streams.
+            r = upload(server, token, "big.bin", b"x" * ((1 << 20) + (256 << 10)))
             assert r.status_code == 413 and r.json()["error"]["code"] == "file_too_large"
             # Just under the limit is fine.
             assert upload(server, token, "fits.bin", os.urandom((1 << 20) - 100)).status_code == 201

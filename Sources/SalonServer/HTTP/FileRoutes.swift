@@ -46,17 +46,20 @@ struct FileRoutes: Sendable {
 
     /// The bearer token's account; with `cookie`, the file cookie's when there is no header.
     func user(_ request: Request, cookie: Bool) async throws -> SessionUser {
-        if let header = request.headers[.authorization] {
-            let parts = header.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-                throw ProtocolError(.authFailed, "the Authorization header is 'Bearer TOKEN'")
-            }
-            return try await router.authenticate(token: parts[1].trimmingCharacters(in: .whitespaces))
-        }
-        if cookie, let token = Self.cookie(Self.cookieName, in: request.headers) {
+        if let token = try Self.bearerToken(request) ?? (cookie ? Self.cookie(Self.cookieName, in: request.headers) : nil) {
             return try await router.authenticate(token: token)
         }
         throw ProtocolError(.authRequired, "log in first: send 'Authorization: Bearer TOKEN' (the token of login)")
+    }
+
+    /// The token of `Authorization: Bearer TOKEN`; nil without the header.
+    static func bearerToken(_ request: Request) throws -> String? {
+        guard let header = request.headers[.authorization] else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw ProtocolError(.authFailed, "the Authorization header is 'Bearer TOKEN'")
+        }
+        return parts[1].trimmingCharacters(in: .whitespaces)
     }
 
     static func cookie(_ name: String, in headers: HTTPFields) -> String? {
@@ -75,10 +78,8 @@ struct FileRoutes: Sendable {
     /// cookie that only `/api/files` receives, for `<img>` and download links.
     func setCookie(_ request: Request) async -> Response {
         do {
-            _ = try await user(request, cookie: false)
-            guard let header = request.headers[.authorization], let token = header.split(separator: " ", maxSplits: 1).last else {
-                throw ProtocolError(.authRequired, "send 'Authorization: Bearer TOKEN'")
-            }
+            guard let token = try Self.bearerToken(request) else { throw ProtocolError(.authRequired, "send 'Authorization: Bearer TOKEN'") }
+            _ = try await router.authenticate(token: token)
             var response = Response(status: .noContent)
             response.headers[.setCookie] = "\(Self.cookieName)=\(token); Path=/api/files; HttpOnly; SameSite=Strict; Max-Age=7776000"
             response.headers[.cacheControl] = "no-store"

@@ -41,7 +41,7 @@ struct UploadReceiver {
         case headers([(String, String)])
         case file(PartWriter)
         case preview(PartWriter)
-        case other(Int)
+        case other
     }
 
     private let parser: MultipartParser
@@ -159,10 +159,9 @@ struct UploadReceiver {
             guard writer.size <= previewLimit else {
                 throw ProtocolError(.invalidField, "a preview is at most \(previewLimit / 1024) KiB")
             }
-        case (.body(let buffer), .other(let count)):
+        case (.body(let buffer), .other):
             otherBytes += buffer.readableBytes
             guard otherBytes <= Self.otherPartsLimit else { throw ProtocolError(.invalidField, "an upload holds one file (and its preview)") }
-            current = .other(count + buffer.readableBytes)
         case (.end, .file(let writer)):
             file = (try await writer.close(), writer.fileName, writer.fileType)
             current = .none
@@ -189,7 +188,7 @@ struct UploadReceiver {
             guard preview == nil else { throw ProtocolError(.invalidField, "an upload holds one preview") }
             return .preview(try await PartWriter(path: staging.path(), staging: staging, fileName: "", fileType: nil))
         default:
-            return .other(0)
+            return .other
         }
     }
 
