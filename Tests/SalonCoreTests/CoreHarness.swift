@@ -36,11 +36,11 @@ final class RecordingSink: ConnectionSink {
     /// again at; the suite's time limit ends a wait that never comes).
     func until(_ condition: ([[String: Any]]) -> Bool) async {
         while true {
-            let seen = state.withLock { $0.frames.count }
+            let (seen, wasClosed) = state.withLock { ($0.frames.count, $0.closed != nil) }
             if condition(envelopes) { return }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let now = state.withLock { s -> Bool in
-                    if s.frames.count > seen { return true }
+                    if s.frames.count > seen || (s.closed != nil) != wasClosed { return true }
                     s.watchers.append((seen, continuation))
                     return false
                 }
@@ -64,7 +64,23 @@ final class RecordingSink: ConnectionSink {
             if let existing { continuation.resume(returning: existing) }
         }
     }
-    func close(_ reason: CloseReason) { state.withLock { $0.closed = reason } }
+    /// A close wakes the waiters too (it comes after the push that explains it, not with it).
+    func close(_ reason: CloseReason) {
+        let watchers = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.closed = reason
+            defer { s.watchers = [] }
+            return s.watchers.map(\.continuation)
+        }
+        for watcher in watchers { watcher.resume() }
+    }
+
+    /// Waits until the core closes this connection.
+    func untilClosed() async -> CloseReason {
+        while true {
+            if let reason = closedReason { return reason }
+            await until { _ in self.closedReason != nil }
+        }
+    }
     var closedReason: CloseReason? { state.withLock { $0.closed } }
     var lane: (any DeliveryLane)? { nil }
 

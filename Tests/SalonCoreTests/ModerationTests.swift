@@ -100,7 +100,7 @@ import Testing
         #expect(Self.answer(try await h.request(admin, ak, "ban", ["username": "member", "reason": "abuse"])) == "success")
         for sink in [mk, ag] {
             #expect(sink.pushes("banned").contains { $0.payload["room"] == nil && $0.payload["by"] as? String == "root" && $0.payload["reason"] as? String == "abuse" })
-            #expect(sink.closedReason == .banned)
+            #expect(await sink.untilClosed() == .banned)
         }
         #expect(gk.closedReason == nil && ok.closedReason == nil)
         h.router.close(member)
@@ -229,7 +229,7 @@ import Testing
         #expect(Self.answer(try await other.request(member, mk, "join_room", ["room": "club"])) == "banned")
         #expect(Self.answer(try await h.request(admin, ak, "ban", ["username": "member"])) == "success")
         await mk.until { $0.contains { $0.action == "banned" && $0.payload["room"] == nil } }
-        #expect(mk.closedReason == .banned)
+        #expect(await mk.untilClosed() == .banned)
         let (again, gk) = other.connect()
         #expect(Self.answer(try await other.request(again, gk, "login", ["username": "member", "password": "member password"])) == "banned")
         let log = try #require(try await h.request(admin, ak, "moderation_log").payload["entries"] as? [[String: Any]])
