@@ -1,7 +1,6 @@
 import _NIOFileSystem
 import Crypto
 import Foundation
-import MultipartKit
 import NIOCore
 import SalonProtocol
 import Synchronization
@@ -18,24 +17,6 @@ struct UploadReceiver {
         var preview: StagedUpload?
     }
 
-    private enum Event {
-        case header(String, String)
-        case body(ByteBuffer)
-        case end
-    }
-
-    /// What the parser's callbacks leave for the async side to act on, in order.
-    private final class Events {
-        var list: [Event] = []
-        var body = ByteBuffer()
-
-        func flushBody() {
-            guard body.readableBytes > 0 else { return }
-            list.append(.body(body))
-            body = ByteBuffer()
-        }
-    }
-
     private enum Current {
         case none
         case headers([(String, String)])
@@ -44,8 +25,7 @@ struct UploadReceiver {
         case other
     }
 
-    private let parser: MultipartParser
-    private let events = Events()
+    private var scanner: MultipartScanner
     private let staging: StagingArea
     private let fileLimit: Int64
     private let previewLimit: Int64
@@ -57,20 +37,10 @@ struct UploadReceiver {
     static let otherPartsLimit = 16 * 1024
 
     init(boundary: String, staging: StagingArea, fileLimit: Int64, previewLimit: Int64) {
-        parser = MultipartParser(boundary: boundary)
+        scanner = MultipartScanner(boundary: boundary)
         self.staging = staging
         self.fileLimit = fileLimit
         self.previewLimit = previewLimit
-        let events = self.events
-        parser.onHeader = { name, value in
-            events.flushBody()
-            events.list.append(.header(name, value))
-        }
-        parser.onBody = { buffer in events.body.writeBuffer(&buffer) }
-        parser.onPartComplete = {
-            events.flushBody()
-            events.list.append(.end)
-        }
     }
 
     /// The boundary of a `multipart/form-data` content type.
@@ -122,18 +92,16 @@ struct UploadReceiver {
     }
 
     mutating func receive(_ chunk: ByteBuffer) async throws {
+        var events: [MultipartScanner.Event] = []
         do {
-            try parser.execute(chunk)
+            try scanner.feed(chunk, into: &events)
         } catch {
-            throw ProtocolError(.invalidField, "the upload is not valid multipart/form-data")
+            throw ProtocolError(.invalidField, "the upload is not valid multipart/form-data: \(error.reason)")
         }
-        events.flushBody()
-        let list = events.list
-        events.list.removeAll(keepingCapacity: true)
-        for event in list { try await handle(event) }
+        for event in events { try await handle(event) }
     }
 
-    private mutating func handle(_ event: Event) async throws {
+    private mutating func handle(_ event: MultipartScanner.Event) async throws {
         switch (event, current) {
         case (.header(let name, let value), .none):
             current = .headers([(name, value)])
@@ -202,7 +170,7 @@ struct UploadReceiver {
     /// The parts, once the body has ended: the file is required and whole.
     func finish() async throws -> Parts {
         switch current {
-        case .none: break
+        case .none where scanner.isComplete: break
         default: throw ProtocolError(.invalidField, "the upload ended before its last part did")
         }
         guard let (upload, name, type) = file else {
