@@ -84,12 +84,16 @@ public final class Connection: Sendable, Hashable {
     public let sink: any ConnectionSink
     /// The client's IP address, when the transport knows it (per-address limits).
     public let address: String?
+    /// A request without a connection (an HTTP API call): its session acts as its user but
+    /// is never attached to the hub, so it gets no pushes and makes no one online.
+    let isDetached: Bool
     private let ended = Atomic<Bool>(false)
 
-    init(id: UInt64, sink: any ConnectionSink, address: String?) {
+    init(id: UInt64, sink: any ConnectionSink, address: String?, isDetached: Bool = false) {
         self.id = id
         self.sink = sink
         self.address = address
+        self.isDetached = isDetached
     }
 
     private let loggedIn = Atomic<Bool>(false)

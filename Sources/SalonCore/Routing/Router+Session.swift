@@ -186,6 +186,10 @@ extension Router {
     }
 
     private func guestLogin(_ username: String, key: String, _ session: Session) async throws -> AuthResult {
+        guard !session.connection.isDetached else {
+            // A guest lives as long as its connection: an API call has none.
+            throw ProtocolError(.missingField, "missing field 'password' (guests use the WebSocket or TCP protocol)")
+        }
         guard configuration.guestsAllowed else {
             throw ProtocolError(.guestsDisabled, "this server does not accept guests: register an account")
         }
@@ -235,6 +239,10 @@ extension Router {
     /// later event reaches this connection), or nil when a new guest's name was taken.
     @discardableResult
     func comeOnline(_ session: Session, as user: SessionUser, requireNew: Bool = false) -> Int64? {
+        if session.connection.isDetached {
+            session.user = user
+            return hub.withState { $0.appliedSeq }
+        }
         let limit = configuration.presenceRoomLimit
         let tokenHash = session.tokenHash
         let result = hub.withState { s -> (seq: Int64?, first: Bool, audience: [Connection]) in

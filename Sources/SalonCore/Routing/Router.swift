@@ -21,6 +21,8 @@ public final class Router: Service, Sendable {
     let guestIDs: GuestIDs
     /// Room creations per user (`roomsPerHour`, bursts of as many).
     let roomCreations: KeyedBuckets
+    /// HTTP API calls, per account (per address before login): the socket's rate limit.
+    let apiCalls: KeyedBuckets
     /// Presence and typing across the nodes sharing the database (nil: one node).
     let presence: ClusterPresence?
     private let connectionIDs = Atomic<UInt64>(0)
@@ -36,6 +38,7 @@ public final class Router: Service, Sendable {
         self.loginThrottle = LoginThrottle(settings: configuration.loginThrottle, cluster: store.cluster)
         self.guestIDs = GuestIDs(store: store)
         self.roomCreations = KeyedBuckets(rate: Double(configuration.roomsPerHour) / 3600, burst: Double(configuration.roomsPerHour))
+        self.apiCalls = KeyedBuckets(rate: Double(configuration.rateLimit), burst: Double(configuration.rateLimit) * 2)
         self.presence = store.cluster.map {
             ClusterPresence(node: configuration.nodeName, cluster: $0, hub: hub, presenceRoomLimit: configuration.presenceRoomLimit, logger: logger)
         }
@@ -149,10 +152,16 @@ public final class Router: Service, Sendable {
         return Session(connection: Connection(id: id, sink: sink, address: address), rateLimit: configuration.rateLimit)
     }
 
+    /// The session of one call without a connection (`call`): never attached to the hub.
+    func openDetached(_ sink: any ConnectionSink, address: String?) -> Session {
+        let id = connectionIDs.wrappingAdd(1, ordering: .relaxed).newValue
+        return Session(connection: Connection(id: id, sink: sink, address: address, isDetached: true), rateLimit: 0)
+    }
+
     /// The transport saw the connection end.
     public func close(_ session: Session) {
         session.connection.markClosed()
-        guard let user = session.user else { return }
+        guard !session.connection.isDetached, let user = session.user else { return }
         session.user = nil
         let limit = configuration.presenceRoomLimit
         let tokenHash = session.tokenHash

@@ -33,6 +33,37 @@ enum APIResponse {
         return response
     }
 
+    /// The response for a reply envelope of the core (`Router.call`): its `data` with
+    /// `status` for `success`, `{"error": data}` with the code's status for `error`.
+    static func reply(_ frame: EncodedFrame, status: HTTPResponse.Status) -> Response {
+        guard let envelope = try? JSONSerialization.jsonObject(with: Data(frame.json.readableBytesView)) as? [String: Any],
+              let data = envelope["data"] as? [String: Any] else {
+            return error(ProtocolError(.internal, "the server could not complete the request"))
+        }
+        var body: [String: Any] = data
+        var answer = status
+        if envelope["action"] as? String == "error" {
+            let code = (data["code"] as? String).flatMap(ErrorCode.init(rawValue:)) ?? .internal
+            body = ["error": data]
+            answer = Self.status(for: code)
+        }
+        guard let bytes = try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            return error(ProtocolError(.internal, "the answer could not be written"))
+        }
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"]
+        if answer == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        return Response(status: answer, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// 405, with the methods the path takes. Its code, `method_not_allowed`, is HTTP's own
+    /// (no socket request can have a method).
+    static func methodNotAllowed(_ message: String, allow: String) -> Response {
+        struct Body: Encodable { let error: [String: String] }
+        var response = json(Body(error: ["code": "method_not_allowed", "message": message]), status: .methodNotAllowed)
+        response.headers[.allow] = allow
+        return response
+    }
+
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -31,7 +31,7 @@ struct FileRoutes: Sendable {
     /// Files are never a page: no script, no plugin, no form, even opened on their own.
     static let fileCSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 
-    func add(to routes: Hummingbird.Router<BasicRequestContext>) {
+    func add(to routes: Hummingbird.Router<SalonRequestContext>) {
         routes.post("/api/files") { request, _ in await upload(request) }
         routes.post("/api/files/cookie") { request, _ in await setCookie(request) }
         routes.delete("/api/files/cookie") { _, _ in Self.clearCookie() }

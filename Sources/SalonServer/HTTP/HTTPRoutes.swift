@@ -9,13 +9,16 @@ import SalonCore
 enum HTTPRoutes {
     /// `/healthz` answers `ok` and the node's name (`ok node=NAME`), so that a proxy or a
     /// person can tell which node answered.
-    static func make(core: SalonCore.Router, logger: Logger, nodeName: String) -> Hummingbird.Router<BasicRequestContext> {
-        let router = Hummingbird.Router()
+    static func make(core: SalonCore.Router, logger: Logger, nodeName: String) -> Hummingbird.Router<SalonRequestContext> {
+        let router = Hummingbird.Router(context: SalonRequestContext.self)
         router.add(middleware: SecurityHeadersMiddleware())
-        router.add(middleware: WebClientMiddleware(files: WebClientFiles.load(logger: logger)))
+        let files = WebClientFiles.load(logger: logger)
+        router.add(middleware: WebClientMiddleware(files: files))
+        router.add(middleware: APIMethodMiddleware())
         let health = "ok node=\(nodeName)\n"
         router.get("/healthz") { _, _ in health }
         FileRoutes(router: core, logger: logger).add(to: router)
+        APIRoutes(router: core, document: files.files["openapi.yaml"]).add(to: router)
         return router
     }
 }
@@ -91,6 +94,7 @@ struct WebClientFiles: Sendable {
         case "css": return "text/css; charset=utf-8"
         case "svg": return "image/svg+xml"
         case "webmanifest": return "application/manifest+json"
+        case "yaml": return "application/yaml; charset=utf-8"
         default: return "application/octet-stream"
         }
     }
