@@ -28,6 +28,7 @@ public enum ErrorCode: String, Codable, Sendable, CaseIterable {
     case rateLimited = "rate_limited"
     case fileTooLarge = "file_too_large"
     case fileNotFound = "file_not_found"
+    case webhookNotFound = "webhook_not_found"
     case `internal`
 }
 

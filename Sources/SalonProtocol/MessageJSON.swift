@@ -136,6 +136,9 @@ struct JSONWriter {
         }
         raw(",\"from\":")
         string(m.from)
+        if m.fromBot == true {
+            raw(",\"from_bot\":true")
+        }
         raw(",\"text\":")
         string(m.text)
         raw(",\"timestamp\":")

@@ -14,9 +14,12 @@ public enum RoomRole: String, Codable, Sendable {
 public struct UserInfo: Codable, Sendable, Equatable {
     public var username: String
     public var role: UserRole
-    public init(username: String, role: UserRole) {
+    /// True for a bot's account; absent otherwise.
+    public var bot: Bool?
+    public init(username: String, role: UserRole, bot: Bool? = nil) {
         self.username = username
         self.role = role
+        self.bot = bot
     }
 }
 
@@ -69,6 +72,8 @@ public struct Message: Codable, Sendable, Equatable {
     public var room: String?
     public var to: String?
     public var from: String
+    /// True when a bot (or a webhook) sent it; absent otherwise.
+    public var fromBot: Bool?
     public var text: String
     public var timestamp: Timestamp
     public var replyTo: Int64?
@@ -80,16 +85,18 @@ public struct Message: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, room, to, from, text, timestamp, edited, deleted, attachments, reactions
         case replyTo = "reply_to"
+        case fromBot = "from_bot"
     }
 
     public init(
-        id: Int64, room: String?, to: String?, from: String, text: String, timestamp: Timestamp, replyTo: Int64?,
+        id: Int64, room: String?, to: String?, from: String, fromBot: Bool? = nil, text: String, timestamp: Timestamp, replyTo: Int64?,
         edited: Timestamp? = nil, deleted: Bool? = nil, attachments: [FileInfo]? = nil, reactions: [ReactionSummary]? = nil
     ) {
         self.id = id
         self.room = room
         self.to = to
         self.from = from
+        self.fromBot = fromBot
         self.text = text
         self.timestamp = timestamp
         self.replyTo = replyTo

@@ -304,3 +304,39 @@ public struct RoomUpdatedPush: Codable, Sendable {
         self.seq = seq
     }
 }
+
+/// An incoming webhook. `url` (a path: `/api/webhooks/TOKEN`) is in `create_webhook`'s reply
+/// only: the server keeps the token's hash, not the token.
+public struct WebhookInfo: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var room: String
+    public var url: String?
+    public var createdBy: String?
+    public var createdAt: Timestamp
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, room, url
+        case createdBy = "created_by"
+        case createdAt = "created_at"
+    }
+
+    public init(id: String, name: String, room: String, url: String?, createdBy: String?, createdAt: Timestamp) {
+        self.id = id
+        self.name = name
+        self.room = room
+        self.url = url
+        self.createdBy = createdBy
+        self.createdAt = createdAt
+    }
+}
+
+public struct WebhookReply: Codable, Sendable, Equatable {
+    public var webhook: WebhookInfo
+    public init(webhook: WebhookInfo) { self.webhook = webhook }
+}
+
+public struct WebhooksReply: Codable, Sendable, Equatable {
+    public var webhooks: [WebhookInfo]
+    public init(webhooks: [WebhookInfo]) { self.webhooks = webhooks }
+}

@@ -315,3 +315,23 @@ public struct SyncRequest: Codable, Sendable {
         self.limit = limit
     }
 }
+
+/// `create_webhook`: a room's new incoming webhook, posting as `name` (a new bot account).
+public struct CreateWebhookRequest: Codable, Sendable {
+    public var room: String
+    public var name: String
+    public init(room: String, name: String) {
+        self.room = room
+        self.name = name
+    }
+}
+
+/// `delete_webhook`: revokes one of the room's webhooks.
+public struct WebhookIDRequest: Codable, Sendable {
+    public var room: String
+    public var id: String
+    public init(room: String, id: String) {
+        self.room = room
+        self.id = id
+    }
+}

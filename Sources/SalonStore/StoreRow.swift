@@ -28,6 +28,13 @@ extension StoreRow {
         return MembershipRecord(roomID: room, userID: user, username: name, role: RoomRole(rawValue: text("role") ?? "") ?? .member)
     }
 
+    /// A row of `webhooks` joined with its room's and bot's names (`StoreRows.webhookSelect`).
+    var webhookRecord: WebhookRecord? {
+        guard let id = text("id"), let room = int("room_id"), let roomName = text("room"), let bot = int("bot_id"), let name = text("name") else { return nil }
+        return WebhookRecord(id: id, roomID: room, room: roomName, botID: bot, name: name, createdBy: text("created_by_name"),
+                             createdAt: Timestamp(milliseconds: int("created_at") ?? 0))
+    }
+
     /// The message of a row of the stores' `messageSelect` columns.
     var storedMessage: StoredMessage? {
         guard let id = int("id"), let conversation = text("conversation") else { return nil }
@@ -37,7 +44,8 @@ extension StoreRow {
             recipientID: int("recipient_id"), recipient: text("recipient"),
             text: text("text") ?? "", createdAt: Timestamp(milliseconds: int("created_at") ?? 0),
             editedAt: int("edited_at").map(Timestamp.init(milliseconds:)), deleted: flag("deleted") ?? false,
-            replyTo: int("reply_to"), clientMsgID: text("client_msg_id"), attachments: FileInfo.list(fromJSON: text("attachments"))
+            replyTo: int("reply_to"), clientMsgID: text("client_msg_id"), attachments: FileInfo.list(fromJSON: text("attachments")),
+            senderIsBot: flag("sender_bot") ?? false
         )
     }
 
@@ -82,6 +90,13 @@ extension StoreRow {
 }
 
 enum StoreRows {
+    /// Webhooks with their room's and bot's names: the same SQL in both dialects.
+    static let webhookSelect = """
+        SELECT w.id AS id, w.room_id AS room_id, r.name AS room, w.bot_id AS bot_id, b.username AS name,
+            c.username AS created_by_name, w.created_at AS created_at
+        FROM webhooks w JOIN rooms r ON r.id = w.room_id JOIN users b ON b.id = w.bot_id LEFT JOIN users c ON c.id = w.created_by
+        """
+
     /// Rows of `events` (with their message's columns, for message events) and of `messages`
     /// (new messages), as events in `seq` order, at most `limit`.
     static func merged(eventRows: [some StoreRow], messageRows: [some StoreRow], limit: Int) -> [StoredEvent] {

@@ -67,6 +67,12 @@ import SalonCore
         func insertFile(_ file: StoredFile) async throws { try await base.insertFile(file) }
         func file(id: String) async throws -> StoredFile? { try await base.file(id: id) }
         func fileShares(id: String) async throws -> [FileShare] { try await base.fileShares(id: id) }
+        func insertWebhook(_ webhook: WebhookRecord, tokenHash: String, createdByID: Int64?) async throws {
+            try await base.insertWebhook(webhook, tokenHash: tokenHash, createdByID: createdByID)
+        }
+        func webhook(tokenHash: String) async throws -> WebhookRecord? { try await base.webhook(tokenHash: tokenHash) }
+        func webhooks(roomID: Int64) async throws -> [WebhookRecord] { try await base.webhooks(roomID: roomID) }
+        func deleteWebhook(id: String, roomID: Int64) async throws -> Bool { try await base.deleteWebhook(id: id, roomID: roomID) }
         func committedEvents(after: Int64, through: Int64, limit: Int) async throws -> [StoredEvent] {
             try await base.committedEvents(after: after, through: through, limit: limit)
         }

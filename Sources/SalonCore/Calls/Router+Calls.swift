@@ -31,8 +31,21 @@ extension Router {
                 return EnvelopeEncoder.error(replyTo: Self.callID, error as? ProtocolError ?? ProtocolError(.internal, "internal error"))
             }
         }
-        let key = session.user.map { "user:\($0.id)" } ?? "address:\(address ?? "")"
+        return await perform(action, data: data, session: session, catcher: catcher)
+    }
+
+    /// Runs `action` as `user` (a webhook's bot): the same path as a call with its token.
+    func call(_ action: String, data: ByteBuffer?, as user: SessionUser, address: String?) async -> EncodedFrame {
+        let catcher = ReplyCatcher()
+        let session = openDetached(catcher, address: address)
+        session.user = user
+        return await perform(action, data: data, session: session, catcher: catcher)
+    }
+
+    private func perform(_ action: String, data: ByteBuffer?, session: Session, catcher: ReplyCatcher) async -> EncodedFrame {
+        let key = session.user.map { "user:\($0.id)" } ?? "address:\(session.connection.address ?? "")"
         if let refusal = takeCall(key: key) { return refusal }
+        if let user = session.user { hub.withState { $0.noteCaller(user) } }
 
         var frame = ByteBufferAllocator().buffer(capacity: 48 + action.utf8.count + (data?.readableBytes ?? 0))
         frame.writeString(#"{"id":"\#(Self.callID)","action":"#)

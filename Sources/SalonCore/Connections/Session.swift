@@ -7,8 +7,10 @@ public struct SessionUser: Sendable, Equatable {
     public var username: String
     public var key: String
     public var role: UserRole
+    /// A bot's account (`salon admin bot create`, or a webhook's).
+    public var isBot = false
     public var isGuest: Bool { role == .guest }
-    public var info: UserInfo { UserInfo(username: username, role: role) }
+    public var info: UserInfo { UserInfo(username: username, role: role, bot: isBot ? true : nil) }
 }
 
 /// One client connection's state, owned by the transport's read loop: requests on one

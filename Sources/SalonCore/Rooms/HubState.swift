@@ -81,6 +81,16 @@ struct HubState: Sendable {
 
     /// An account, into the directory (at start, at registration, or when another node
     /// registered it and it is first named here).
+    /// An account acting without a connection (an API call, a webhook's bot): known by
+    /// name, and a member of `general` as at any login (an account made by `salon admin`
+    /// while the server ran is a member there in the store, not yet here).
+    mutating func noteCaller(_ user: SessionUser) {
+        guard !user.isGuest else { return }
+        if directory[user.key] == nil { directory[user.key] = DirectoryEntry(id: user.id, username: user.username, role: user.role) }
+        names[user.id] = user.username
+        if !isMember(user.id, of: Self.general) { addMember(user.id, name: user.username, to: Self.general, role: .member) }
+    }
+
     mutating func learn(_ record: UserRecord) {
         directory[record.key] = DirectoryEntry(id: record.id, username: record.username, role: record.role)
         names[record.id] = record.username

@@ -53,6 +53,8 @@ extension SetRoomRoleRequest: NamesRoom { var roomName: String? { room } }
 extension KickRequest: NamesRoom { var roomName: String? { room } }
 extension BanRequest: NamesRoom { var roomName: String? { room } }
 extension MuteRequest: NamesRoom { var roomName: String? { room } }
+extension CreateWebhookRequest: NamesRoom { var roomName: String? { room } }
+extension WebhookIDRequest: NamesRoom { var roomName: String? { room } }
 extension ModerationLogRequest: NamesRoom { var roomName: String? { room } }
 extension InviteRequest: NamesRoom { var roomName: String? { room } }
 extension SendMessageRequest: NamesRoom { var roomName: String? { room } }

@@ -57,6 +57,10 @@ enum Actions: PayloadRegistry {
         "set_topic": roomAction(.rank(.moderator)) { (r, p: SetTopicRequest, s, u, room) in try await r.setTopic(p, s, u, room) },
         "invite": roomAction(.rank(.member)) { (r, p: InviteRequest, s, u, room) in try await r.invite(p, s, u, room) },
         "delete_room": roomAction(.rank(.owner)) { (r, p: RoomRequest, s, u, room) in try await r.deleteRoom(p, s, u, room) },
+        // Webhooks (docs/protocol.md, "Bots and webhooks")
+        "create_webhook": roomAction(.rank(.owner)) { (r, p: CreateWebhookRequest, s, u, room) in try await r.createWebhook(p, s, u, room) },
+        "list_webhooks": roomAction(.rank(.owner)) { (r, p: RoomRequest, s, u, room) in try await r.listWebhooks(p, s, u, room) },
+        "delete_webhook": roomAction(.rank(.owner)) { (r, p: WebhookIDRequest, s, u, room) in try await r.deleteWebhook(p, s, u, room) },
         // Moderation (§7)
         "set_role": adminAction { (r, p: SetRoleRequest, s, u) in try await r.setRole(p, s, u) },
         "set_room_role": roomAction(.rank(.owner)) { (r, p: SetRoomRoleRequest, s, u, room) in try await r.setRoomRole(p, s, u, room) },

@@ -13,7 +13,7 @@ extension Router {
             throw ProtocolError(.authFailed, "this token is not valid (it may have been revoked by logout, or have expired)")
         }
         try checkNotBanned(record.id)
-        return SessionUser(id: record.id, username: record.username, key: record.key, role: record.role)
+        return SessionUser(id: record.id, username: record.username, key: record.key, role: record.role, isBot: record.isBot)
     }
 
     /// The file, when `user` may read it: its uploader, or a member of a room (a party to a

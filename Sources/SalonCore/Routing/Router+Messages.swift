@@ -36,7 +36,8 @@ extension Router {
         let attachments = files.isEmpty ? [] : try await self.attachments(files, for: user)
         let message = NewMessage(
             conversation: target.conversation, roomID: target.roomID, room: target.room, sender: user.actor, recipient: target.peer,
-            text: text, createdAt: log.timestamp(), replyTo: p.replyTo, clientMsgID: p.clientMsgID, attachments: attachments
+            text: text, createdAt: log.timestamp(), replyTo: p.replyTo, clientMsgID: p.clientMsgID, attachments: attachments,
+            senderIsBot: user.isBot
         )
         let connection = session.connection
         let inFlight = session.inFlight

@@ -70,7 +70,11 @@ extension Router {
         let connection = session.connection
         let record: UserRecord
         do {
-            guard let found = try await store.user(key: key) else {
+            let account = try await store.user(key: key)
+            if let account, account.isBot {
+                throw ProtocolError(.authFailed, "'\(account.username)' is a bot: it has no password, only tokens (salon admin bot token)")
+            }
+            guard let found = account else {
                 // Spend the same time as a real check, so that timing does not reveal which names exist.
                 _ = try await passwordWork { try await passwords.verify(password, hash: Self.dummyHash, unless: { connection.isClosed }) }
                 throw ProtocolError(.authFailed, "wrong username or password")
@@ -179,7 +183,7 @@ extension Router {
 
     private func attach(_ session: Session, _ record: UserRecord, token: String?) async throws -> AuthResult {
         try checkNotBanned(record.id)
-        let user = SessionUser(id: record.id, username: record.username, key: record.key, role: record.role)
+        let user = SessionUser(id: record.id, username: record.username, key: record.key, role: record.role, isBot: record.isBot)
         let seq = comeOnline(session, as: user) ?? 0
         let conversations = try await conversationsOf(user)
         return AuthResult(user: user.info, token: token, rooms: try await roomsOf(user), conversations: conversations, seq: seq)
@@ -241,7 +245,10 @@ extension Router {
     func comeOnline(_ session: Session, as user: SessionUser, requireNew: Bool = false) -> Int64? {
         if session.connection.isDetached {
             session.user = user
-            return hub.withState { $0.appliedSeq }
+            return hub.withState { s in
+                s.noteCaller(user)
+                return s.appliedSeq
+            }
         }
         let limit = configuration.presenceRoomLimit
         let tokenHash = session.tokenHash

@@ -49,5 +49,17 @@ public enum AdminChanges {
         return .logged(.deleteRoom(roomID: id, events: events), line)
     }
 
+    /// A webhook's bot joins the webhook's room (`salon admin webhook create`): the members
+    /// see it join, the bot gets the room.
+    public static func joinBot(_ bot: Actor, room: RoomRecord, by: String) -> Change {
+        let info = RoomInfo(name: room.name, topic: room.topic, members: 0, online: 0, private: room.isPrivate, unread: nil, lastMessageID: nil)
+        let events = [
+            EventDraft(type: .system, scope: .roomButActor, roomID: room.id, actorID: bot.id,
+                       data: data(SystemPush(room: room.name, event: "join", username: bot.username, text: "\(by) added the webhook \(bot.username) to #\(room.name)"))),
+            EventDraft(type: .roomUpdated, scope: .users, roomID: room.id, userID: bot.id, actorID: bot.id, data: data(RoomUpdatedPush(room: info))),
+        ]
+        return .join(roomID: room.id, user: bot, role: .member, readMarker: room.lastMessageID, events: events)
+    }
+
     static func data<T: Encodable>(_ value: T) -> [UInt8] { Router.eventData(value) }
 }

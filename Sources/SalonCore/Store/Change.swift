@@ -60,9 +60,12 @@ public struct NewMessage: Sendable {
     public var clientMsgID: String?
     /// Files it carries, already checked readable by the sender.
     public var attachments: [FileInfo]
+    /// Sent by a bot (or a webhook): the message says so.
+    public var senderIsBot: Bool
 
     public init(conversation: Conversation, roomID: Int64?, room: String?, sender: Actor, recipient: Actor?, text: String, createdAt: Timestamp,
-                replyTo: Int64?, clientMsgID: String?, attachments: [FileInfo] = []) {
+                replyTo: Int64?, clientMsgID: String?, attachments: [FileInfo] = [], senderIsBot: Bool = false) {
+        self.senderIsBot = senderIsBot
         self.conversation = conversation
         self.roomID = roomID
         self.room = room
@@ -80,7 +83,7 @@ public struct NewMessage: Sendable {
         StoredMessage(
             id: id, conversation: conversation.key, roomID: roomID, room: room, senderID: sender.id, sender: sender.username,
             recipientID: recipient?.id, recipient: recipient?.username, text: text, createdAt: createdAt,
-            replyTo: replyTo, clientMsgID: clientMsgID, attachments: attachments
+            replyTo: replyTo, clientMsgID: clientMsgID, attachments: attachments, senderIsBot: senderIsBot
         )
     }
 

@@ -112,6 +112,38 @@ public protocol ChatStore: Sendable {
     /// Where the file was shared: the conversations of the messages that carry it and are not
     /// deleted.
     func fileShares(id: String) async throws -> [FileShare]
+
+    // MARK: Webhooks (incoming: each posts into its room as its bot account)
+
+    /// Keeps a webhook; only the SHA-256 of its secret token is stored.
+    func insertWebhook(_ webhook: WebhookRecord, tokenHash: String, createdByID: Int64?) async throws
+    /// The webhook whose token hashes to `tokenHash`, with its bot's name and its room's.
+    func webhook(tokenHash: String) async throws -> WebhookRecord?
+    /// A room's webhooks, oldest first.
+    func webhooks(roomID: Int64) async throws -> [WebhookRecord]
+    /// Revokes one; false when the room has no such webhook.
+    func deleteWebhook(id: String, roomID: Int64) async throws -> Bool
+}
+
+/// An incoming webhook (docs/protocol.md, "Bots and webhooks"): a secret URL that posts
+/// into `roomID` as the bot account `botID`, named after the webhook.
+public struct WebhookRecord: Sendable, Equatable {
+    public var id: String
+    public var roomID: Int64
+    public var room: String
+    public var botID: Int64
+    public var name: String
+    public var createdBy: String?
+    public var createdAt: Timestamp
+    public init(id: String, roomID: Int64, room: String, botID: Int64, name: String, createdBy: String?, createdAt: Timestamp) {
+        self.id = id
+        self.roomID = roomID
+        self.room = room
+        self.botID = botID
+        self.name = name
+        self.createdBy = createdBy
+        self.createdAt = createdAt
+    }
 }
 
 /// An uploaded file as stored: its content by hash (`storeContent`), what the upload said of
@@ -173,6 +205,11 @@ public struct UserRecord: Sendable, Equatable {
         self.role = role
     }
     public var key: String { UserKey.of(username) }
+
+    /// The password hash of a bot: no password hashes to it (not a bcrypt string), so a bot
+    /// never logs in with one — only with its tokens.
+    public static let botPasswordHash = "!bot"
+    public var isBot: Bool { passwordHash == Self.botPasswordHash }
 }
 
 /// A room as stored. `id` is never reused: a room deleted and created again is another room,
@@ -255,12 +292,16 @@ public struct StoredMessage: Sendable, Equatable {
     /// The files it carries (none once deleted).
     public var attachments: [FileInfo]
     public var reactions: [ReactionSummary]
+    /// A bot (or a webhook, which posts as one) sent it.
+    public var senderIsBot: Bool
 
     public init(
         id: Int64, conversation: String, roomID: Int64?, room: String?, senderID: Int64?, sender: String,
         recipientID: Int64?, recipient: String?, text: String, createdAt: Timestamp, editedAt: Timestamp? = nil,
-        deleted: Bool = false, replyTo: Int64?, clientMsgID: String?, attachments: [FileInfo] = [], reactions: [ReactionSummary] = []
+        deleted: Bool = false, replyTo: Int64?, clientMsgID: String?, attachments: [FileInfo] = [], reactions: [ReactionSummary] = [],
+        senderIsBot: Bool = false
     ) {
+        self.senderIsBot = senderIsBot
         self.id = id
         self.conversation = conversation
         self.roomID = roomID
@@ -282,7 +323,7 @@ public struct StoredMessage: Sendable, Equatable {
     /// The wire form: a deleted message is a tombstone.
     public var wire: Message {
         Message(
-            id: id, room: room, to: roomID == nil && room == nil ? recipient : nil, from: sender,
+            id: id, room: room, to: roomID == nil && room == nil ? recipient : nil, from: sender, fromBot: senderIsBot ? true : nil,
             text: deleted ? "" : text, timestamp: createdAt, replyTo: deleted ? nil : replyTo,
             edited: deleted ? nil : editedAt, deleted: deleted ? true : nil,
             attachments: deleted || attachments.isEmpty ? nil : attachments,

@@ -11,7 +11,7 @@ enum APIResponse {
         switch code {
         case .authRequired, .authFailed: return .unauthorized
         case .forbidden, .notMember, .banned, .muted, .guestsDisabled, .passwordRequired: return .forbidden
-        case .roomNotFound, .userNotFound, .messageNotFound, .fileNotFound: return .notFound
+        case .roomNotFound, .userNotFound, .messageNotFound, .fileNotFound, .webhookNotFound: return .notFound
         case .usernameTaken, .roomExists: return .conflict
         case .fileTooLarge, .frameTooLarge: return .contentTooLarge
         case .rateLimited: return .tooManyRequests

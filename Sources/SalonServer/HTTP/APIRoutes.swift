@@ -50,6 +50,7 @@ struct APIRoutes: Sendable {
                 }
             }
         }
+        routes.post("/api/webhooks/{token}") { request, context in await webhook(request, context) }
         routes.get("/api/sync") { request, context in
             await respond(to: request, context, "sync") {
                 let query = request.uri.queryParameters
@@ -66,8 +67,58 @@ struct APIRoutes: Sendable {
         ("/api/openapi.yaml", [.get]), ("/api/register", [.post]), ("/api/login", [.post]), ("/api/rooms", [.get]),
         ("/api/rooms/{name}/messages", [.get, .post]), ("/api/users/{name}/messages", [.get, .post]), ("/api/sync", [.get]),
         ("/api/files", [.post]), ("/api/files/{id}", [.get, .head]), ("/api/files/{id}/preview", [.get, .head]),
-        ("/api/files/cookie", [.post, .delete]),
+        ("/api/files/cookie", [.post, .delete]), ("/api/webhooks/{token}", [.post]),
     ]
+
+    /// `POST /api/webhooks/TOKEN` with `{"text": "…"}` (Slack's incoming-webhook payload, also
+    /// as the form field `payload`): posts into the webhook's room as its bot. Answers `ok`
+    /// as Slack does, so that existing tools work unchanged; errors as the rest of the API.
+    /// The URL is the credential: no Authorization header.
+    private func webhook(_ request: Request, _ context: SalonRequestContext) async -> Response {
+        let token = context.parameters.get("token") ?? ""
+        let text: String
+        do {
+            text = try await Self.webhookText(request)
+        } catch let error as ProtocolError {
+            return APIResponse.error(error)
+        } catch {
+            return APIResponse.error(ProtocolError(.invalidJSON, "the request body could not be read"))
+        }
+        let reply = await router.postFromWebhook(token: token, text: text, address: context.remoteAddress?.ipAddress)
+        var response = APIResponse.reply(reply, status: .ok)
+        if response.status == .ok {
+            response = Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
+                                body: .init(byteBuffer: ByteBuffer(string: "ok")))
+        }
+        return response
+    }
+
+    /// The `text` of a webhook's payload: a JSON body, or a form with `payload=JSON`.
+    static func webhookText(_ request: Request) async throws -> String {
+        var body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: Limits.frameBytes)
+        } catch {
+            throw ProtocolError(.frameTooLarge, "the body is over \(Limits.frameBytes) bytes")
+        }
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        // `curl -d '{"text":…}'` says it is a form: a body that starts as JSON is JSON.
+        if type.hasPrefix("application/x-www-form-urlencoded"), body.readableBytesView.first(where: { $0 > 0x20 }) != UInt8(ascii: "{") {
+            let form = String(buffer: body)
+            let payload = form.split(separator: "&").first { $0.hasPrefix("payload=") }
+                .flatMap { String($0.dropFirst("payload=".count)).replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+            guard let payload else { throw ProtocolError(.missingField, "missing form field 'payload' (a JSON object with 'text')") }
+            body = ByteBuffer(string: payload)
+        }
+        let bytes = Array(body.readableBytesView)
+        if let problem = StrictJSON.problem(in: bytes) { throw ProtocolError(.invalidJSON, "the payload is not JSON: \(problem)") }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            throw ProtocolError(.invalidJSON, "the payload is a JSON object with 'text'")
+        }
+        guard let value = object["text"] else { throw ProtocolError(.missingField, "missing field 'text'") }
+        guard let text = value as? String else { throw ProtocolError(.invalidField, "'text' is a string") }
+        return text
+    }
 
     private func openAPIDocument() -> Response {
         guard let document else {

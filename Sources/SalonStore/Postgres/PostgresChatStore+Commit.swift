@@ -64,8 +64,8 @@ extension PostgresChatStore {
 
     // MARK: Messages
 
-    private static let messageInsertColumns = "id, room_id, sender_id, recipient_id, conversation, sender, recipient, text, created_at, reply_to, client_msg_id, attachments, search"
-    private static let messageRow = "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, to_tsvector('simple', salon_unaccent($%d)))"
+    private static let messageInsertColumns = "id, room_id, sender_id, recipient_id, conversation, sender, recipient, text, created_at, reply_to, client_msg_id, attachments, sender_bot, search"
+    private static let messageRow = "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, to_tsvector('simple', salon_unaccent($%d)))"
     private static let eventColumns = "seq, type, scope, room_id, user_id, peer_id, actor_id, message_id, data, created_at"
 
     private func insertMessages(_ messages: [NewMessage], _ tx: Tx) async throws -> [ChangeOutcome] {
@@ -83,7 +83,7 @@ extension PostgresChatStore {
             draft.messageID = seq
             outcomes.append(.committed([StoredEvent(seq: seq, draft: draft, createdAt: m.createdAt, message: m.stored(id: seq))]))
         }
-        try await tx.run("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES " + Self.rows(count: messages.count, width: 13, template: Self.messageRow), values)
+        try await tx.run("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES " + Self.rows(count: messages.count, width: 14, template: Self.messageRow), values)
         try await advanceSequence(to: seq, tx)
         return outcomes
     }
@@ -101,6 +101,7 @@ extension PostgresChatStore {
         values.append(.optional(m.replyTo))
         values.append(.optional(m.clientMsgID))
         values.append(.optional(FileInfo.json(m.attachments)))
+        values.append(.bool(m.senderIsBot))
         values.append(.text(SearchText.normalized(m.text)))
     }
 
@@ -164,7 +165,7 @@ extension PostgresChatStore {
             try await insertGuests([m.sender, m.recipient].compactMap { $0 }, at: m.createdAt, tx)
             var values: [PGValue] = []
             appendMessageValues(m, id: seq + 1, to: &values)
-            let inserted = try await tx.run("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES " + Self.rows(count: 1, width: 13, template: Self.messageRow)
+            let inserted = try await tx.run("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES " + Self.rows(count: 1, width: 14, template: Self.messageRow)
                 + " ON CONFLICT (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING RETURNING id", values)
             guard !inserted.isEmpty else {
                 if let cid = m.clientMsgID, let original = try await message(senderID: m.sender.id, clientMsgID: cid, tx) {

@@ -75,3 +75,27 @@ extension PostgresChatStore {
             """, [.text(id)]).map(\.fileShare)
     }
 }
+
+// MARK: Webhooks
+
+extension PostgresChatStore {
+    public func insertWebhook(_ webhook: WebhookRecord, tokenHash: String, createdByID: Int64?) async throws {
+        _ = try await read("""
+            INSERT INTO webhooks (id, token_hash, room_id, bot_id, created_by, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            """, [.text(webhook.id), .text(tokenHash), .int(webhook.roomID), .int(webhook.botID), .optional(createdByID),
+                  .int(webhook.createdAt.milliseconds)])
+    }
+
+    public func webhook(tokenHash: String) async throws -> WebhookRecord? {
+        try await read(StoreRows.webhookSelect + " WHERE w.token_hash = $1", [.text(tokenHash)]).first?.webhookRecord
+    }
+
+    public func webhooks(roomID: Int64) async throws -> [WebhookRecord] {
+        try await read(StoreRows.webhookSelect + " WHERE w.room_id = $1 ORDER BY w.created_at, w.id", [.int(roomID)]).compactMap(\.webhookRecord)
+    }
+
+    public func deleteWebhook(id: String, roomID: Int64) async throws -> Bool {
+        try await read("DELETE FROM webhooks WHERE id = $1 AND room_id = $2 RETURNING id", [.text(id), .int(roomID)]).count > 0
+    }
+}

@@ -10,7 +10,7 @@ extension PostgresChatStore {
         m.id AS id, m.room_id AS room_id, r.name AS room, m.sender_id AS sender_id, m.sender AS sender,
             m.recipient_id AS recipient_id, m.recipient AS recipient, m.conversation AS conversation, m.text AS text,
             m.created_at AS created_at, m.edited_at AS edited_at, m.deleted AS deleted, m.reply_to AS reply_to,
-            m.client_msg_id AS client_msg_id, m.attachments AS attachments
+            m.client_msg_id AS client_msg_id, m.attachments AS attachments, m.sender_bot AS sender_bot
         """
     static let messageSelect = "SELECT \(messageColumns) FROM messages m LEFT JOIN rooms r ON r.id = m.room_id"
 

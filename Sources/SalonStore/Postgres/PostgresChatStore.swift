@@ -257,7 +257,7 @@ public final class PostgresChatStore: ChatStore {
             FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1
             """, [.text(tokenHash)]).first, let record = row.userRecord else { return nil }
         let lastUsed = row.int("last_used_at") ?? 0
-        if let cutoff, lastUsed < cutoff.milliseconds {
+        if let cutoff, lastUsed < cutoff.milliseconds, !record.isBot {  // a bot's tokens last until revoked
             try await deleteToken(hash: tokenHash)
             return nil
         }
@@ -276,7 +276,7 @@ public final class PostgresChatStore: ChatStore {
     }
 
     public func deleteTokens(unusedSince cutoff: Timestamp) async throws -> Int {
-        try await read("DELETE FROM tokens WHERE last_used_at < $1 RETURNING token_hash", [.int(cutoff.milliseconds)]).count
+        try await read("DELETE FROM tokens WHERE last_used_at < $1 AND user_id NOT IN (SELECT id FROM users WHERE password_hash = '\(UserRecord.botPasswordHash)') RETURNING token_hash", [.int(cutoff.milliseconds)]).count
     }
 
     public func updatePasswordHash(userID: Int64, hash: String) async throws {

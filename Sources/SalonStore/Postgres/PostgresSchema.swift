@@ -214,5 +214,20 @@ enum PostgresSchema {
             )
             """,
         ],
+        // Bots and incoming webhooks (issue 14): as SQLite's step 6.
+        [
+            "ALTER TABLE messages ADD COLUMN sender_bot BOOLEAN NOT NULL DEFAULT false",
+            """
+            CREATE TABLE webhooks (
+                id TEXT PRIMARY KEY,
+                token_hash TEXT NOT NULL UNIQUE,
+                room_id BIGINT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+                bot_id BIGINT NOT NULL REFERENCES users (id),
+                created_by BIGINT REFERENCES users (id),
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX webhooks_by_room ON webhooks (room_id)",
+        ],
     ]
 }

@@ -70,7 +70,7 @@ extension SQLiteChatStore {
 
     // MARK: Messages
 
-    private static let messageInsertColumns = "id, room_id, sender_id, recipient_id, conversation, sender, recipient, text, created_at, reply_to, client_msg_id, attachments"
+    private static let messageInsertColumns = "id, room_id, sender_id, recipient_id, conversation, sender, recipient, text, created_at, reply_to, client_msg_id, attachments, sender_bot"
     private static let eventColumns = "seq, type, scope, room_id, user_id, peer_id, actor_id, message_id, data, created_at"
 
     /// The fast path (the caller holds the lock): one statement, or a transaction of two
@@ -96,7 +96,7 @@ extension SQLiteChatStore {
             draft.messageID = seq
             outcomes.append(.committed([StoredEvent(seq: seq, draft: draft, createdAt: m.createdAt, message: m.stored(id: seq))]))
         }
-        let insert = Self.rows("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES ", width: 12, count: messages.count)
+        let insert = Self.rows("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES ", width: 13, count: messages.count)
         if guests.isEmpty {
             try await write(insert, binds)
         } else {
@@ -145,6 +145,7 @@ extension SQLiteChatStore {
         binds.append(.optional(m.replyTo))
         binds.append(.optional(m.clientMsgID))
         binds.append(.optional(FileInfo.json(m.attachments)))
+        binds.append(.integer(m.senderIsBot ? 1 : 0))
     }
 
     private func appendEventBinds(_ e: EventDraft, seq: Int64, at: Timestamp, to binds: inout [SQLiteData]) {
@@ -203,7 +204,7 @@ extension SQLiteChatStore {
             try await insertGuests([m.sender, m.recipient].compactMap { $0 }, at: m.createdAt)
             var binds: [SQLiteData] = []
             appendMessageBinds(m, id: seq + 1, to: &binds)
-            let inserted = try await write("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            let inserted = try await write("INSERT INTO messages (\(Self.messageInsertColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 + "ON CONFLICT (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING RETURNING id", binds)
             guard !inserted.isEmpty else {
                 if let cid = m.clientMsgID, let original = try await message(senderID: m.sender.id, clientMsgID: cid, on: writer) {

@@ -39,3 +39,31 @@ extension SQLiteChatStore {
             """, [.text(id)]).map(\.fileShare)
     }
 }
+
+// MARK: Webhooks
+
+extension SQLiteChatStore {
+    public func insertWebhook(_ webhook: WebhookRecord, tokenHash: String, createdByID: Int64?) async throws {
+        _ = try await writeLock.run {
+            try await write("""
+                INSERT INTO webhooks (id, token_hash, room_id, bot_id, created_by, created_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """, [.text(webhook.id), .text(tokenHash), .int(webhook.roomID), .int(webhook.botID), .optional(createdByID),
+                      .int(webhook.createdAt.milliseconds)])
+        }
+    }
+
+    public func webhook(tokenHash: String) async throws -> WebhookRecord? {
+        try await read(StoreRows.webhookSelect + " WHERE w.token_hash = ?", [.text(tokenHash)]).first?.webhookRecord
+    }
+
+    public func webhooks(roomID: Int64) async throws -> [WebhookRecord] {
+        try await read(StoreRows.webhookSelect + " WHERE w.room_id = ? ORDER BY w.created_at, w.id", [.int(roomID)]).compactMap(\.webhookRecord)
+    }
+
+    public func deleteWebhook(id: String, roomID: Int64) async throws -> Bool {
+        try await writeLock.run {
+            try await write("DELETE FROM webhooks WHERE id = ? AND room_id = ? RETURNING id", [.text(id), .int(roomID)]).count > 0
+        }
+    }
+}

@@ -10,7 +10,7 @@ extension SQLiteChatStore {
         SELECT m.id AS id, m.room_id AS room_id, r.name AS room, m.sender_id AS sender_id, m.sender AS sender,
             m.recipient_id AS recipient_id, m.recipient AS recipient, m.conversation AS conversation, m.text AS text,
             m.created_at AS created_at, m.edited_at AS edited_at, m.deleted AS deleted, m.reply_to AS reply_to,
-            m.client_msg_id AS client_msg_id, m.attachments AS attachments
+            m.client_msg_id AS client_msg_id, m.attachments AS attachments, m.sender_bot AS sender_bot
         FROM messages m LEFT JOIN rooms r ON r.id = m.room_id
         """
 
@@ -128,7 +128,7 @@ extension SQLiteChatStore {
             SELECT m.id AS id, m.room_id AS room_id, r.name AS room, m.sender_id AS sender_id, m.sender AS sender,
                 m.recipient_id AS recipient_id, m.recipient AS recipient, m.conversation AS conversation, m.text AS text,
                 m.created_at AS created_at, m.edited_at AS edited_at, m.deleted AS deleted, m.reply_to AS reply_to,
-                m.client_msg_id AS client_msg_id, m.attachments AS attachments
+                m.client_msg_id AS client_msg_id, m.attachments AS attachments, m.sender_bot AS sender_bot
             FROM message_search s JOIN messages m ON m.id = s.rowid LEFT JOIN rooms r ON r.id = m.room_id
             WHERE message_search MATCH ? AND m.deleted = 0
             """
@@ -170,7 +170,7 @@ extension SQLiteChatStore {
                 m.id AS id, m.room_id AS room_id, r.name AS room, m.sender_id AS sender_id, m.sender AS sender,
                 m.recipient_id AS recipient_id, m.recipient AS recipient, m.conversation AS conversation, m.text AS text,
                 m.created_at AS created_at, m.edited_at AS edited_at, m.deleted AS deleted, m.reply_to AS reply_to,
-                m.client_msg_id AS client_msg_id, m.attachments AS attachments
+                m.client_msg_id AS client_msg_id, m.attachments AS attachments, m.sender_bot AS sender_bot
             FROM events e
             LEFT JOIN messages m ON m.id = e.message_id AND e.type IN ('receive_message', 'message_updated')
             LEFT JOIN rooms r ON r.id = m.room_id
@@ -251,7 +251,7 @@ extension SQLiteChatStore {
                 m.id AS id, m.room_id AS room_id, r.name AS room, m.sender_id AS sender_id, m.sender AS sender,
                 m.recipient_id AS recipient_id, m.recipient AS recipient, m.conversation AS conversation, m.text AS text,
                 m.created_at AS created_at, m.edited_at AS edited_at, m.deleted AS deleted, m.reply_to AS reply_to,
-                m.client_msg_id AS client_msg_id, m.attachments AS attachments
+                m.client_msg_id AS client_msg_id, m.attachments AS attachments, m.sender_bot AS sender_bot
             FROM picked JOIN events e ON e.seq = picked.seq
             LEFT JOIN messages m ON m.id = e.message_id AND e.type IN ('receive_message', 'message_updated')
             LEFT JOIN rooms r ON r.id = m.room_id

@@ -242,7 +242,7 @@ public final class SQLiteChatStore: ChatStore {
             FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?
             """, [.text(tokenHash)]).first, let record = row.userRecord else { return nil }
         let lastUsed = row.int("last_used_at") ?? 0
-        if let cutoff, lastUsed < cutoff.milliseconds {
+        if let cutoff, lastUsed < cutoff.milliseconds, !record.isBot {  // a bot's tokens last until revoked
             try await deleteToken(hash: tokenHash)
             return nil
         }
@@ -264,7 +264,7 @@ public final class SQLiteChatStore: ChatStore {
 
     public func deleteTokens(unusedSince cutoff: Timestamp) async throws -> Int {
         try await writeLock.run {
-            try await write("DELETE FROM tokens WHERE last_used_at < ? RETURNING token_hash", [.int(cutoff.milliseconds)]).count
+            try await write("DELETE FROM tokens WHERE last_used_at < ? AND user_id NOT IN (SELECT id FROM users WHERE password_hash = '\(UserRecord.botPasswordHash)') RETURNING token_hash", [.int(cutoff.milliseconds)]).count
         }
     }
 

@@ -339,5 +339,23 @@ enum SQLiteSchema {
             "CREATE INDEX message_files_by_message ON message_files (message_id)",
             "ALTER TABLE messages ADD COLUMN attachments TEXT",
         ],
+        // 6: bots and incoming webhooks (issue 14). A bot is an account whose password hash is
+        // `UserRecord.botPasswordHash` (it has no password); each message says whether a bot
+        // sent it. A webhook posts into its room as its own bot account; only the SHA-256 of
+        // its secret URL's token is kept.
+        [
+            "ALTER TABLE messages ADD COLUMN sender_bot INTEGER NOT NULL DEFAULT 0",
+            """
+            CREATE TABLE webhooks (
+                id TEXT PRIMARY KEY,
+                token_hash TEXT NOT NULL UNIQUE,
+                room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+                bot_id INTEGER NOT NULL REFERENCES users (id),
+                created_by INTEGER REFERENCES users (id),
+                created_at INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX webhooks_by_room ON webhooks (room_id)",
+        ],
     ]
 }

@@ -20,6 +20,7 @@ struct AdminCommand: AsyncParsableCommand {
         subcommands: [
             UsersCommand.self, CreateUserCommand.self, SetRoleCommand.self, ResetPasswordCommand.self, RevokeTokensCommand.self,
             BanCommand.self, UnbanCommand.self, RoomsCommand.self, DeleteRoomCommand.self,
+            BotCommand.self, WebhookCommand.self,
         ]
     )
 }
