@@ -22,6 +22,9 @@ import Testing
         /// Whether an admin not in the room is `not_member` (it moderates every room, but
         /// takes part only in those it joined).
         var adminJoinsFirst = false
+        /// The answer of one who may (`webhook_not_found` for an id that names nothing: the
+        /// rank was checked before the handler looked).
+        var success = "success"
         /// The request's data, in room `room`, aimed at `victim` (a plain member) where it
         /// names someone.
         let data: @Sendable (_ room: String) -> [String: Any]
@@ -46,6 +49,10 @@ import Testing
         Row(action: "typing", lowest: .member, adminJoinsFirst: true) { ["room": $0] },
         Row(action: "leave_room", lowest: .member, adminJoinsFirst: true) { ["room": $0] },
         Row(action: "join_room", lowest: .outsider) { ["room": $0] },
+        // Webhooks: the room's owner (and admins, who own every room).
+        Row(action: "create_webhook", lowest: .owner) { ["room": $0, "name": "hook-\($0)"] },
+        Row(action: "list_webhooks", lowest: .owner) { ["room": $0] },
+        Row(action: "delete_webhook", lowest: .owner, success: "webhook_not_found") { ["room": $0, "id": "no-such-hook"] },
     ]
 
     /// Server actions (no room): admins only.
@@ -112,7 +119,7 @@ import Testing
                 if caller == .admin && row.adminJoinsFirst {
                     expected = "not_member"
                 } else if caller.rank >= row.lowest.rank {
-                    expected = "success"
+                    expected = row.success
                 } else if caller == .outsider {
                     expected = "not_member"
                 } else {
