@@ -943,3 +943,60 @@ def test_guests_have_no_attach_button(pages):
     ana.sign_in("guest", "ana")
     ana.signed_in()
     assert not ana.find("#attach-button").is_displayed()
+
+def test_a_room_owner_makes_a_webhook_whose_posts_say_bot(server, pages):
+    """The owner of a room makes a webhook in its settings and is shown its URL once; a POST
+    there appears in the room under the bot's name with a BOT badge, for everyone; the owner
+    revokes it and the URL is refused. A member sees no webhook section."""
+    ana, bob = pages(), pages()
+    ana.sign_in("register", "ana", "ana password")
+    bob.sign_in("guest", "bob")
+    ana.signed_in()
+    bob.signed_in()
+    ana.find("#browse-button").click()
+    ana.wait(lambda: ana.find("#create-name").is_displayed())
+    ana.find("#create-name").send_keys("builds")
+    ana.find("#create-form button[type=submit]").click()
+    ana.wait(lambda: ana.title() == "#builds")
+    ana.find("#settings-button").click()
+    ana.wait(lambda: ana.find("#webhook-section").is_displayed() and "None yet." in ana.find("#webhooks").text)
+    ana.find("#webhook-name").send_keys("bad name!\n")
+    ana.wait(lambda: "bot's username" in ana.find("#room-error").text)
+    ana.find("#webhook-name").clear()
+    ana.find("#webhook-name").send_keys("ci-bot\n")
+    ana.wait(lambda: ana.find("#webhook-url").is_displayed())
+    url = ana.find("#webhook-url span").text
+    assert url.startswith(f"http://127.0.0.1:{server.http_port}/api/webhooks/"), url
+    ana.wait(lambda: "ci-bot" in ana.find("#webhooks").text and "ana" in ana.find("#webhooks").text)
+    ana.wait(lambda: ana.driver.find_elements(By.CSS_SELECTOR, '#room-members li[data-user="ci-bot"]'))
+    ana.shot("webhook-created")
+    ana.find("#room-dialog .dialog-head button").click()
+
+    bob.say("/join builds")
+    bob.wait(lambda: bob.title() == "#builds")
+    request = urllib.request.Request(url, data=json.dumps({"text": "build 42 is *green*"}).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200 and response.read() == b"ok"
+    for page in (ana, bob):
+        page.shows("build 42 is green")
+        node = [m for m in page.driver.find_elements(By.CSS_SELECTOR, "#messages .msg") if "build 42" in m.text][-1]
+        assert node.find_element(By.CSS_SELECTOR, ".author").text == "ci-bot"
+        assert node.find_element(By.CSS_SELECTOR, ".bot-badge").text == "BOT"
+    ana.shot("webhook-message")
+    # A member (here a guest) has no webhook tools.
+    bob.find("#settings-button").click()
+    bob.wait(lambda: bob.find("#room-dialog").is_displayed() and bob.driver.find_elements(By.CSS_SELECTOR, '#room-members li'))
+    assert not bob.find("#webhook-section").is_displayed()
+    # Revoked: the URL is refused.
+    ana.find("#settings-button").click()
+    ana.wait(lambda: ana.driver.find_elements(By.CSS_SELECTOR, "#webhooks li[data-webhook] button"))
+    assert not ana.find("#webhook-url").is_displayed()  # told once
+    ana.find("#webhooks li[data-webhook] button").click()
+    ana.driver.switch_to.alert.accept()
+    ana.wait(lambda: "None yet." in ana.find("#webhooks").text)
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, data=b'{"text":"again"}', method="POST"), timeout=10)
+        raise AssertionError("a revoked webhook posted")
+    except urllib.error.HTTPError as error:
+        assert error.code == 404 and json.loads(error.read())["error"]["code"] == "webhook_not_found"

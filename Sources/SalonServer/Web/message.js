@@ -47,6 +47,8 @@ export function messageNode(message, { me, grouped = false, original, mayDelete 
 function head(message, date) {
   const h = el('div', 'head');
   h.append(el('span', 'author', message.from));
+  // A bot's or a webhook's message says so: it is a program speaking, not the person.
+  if (message.from_bot) h.append(el('span', 'bot-badge', 'BOT'));
   const time = el('time', '', timeFormat.format(date));
   time.dateTime = date.toISOString();
   h.append(time);

@@ -1,6 +1,7 @@
 // The room settings dialog: the room's kind (private rooms are locked), its topic, invitations,
 // its members with the actions the viewer may take on each (make or unmake moderator, mute,
-// kick, ban for a while, with a reason), unbans, the moderation log and deleting the room.
+// kick, ban for a while, with a reason), unbans, the moderation log, the room's webhooks
+// (owners: made, listed, revoked; a new one's secret URL shown once) and deleting the room.
 // Only what the viewer may do is shown: ranks as PROTOCOL.md §7 gives them (admin > room owner
 // > room moderator > member), the server checking again.
 import { $, el } from './dom.js';
@@ -30,12 +31,15 @@ export async function openRoomSettings(c) {
   $('room-dialog-title').textContent = `#${c.name}`;
   $('room-kind').textContent = c.info?.private ? '🔒 Private room: members invite others.' : 'Public room: anyone may join.';
   $('room-error').textContent = '';
+  $('webhook-url').hidden = true;
+  $('webhooks').replaceChildren();
   $('topic-input').value = c.info?.topic ?? '';
   showTools(c);
   if (!$('room-dialog').open) $('room-dialog').showModal();
   await loadMembers();  // the viewer's own role in it, as it is now
   showTools(c);
   if (moderates(c)) await loadLog();
+  if (myRank(c) >= RANK.owner) await loadWebhooks();
 }
 
 /** Only the tools the viewer's rank allows. */
@@ -44,6 +48,48 @@ function showTools(c) {
   $('moderation-tools').hidden = !moderates(c);
   $('modlog-section').hidden = !moderates(c);
   $('delete-room').hidden = !(myRank(c) >= RANK.owner && c.name !== 'general');
+  $('webhook-section').hidden = !(myRank(c) >= RANK.owner);
+}
+
+async function loadWebhooks() {
+  const c = room;
+  try {
+    const result = await connection.request('list_webhooks', { room: c.name });
+    if (room !== c) return;
+    const items = result.webhooks.map((w) => {
+      const li = el('li');
+      li.dataset.webhook = w.id;
+      li.append(el('span', 'name', w.name), el('span', 'role', `${w.created_by ?? 'an admin'}, ${when(w.created_at)}`));
+      const revoke = el('button', 'ghost', 'Revoke');
+      revoke.type = 'button';
+      revoke.addEventListener('click', async () => {
+        if (!window.confirm(`Revoke the webhook ${w.name}? Programs using its URL will be refused.`)) return;
+        try {
+          await connection.request('delete_webhook', { room: c.name, id: w.id });
+          $('webhook-url').hidden = true;
+          await loadWebhooks();
+        } catch (error) {
+          $('room-error').textContent = error.message;
+        }
+      });
+      li.append(revoke);
+      return li;
+    });
+    $('webhooks').replaceChildren(...(items.length ? items : [el('li', '', 'None yet.')]));
+  } catch (error) {
+    $('webhooks').replaceChildren(el('li', '', `Error: ${error.message}`));
+  }
+}
+
+/** The new webhook's URL, told once: the server keeps only its hash. */
+function showWebhookURL(webhook) {
+  const url = new URL(webhook.url, location.origin).href;
+  const text = el('span', '', url);
+  const copy = el('button', 'ghost', 'Copy');
+  copy.type = 'button';
+  copy.addEventListener('click', () => navigator.clipboard?.writeText(url).then(() => { copy.textContent = 'Copied'; }, () => {}));
+  $('webhook-url').replaceChildren(text, copy);
+  $('webhook-url').hidden = false;
 }
 
 async function loadMembers() {
@@ -168,6 +214,23 @@ export function wireRoomSettings(onDeleted) {
     if (!username) return;
     await run('unban', username, {});
     $('unban-input').value = '';
+  });
+  $('webhook-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const name = $('webhook-name').value.trim();
+    if (!name) return;
+    const c = room;
+    try {
+      const result = await connection.request('create_webhook', { room: c.name, name });
+      if (room !== c) return;
+      $('webhook-name').value = '';
+      $('room-error').textContent = '';
+      showWebhookURL(result.webhook);
+      await Promise.all([loadWebhooks(), loadMembers()]);
+      loadMembersSoon();  // the bot joined the room
+    } catch (error) {
+      $('room-error').textContent = error.message;
+    }
   });
   $('delete-room').addEventListener('click', async () => {
     const c = room;
