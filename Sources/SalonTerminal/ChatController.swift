@@ -682,7 +682,8 @@ public final class ChatController {
         // Shown visibly, never raw: no message can drive the terminal.
         var text = VisibleText.of(message.text, keepNewlines: true)
         if mentioned { text = style.highlight(text) }
-        let from = VisibleText.of(message.from)
+        // A bot's or a webhook's message says so, as the web client's badge does.
+        let from = VisibleText.of(message.from) + (message.fromBot == true ? style.dim(" [bot]") : "")
         let body = text.hasPrefix("/me ")
             ? "* \(style.user(from)) \(text.dropFirst(4))"
             : "\(style.user(from)): \(text)"

@@ -115,7 +115,7 @@ struct TailCommand: AsyncParsableCommand {
         } else {
             // Control characters shown visibly (`^[`), never raw: a message cannot drive the terminal.
             let text = VisibleText.of(message.text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n"))
-            Terminal.write("\(message.timestamp.iso8601) \(VisibleText.of(message.from)): \(text)\n")
+            Terminal.write("\(message.timestamp.iso8601) \(VisibleText.of(message.from))\(message.fromBot == true ? " [bot]" : ""): \(text)\n")
         }
     }
 }

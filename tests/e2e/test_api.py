@@ -269,6 +269,11 @@ def test_webhooks_post_until_revoked(server):
     assert requests.post(url, json={"text": "v2 deployed"}, timeout=10).status_code == 200
     last = api(server, "GET", "/api/rooms/general/messages?limit=1", member).json()["messages"][-1]
     assert last["from"] == "deploys" and last["text"] == "v2 deployed" and last["from_bot"] is True
+    # the terminal says it is a bot's
+    out = subprocess.run([BINARY, "tail", "--server", server.ws_url, "--room", "general", "--guest", "--user", "reader",
+                          "-n", "1", "--no-follow"], capture_output=True, text=True, timeout=30,
+                         env=dict(os.environ, HOME=server.data))
+    assert out.returncode == 0 and out.stdout.rstrip().endswith(" deploys [bot]: v2 deployed"), (out.stdout, out.stderr)
     listed = admin(server, "webhook", "list", "general", "--json")
     hook_id = json.loads(listed.stdout)[0]["id"]
     assert admin(server, "webhook", "delete", "general", hook_id).returncode == 0
