@@ -173,9 +173,12 @@ public struct MemberInfo: Codable, Sendable, Equatable {
     public var username: String
     public var role: String
     public var online: Bool
-    public init(username: String, role: String, online: Bool) {
+    /// True for a bot's account (`salon admin bot create`, a webhook's); absent otherwise.
+    public var bot: Bool?
+    public init(username: String, role: String, online: Bool, bot: Bool? = nil) {
         self.username = username
         self.role = role
         self.online = online
+        self.bot = bot
     }
 }

@@ -202,6 +202,12 @@ def test_bots_post_with_tokens_only(server):
         assert login["data"]["user"] == {"username": "ci-bot", "role": "user", "bot": True}
         assert (await ws_request(bot_ws, "send_message", {"room": "general", "text": "over the socket"}))["action"] == "success"
         await receive(ws, "receive_message", lambda d: d["message"]["text"] == "over the socket")
+        # lists say who is a bot
+        members = (await ws_request(ws, "members", {"room": "general"}))["data"]["members"]
+        assert {m["username"]: m.get("bot") for m in members} == {"ci-bot": True, "reader": None}
+        users = (await ws_request(ws, "list_users", {}))["data"]["users"]
+        assert [u for u in users if u["username"] == "ci-bot"][0]["bot"] is True
+        assert "bot" not in [u for u in users if u["username"] == "reader"][0]
         await bot_ws.close()
         await ws.close()
     asyncio.run(live())

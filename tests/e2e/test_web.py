@@ -968,7 +968,7 @@ def test_a_room_owner_makes_a_webhook_whose_posts_say_bot(server, pages):
     url = ana.find("#webhook-url span").text
     assert url.startswith(f"http://127.0.0.1:{server.http_port}/api/webhooks/"), url
     ana.wait(lambda: "ci-bot" in ana.find("#webhooks").text and "ana" in ana.find("#webhooks").text)
-    ana.wait(lambda: ana.driver.find_elements(By.CSS_SELECTOR, '#room-members li[data-user="ci-bot"]'))
+    ana.wait(lambda: ana.driver.find_elements(By.CSS_SELECTOR, '#room-members li[data-user="ci-bot"] .bot-badge'))
     ana.shot("webhook-created")
     ana.find("#room-dialog .dialog-head button").click()
 
@@ -983,6 +983,7 @@ def test_a_room_owner_makes_a_webhook_whose_posts_say_bot(server, pages):
         node = [m for m in page.driver.find_elements(By.CSS_SELECTOR, "#messages .msg") if "build 42" in m.text][-1]
         assert node.find_element(By.CSS_SELECTOR, ".author").text == "ci-bot"
         assert node.find_element(By.CSS_SELECTOR, ".bot-badge").text == "BOT"
+    ana.wait(lambda: "BOT" in ana.find("#member-list").text)  # the side panel too
     ana.shot("webhook-message")
     # A member (here a guest) has no webhook tools.
     bob.find("#settings-button").click()

@@ -50,6 +50,8 @@ struct HubState: Sendable {
     var directory: [String: DirectoryEntry] = [:]
     /// Display names by id, of everyone who is online or a member of a room.
     var names: [Int64: String] = [:]
+    /// The ids of bots' accounts, so that member and user lists can say which are bots.
+    var bots: Set<Int64> = []
     var online: [Int64: OnlineUser] = [:]
     /// The id of the connected person holding each name key.
     var onlineKeys: [String: Int64] = [:]
@@ -88,12 +90,14 @@ struct HubState: Sendable {
         guard !user.isGuest else { return }
         if directory[user.key] == nil { directory[user.key] = DirectoryEntry(id: user.id, username: user.username, role: user.role) }
         names[user.id] = user.username
+        if user.isBot { bots.insert(user.id) }
         if !isMember(user.id, of: Self.general) { addMember(user.id, name: user.username, to: Self.general, role: .member) }
     }
 
     mutating func learn(_ record: UserRecord) {
         directory[record.key] = DirectoryEntry(id: record.id, username: record.username, role: record.role)
         names[record.id] = record.username
+        if record.isBot { bots.insert(record.id) }
     }
 
     /// The server role of a signed-in user as it is now (a role change applies at once, to

@@ -38,6 +38,7 @@ extension Router {
         registered = true
         hub.withState { s in
             s.directory[key] = DirectoryEntry(id: bot.id, username: bot.username, role: bot.role)
+            s.bots.insert(bot.id)
             s.addMember(bot.id, name: bot.username, to: HubState.general, role: .member)
         }
         let room = access.room

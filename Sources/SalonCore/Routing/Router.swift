@@ -62,6 +62,7 @@ public final class Router: Service, Sendable {
             for user in users {
                 s.directory[user.key] = DirectoryEntry(id: user.id, username: user.username, role: user.role)
                 s.names[user.id] = user.username
+                if user.isBot { s.bots.insert(user.id) }
                 s.addSkeleton(user.username)
             }
             for record in rooms {

@@ -14,6 +14,7 @@ function memberItem(member) {
   const dot = el('span', 'dot');
   if (member.online) dot.classList.add('online');
   button.append(dot, el('span', 'name', member.username));
+  if (member.bot) button.append(el('span', 'bot-badge', 'BOT'));
   if (member.role && member.role !== 'member') button.append(el('span', 'role', member.role));
   li.append(button);
   return li;

@@ -110,7 +110,9 @@ async function loadMembers() {
 function memberRow(c, member) {
   const li = el('li');
   li.dataset.user = member.username;
-  li.append(el('span', 'name', member.username), el('span', 'role', member.role));
+  li.append(el('span', 'name', member.username));
+  if (member.bot) li.append(el('span', 'bot-badge', 'BOT'));
+  li.append(el('span', 'role', member.role));
   const mine = myRank(c);
   const theirs = RANK[member.role] ?? 0;
   if (isMe(member.username) || mine < RANK.moderator || theirs >= mine) return li;
