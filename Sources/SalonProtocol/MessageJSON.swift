@@ -62,19 +62,19 @@ public struct EncodedMessage: Sendable {
 }
 
 /// Appends JSON to a byte array.
-struct JSONWriter {
-    var bytes: [UInt8]
+public struct JSONWriter {
+    public var bytes: [UInt8]
 
-    init(capacity: Int) {
+    public init(capacity: Int) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }
 
-    mutating func raw(_ text: StaticString) {
+    public mutating func raw(_ text: StaticString) {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
-    mutating func int(_ value: Int64) {
+    public mutating func int(_ value: Int64) {
         guard value >= 0 else {
             bytes.append(contentsOf: String(value).utf8)
             return
@@ -89,14 +89,14 @@ struct JSONWriter {
         bytes[start...].reverse()
     }
 
-    mutating func timestamp(_ value: Timestamp) {
+    public mutating func timestamp(_ value: Timestamp) {
         bytes.append(UInt8(ascii: "\""))
         value.appendISO8601(to: &bytes)
         bytes.append(UInt8(ascii: "\""))
     }
 
     /// A JSON string: `"`, `\` and control characters escaped; everything else as UTF-8.
-    mutating func string(_ value: String) {
+    public mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
         // Most strings need no escape: copied in one go.
         if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {

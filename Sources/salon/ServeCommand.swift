@@ -76,6 +76,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical (SALON_LOG_LEVEL).")
     var logLevel: String = env["SALON_LOG_LEVEL"] ?? "info"
 
+    @Option(help: "text, or json for one JSON object per line (SALON_LOG_FORMAT).")
+    var logFormat: String = env["SALON_LOG_FORMAT"] ?? "text"
+
     /// Test hook, not a flag: a lower bcrypt cost makes end-to-end suites register quickly.
     private static let bcryptCost = UInt8(env["SALON_BCRYPT_COST"] ?? "") ?? 12
 
@@ -105,12 +108,21 @@ struct ServeCommand: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel.lowercased()) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
+        guard ["text", "json"].contains(logFormat.lowercased()) else {
+            throw ValidationError("--log-format must be text or json")
+        }
         guard (4...31).contains(Self.bcryptCost) else { throw ValidationError("SALON_BCRYPT_COST must be 4…31") }
     }
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel.lowercased()) ?? .info
+        let json = logFormat.lowercased() == "json"
         LoggingSystem.bootstrap { label in
+            if json {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardOutput(label: label)
             handler.logLevel = level
             return handler

@@ -38,6 +38,7 @@ class Server:
         self.start()
 
     def start(self) -> None:
+        self.lines = []  # what it printed up to listening
         env = dict(os.environ, SALON_BCRYPT_COST="4")
         self.process = subprocess.Popen(
             [self.binary, "serve", "--port", str(self.http_port), "--tcp-port", str(self.tcp_port),
@@ -45,7 +46,8 @@ class Server:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )
         for line in self.process.stdout:
-            if re.search(r"http_port=(\d+)", line):
+            self.lines.append(line)
+            if re.search(r"http_port\W{1,3}(\d+)", line):
                 break
         else:
             raise RuntimeError("salon serve exited before listening")
