@@ -52,7 +52,7 @@ public final class SalonServer: Sendable {
         )
         let (idle, header, origins) = (configuration.httpIdleTimeout, configuration.headerTimeout, configuration.allowedOrigins)
         let app = Application(
-            router: HTTPRoutes.make(core: router, logger: logger, nodeName: configuration.nodeName),
+            router: HTTPRoutes.make(core: router, logger: logger, nodeName: configuration.nodeName, metrics: configuration.metrics),
             server: HTTPServerBuilder { responder in
                 SalonHTTPChannel(
                     responder: responder, router: router, frameLimit: frameLimit, outboundQueueLimit: queueLimit,

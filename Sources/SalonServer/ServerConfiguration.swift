@@ -1,4 +1,5 @@
 import Logging
+import Prometheus
 import SalonCore
 import SalonProtocol
 
@@ -39,6 +40,9 @@ public struct ServerConfiguration: Sendable {
     /// Origins a browser may open the WebSocket from (`Origin` header), besides the
     /// server's own; `*` allows any. Clients that send no `Origin` (not browsers) are let in.
     public var allowedOrigins: [String] = []
+    /// The registry `GET /metrics` renders (`ServerMetrics.bootstrap()`); nil: no `/metrics`
+    /// (in-process tests, where the metrics system is not bootstrapped).
+    public var metrics: PrometheusCollectorRegistry?
 
     public init() {}
 }

@@ -128,6 +128,7 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         var configuration = ServerConfiguration()
+        configuration.metrics = ServerMetrics.bootstrap()
         let node = nodeName ?? Self.env["SALON_NODE_NAME"] ?? "\(ProcessInfo.processInfo.hostName):\(port)"
         configuration.nodeName = node
         configuration.chat.nodeName = node

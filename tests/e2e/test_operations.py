@@ -2,6 +2,7 @@
 import asyncio
 import json
 
+import requests
 import websockets
 
 from conftest import Server, ws_request
@@ -38,3 +39,54 @@ def test_a_bad_log_format_is_refused_at_start(tmp_path):
     from conftest import BINARY
     out = subprocess.run([BINARY, "serve", "--log-format", "xml", "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=30)
     assert out.returncode == 64 and "--log-format must be text or json" in out.stderr
+
+
+def metrics(server):
+    from prometheus_client.parser import text_string_to_metric_families
+    r = requests.get(f"http://127.0.0.1:{server.http_port}/metrics", timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    samples = {}
+    for family in text_string_to_metric_families(r.text):  # the parser refuses a malformed exposition
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def value(samples, name, **labels):
+    return samples.get((name, tuple(sorted(labels.items()))), 0)
+
+
+def test_metrics_count_what_happens(server):
+    before = metrics(server)
+    for name in ["salon_connections", "salon_messages_total", "salon_logins_total", "salon_store_commit_seconds_count",
+                 "salon_slow_consumers_total", "salon_rate_limited_total", "salon_fanout_deliveries_total"]:
+        assert any(key[0] == name for key in before), name  # there from the start
+    assert value(before, "salon_connections", transport="websocket") == 0
+
+    async def flow():
+        async with websockets.connect(server.ws_url) as ana, websockets.connect(server.ws_url) as bob, \
+                websockets.connect(server.ws_url) as eve:
+            await ws_request(ana, "register", {"username": "ana", "password": "ana password"})
+            await ws_request(bob, "login", {"username": "bob"})
+            wrong = await ws_request(eve, "login", {"username": "ana", "password": "not the password"})
+            assert wrong["action"] == "error" and wrong["data"]["code"] == "auth_failed"
+            for i in range(3):
+                assert (await ws_request(ana, "send_message", {"room": "general", "text": f"m{i}"}))["action"] == "success"
+            during = metrics(server)
+            assert value(during, "salon_connections", transport="websocket") == 3
+            return during
+    during = asyncio.run(flow())
+    assert value(during, "salon_messages_total") == 3
+    assert value(during, "salon_logins_total", result="success") == 1 and value(during, "salon_logins_total", result="failure") == 1
+    assert value(during, "salon_events_committed_total") >= 3
+    assert value(during, "salon_store_commit_seconds_count") >= 1 and value(during, "salon_store_commit_batch_size_sum") >= 3
+    assert value(during, "salon_fanout_deliveries_total") >= 3  # bob got each message
+    assert value(during, "salon_http_requests_total", route="/metrics", method="GET", status="200") >= 1
+    requests.get(f"http://127.0.0.1:{server.http_port}/healthz", timeout=10)
+    after = metrics(server)
+    assert value(after, "salon_http_requests_total", route="/healthz", method="GET", status="200") == 1
+    # the connections are counted down when they close (the server sees the close a moment later)
+    for _ in range(100):
+        if value(metrics(server), "salon_connections", transport="websocket") == 0:
+            break
+    assert value(metrics(server), "salon_connections", transport="websocket") == 0

@@ -65,6 +65,7 @@ extension Router {
     /// nil when the call may go on, else the `rate_limited` reply.
     private func takeCall(key: String) -> EncodedFrame? {
         guard let wait = apiCalls.take(key) else { return nil }
+        ChatMetrics.rateLimited.increment()
         return EnvelopeEncoder.error(replyTo: Self.callID, ProtocolError(
             .rateLimited, "too many requests: at most \(configuration.rateLimit) a second (try again in \(wait) s)"))
     }

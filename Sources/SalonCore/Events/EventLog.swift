@@ -159,9 +159,14 @@ final class EventLog: Sendable {
     /// before it, first); returns the completions that wait for the delivery.
     private func commitAndDeliver(_ batch: [Pending]) async -> [(Completion, Outcome)] {
         let outcomes: [ChangeOutcome]
+        let started = ContinuousClock.now
         do {
             outcomes = try await store.commit(batch.map(\.change))
+            let took = ContinuousClock.now - started
+            ChatMetrics.commitSeconds.recordNanoseconds(took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
+            ChatMetrics.commitBatchSize.record(batch.count)
         } catch {
+            ChatMetrics.commitFailures.increment()
             logger.error("storing \(batch.count) changes failed", metadata: ["error": "\(error)"])
             outcomes = Array(repeating: .refused(ProtocolError(.internal, "the change could not be stored")), count: batch.count)
         }
@@ -175,11 +180,18 @@ final class EventLog: Sendable {
         }
         var first: Int64?
         var last: Int64?
+        var (eventCount, messageCount) = (0, 0)
+        defer {
+            ChatMetrics.eventsCommitted.increment(by: eventCount)
+            ChatMetrics.messages.increment(by: messageCount)
+        }
         for (index, pending) in batch.enumerated() {
             let outcome: Outcome
             switch index < outcomes.count ? outcomes[index] : .refused(ProtocolError(.internal, "the change could not be stored")) {
             case .committed(let events):
                 let rendered = events.map(Self.render)
+                eventCount += events.count
+                if case .message = pending.change { messageCount += 1 }
                 if let seq = rendered.first?.seq, first == nil { first = seq }
                 if let seq = rendered.last?.seq { last = seq }
                 items.append(Batch.Item(events: rendered, origin: pending.origin, apply: pending.apply))

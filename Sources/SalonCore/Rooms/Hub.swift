@@ -164,8 +164,11 @@ private struct Lanes {
     }
 
     func send() {
+        var count = 0
         for (lane, deliveries) in lanes {
+            for delivery in deliveries { count += delivery.sinks.count - (delivery.excluding == nil ? 0 : 1) }
             lane.deliver(deliveries)
         }
+        if count > 0 { ChatMetrics.deliveries.increment(by: count) }
     }
 }

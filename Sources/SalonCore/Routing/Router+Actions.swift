@@ -45,7 +45,16 @@ enum Actions: PayloadRegistry {
     static let table: [String: Spec] = [
         // Session (§3)
         "register": anonymousAction(.anonymous) { (r, p: RegisterRequest, s) in try await r.register(p, s) },
-        "login": anonymousAction(.anonymous) { (r, p: LoginRequest, s) in try await r.login(p, s) },
+        "login": anonymousAction(.anonymous) { (r, p: LoginRequest, s) in
+            do {
+                let result = try await r.login(p, s)
+                ChatMetrics.loginsSucceeded.increment()
+                return result
+            } catch {
+                ChatMetrics.loginsFailed.increment()
+                throw error
+            }
+        },
         "logout": action(closes: true) { (r, _: EmptyPayload, s, _) in try await r.logout(s) },
         "ping": anonymousAction(.anyone) { (_, _: EmptyPayload, _) in EmptyPayload() },
         // Rooms (§4)

@@ -200,6 +200,7 @@ public final class Router: Service, Sendable {
         let envelope = ClientEnvelope<Actions>.decode(frame)
         let replyTo = envelope.id
         guard session.bucket.take() else {
+            ChatMetrics.rateLimited.increment()
             session.send(EnvelopeEncoder.error(replyTo: replyTo, ProtocolError(.rateLimited, "too many requests: at most \(configuration.rateLimit) a second")))
             return .keepOpen
         }

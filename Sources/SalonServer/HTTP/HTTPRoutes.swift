@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import Logging
+import Prometheus
 import SalonCore
 
 /// The plain HTTP side: the web client's files at `/`, a health check, files (`FileRoutes`),
@@ -9,9 +10,20 @@ import SalonCore
 enum HTTPRoutes {
     /// `/healthz` answers `ok` and the node's name (`ok node=NAME`), so that a proxy or a
     /// person can tell which node answered.
-    static func make(core: SalonCore.Router, logger: Logger, nodeName: String) -> Hummingbird.Router<SalonRequestContext> {
+    ///
+    /// With `metrics`, `GET /metrics` renders them in Prometheus's text format, and every
+    /// request is counted by route and status (Hummingbird's `MetricsMiddleware`).
+    static func make(core: SalonCore.Router, logger: Logger, nodeName: String, metrics: PrometheusCollectorRegistry? = nil)
+        -> Hummingbird.Router<SalonRequestContext> {
         let router = Hummingbird.Router(context: SalonRequestContext.self)
         router.add(middleware: SecurityHeadersMiddleware())
+        if let metrics {
+            router.add(middleware: MetricsMiddleware())
+            router.get("/metrics") { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                         body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
+            }
+        }
         let files = WebClientFiles.load(logger: logger)
         router.add(middleware: WebClientMiddleware(files: files))
         router.add(middleware: APIMethodMiddleware())

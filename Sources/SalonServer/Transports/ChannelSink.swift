@@ -154,6 +154,7 @@ final class ChannelSink: ConnectionSink {
     private func cutOff(pending: Int) {
         state.outgoing = .idle
         guard channel.isActive else { return }
+        ServerMetrics.slowConsumers.increment()
         let queued = ((try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0) + pending
         logger.warning("disconnecting a client that stopped reading", metadata: [
             "reason": "\(CloseReason.slowConsumer(queuedBytes: queued))",

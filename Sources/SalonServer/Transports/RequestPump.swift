@@ -50,6 +50,7 @@ final class RequestPump: Sendable {
         self.router = router
         self.sink = sink
         self.session = router.open(sink, address: sink.channel.remoteAddress?.ipAddress)
+        ServerMetrics.connections(sink.framing).increment()
         self.resumeReading = resumeReading
     }
 
@@ -76,6 +77,7 @@ final class RequestPump: Sendable {
     /// The connection ended (on the event loop, once). The session closes now, or when the
     /// request being handled returns.
     func connectionClosed() {
+        ServerMetrics.connections(sink.framing).decrement()
         let idle = state.withLock { s -> Bool in
             s.closed = true
             s.queue.removeAll()
