@@ -91,7 +91,8 @@ def test_typing_is_never_garbled_by_arriving_messages(server, home):
     assert chat.input_line() == "[#general]> half a sente"
     chat.type("nce\r")
     chat.shows("ana: half a sentence")
-    assert chat.input_line() == "[#general]>"
+    # The message line is drawn first, then the prompt beneath it: wait for both.
+    chat.wait_for(lambda s: chat.input_line() == "[#general]>")
     # Names are coloured; a mention of ana rings the bell.
     assert "\x1b[" in chat.raw and "\x07" not in chat.raw
     assert salon(home, "send", "--server", server.tcp_url, "--guest", "--user", "eve", "--room", "general", "ana, look").returncode == 0
