@@ -47,6 +47,16 @@ class Page:
             self.find("#auth-password").send_keys(password)
         self.find("#auth-submit").click()
 
+    def create_room(self, name, private=False):
+        """Creates a room from the rooms dialog and waits until it is open."""
+        self.find("#browse-button").click()
+        self.wait(lambda: self.find("#create-name").is_displayed())
+        self.find("#create-name").send_keys(name)
+        if private:
+            self.find("#create-private").click()
+        self.find("#create-form button[type=submit]").click()
+        self.wait(lambda: self.title() == f"#{name}")
+
     def signed_in(self):
         self.wait(lambda: self.find("#app").is_displayed())
 
@@ -780,12 +790,7 @@ def test_room_settings_invitations_and_moderation(server, pages):
     ana.signed_in()
     bob.signed_in()
     # A private room, locked in the list.
-    ana.find("#browse-button").click()
-    ana.wait(lambda: ana.find("#create-name").is_displayed())
-    ana.find("#create-name").send_keys("den")
-    ana.find("#create-private").click()
-    ana.find("#create-form button[type=submit]").click()
-    ana.wait(lambda: ana.title() == "#den")
+    ana.create_room("den", private=True)
     ana.wait(lambda: "🔒 den" in ana.find('[data-key="#den"]').text)
     # Settings: what an owner may do.
     ana.find("#settings-button").click()
@@ -953,11 +958,7 @@ def test_a_room_owner_makes_a_webhook_whose_posts_say_bot(server, pages):
     bob.sign_in("guest", "bob")
     ana.signed_in()
     bob.signed_in()
-    ana.find("#browse-button").click()
-    ana.wait(lambda: ana.find("#create-name").is_displayed())
-    ana.find("#create-name").send_keys("builds")
-    ana.find("#create-form button[type=submit]").click()
-    ana.wait(lambda: ana.title() == "#builds")
+    ana.create_room("builds")
     ana.find("#settings-button").click()
     ana.wait(lambda: ana.find("#webhook-section").is_displayed() and "None yet." in ana.find("#webhooks").text)
     ana.find("#webhook-name").send_keys("bad name!\n")
