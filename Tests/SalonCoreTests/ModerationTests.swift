@@ -56,8 +56,9 @@ import Testing
         #expect(Self.system(mk, "unban", "member"))
         #expect(Self.answer(try await h.request(member, mk, "join_room", ["room": "club"])) == "success")
         #expect(Self.answer(try await h.request(owner, ok, "unban", ["room": "club", "username": "member"])) == "success")  // nothing to lift
-        // A ban for a second ends by itself: the banned one is told (an event), and may join.
-        #expect(try await ban(owner, ok, ["room": "club", "username": "member", "duration_seconds": 1]) == "success")
+        // A short ban ends by itself: the banned one is told (an event), and may join. Three
+        // seconds, not one: on a loaded machine a second passed before the join was checked.
+        #expect(try await ban(owner, ok, ["room": "club", "username": "member", "duration_seconds": 3]) == "success")
         #expect(Self.answer(try await h.request(member, mk, "join_room", ["room": "club"])) == "banned")
         await mk.until { envelopes in
             envelopes.filter { $0["action"] as? String == "system" && ($0["data"] as? [String: Any])?["event"] as? String == "unban" }.count >= 2
@@ -69,7 +70,7 @@ import Testing
         #expect(entries.map { $0["action"] as? String ?? "" } == ["unban", "ban", "unban", "ban", "ban"])
         #expect(entries.first?["by"] == nil && entries.first?["username"] as? String == "member")
         #expect(entries.contains { $0["action"] as? String == "ban" && $0["reason"] as? String == "spam" && $0["by"] as? String == "owner" })
-        #expect(entries.contains { $0["action"] as? String == "ban" && $0["duration_seconds"] as? Int == 1 })
+        #expect(entries.contains { $0["action"] as? String == "ban" && $0["duration_seconds"] as? Int == 3 })
         let seqs = entries.compactMap { $0["seq"] as? Int }
         #expect(seqs == seqs.sorted(by: >) && seqs.count == entries.count)
         // The outsider's ban survives a restart.
