@@ -683,10 +683,10 @@ public final class ChatController {
         var text = VisibleText.of(message.text, keepNewlines: true)
         if mentioned { text = style.highlight(text) }
         // A bot's or a webhook's message says so, as the web client's badge does.
-        let from = VisibleText.of(message.from) + (message.fromBot == true ? style.dim(" [bot]") : "")
+        let from = style.user(VisibleText.of(message.from)) + (message.fromBot == true ? style.dim(" [bot]") : "")
         let body = text.hasPrefix("/me ")
-            ? "* \(style.user(from)) \(text.dropFirst(4))"
-            : "\(style.user(from)): \(text)"
+            ? "* \(from) \(text.dropFirst(4))"
+            : "\(from): \(text)"
         show("\(time) \(tag) \(place)\(reply)\(body)\(edited)")
         for file in message.attachments ?? [] { show("      " + attachmentLine(file)) }
         if interactive && !again && (mentioned || isPrivateToMe) { Terminal.write("\u{7}") }

@@ -1,14 +1,15 @@
-"""Operating the server: logs as JSON lines (`--log-format json`)."""
+"""Operating the server: logs as JSON lines (`--log-format json`) and `/metrics` for Prometheus."""
 import asyncio
 import json
+import subprocess
 
 import requests
 import websockets
 
-from conftest import Server, ws_request
+from conftest import BINARY, Server, ws_request
 
 
-def test_json_logs_are_one_object_per_line_whatever_the_input():
+def test_json_logs_are_one_object_per_line():
     server = Server(extra=["--log-format", "json", "--log-level", "info"])
     try:
         start = [json.loads(line) for line in server.lines]
@@ -35,8 +36,6 @@ def test_json_logs_are_one_object_per_line_whatever_the_input():
 
 
 def test_a_bad_log_format_is_refused_at_start(tmp_path):
-    import subprocess
-    from conftest import BINARY
     out = subprocess.run([BINARY, "serve", "--log-format", "xml", "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=30)
     assert out.returncode == 64 and "--log-format must be text or json" in out.stderr
 

@@ -162,8 +162,7 @@ final class EventLog: Sendable {
         let started = ContinuousClock.now
         do {
             outcomes = try await store.commit(batch.map(\.change))
-            let took = ContinuousClock.now - started
-            ChatMetrics.commitSeconds.recordNanoseconds(took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
+            ChatMetrics.commitSeconds.record(duration: ContinuousClock.now - started)
             ChatMetrics.commitBatchSize.record(batch.count)
         } catch {
             ChatMetrics.commitFailures.increment()

@@ -94,6 +94,11 @@ struct HubState: Sendable {
         if !isMember(user.id, of: Self.general) { addMember(user.id, name: user.username, to: Self.general, role: .member) }
     }
 
+    /// A list entry's `bot`: true for a bot's account, absent (nil) for everyone else.
+    func botMark(_ id: Int64) -> Bool? {
+        bots.contains(id) ? true : nil
+    }
+
     mutating func learn(_ record: UserRecord) {
         directory[record.key] = DirectoryEntry(id: record.id, username: record.username, role: record.role)
         names[record.id] = record.username

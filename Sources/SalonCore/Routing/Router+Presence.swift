@@ -17,7 +17,7 @@ extension Router {
             let users = ids.map { id -> MemberInfo in
                 let name = s.displayName(id)
                 let role = s.online[id]?.user.role ?? s.directory[UserKey.of(name)].flatMap { $0.id == id ? $0.role : nil } ?? .guest
-                return MemberInfo(username: name, role: role.rawValue, online: s.isOnline(id), bot: s.bots.contains(id) ? true : nil)
+                return MemberInfo(username: name, role: role.rawValue, online: s.isOnline(id), bot: s.botMark(id))
             }
             let sorted = users.sorted { $0.username.lowercased() < $1.username.lowercased() }
             let page = Paging.page(sorted, after: p.after?.lowercased(), limit: limit, name: { $0.username.lowercased() }, size: JSONSize.member)

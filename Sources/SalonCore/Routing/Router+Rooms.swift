@@ -175,8 +175,7 @@ extension Router {
         return hub.withState { s in
             let room = s.rooms[name] ?? access.room
             let members = room.members
-                .map { id, role in MemberInfo(username: s.displayName(id), role: role.rawValue, online: room.onlineMembers.contains(id),
-                                    bot: s.bots.contains(id) ? true : nil) }
+                .map { id, role in MemberInfo(username: s.displayName(id), role: role.rawValue, online: room.onlineMembers.contains(id), bot: s.botMark(id)) }
                 .sorted { $0.username.lowercased() < $1.username.lowercased() }
             let page = Paging.page(members, after: p.after?.lowercased(), limit: limit, name: { $0.username.lowercased() }, size: JSONSize.member)
             return MembersResult(members: page.items, hasMore: page.hasMore)

@@ -37,8 +37,7 @@ extension Router {
         let bot = try await Bots.create(name: name, store: store, generalID: generalID, at: now)
         registered = true
         hub.withState { s in
-            s.directory[key] = DirectoryEntry(id: bot.id, username: bot.username, role: bot.role)
-            s.bots.insert(bot.id)
+            s.learn(bot)
             s.addMember(bot.id, name: bot.username, to: HubState.general, role: .member)
         }
         let room = access.room

@@ -60,9 +60,7 @@ public final class Router: Service, Sendable {
         hub.withState { s in
             s.appliedSeq = seq
             for user in users {
-                s.directory[user.key] = DirectoryEntry(id: user.id, username: user.username, role: user.role)
-                s.names[user.id] = user.username
-                if user.isBot { s.bots.insert(user.id) }
+                s.learn(user)
                 s.addSkeleton(user.username)
             }
             for record in rooms {

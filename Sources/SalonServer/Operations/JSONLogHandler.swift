@@ -42,6 +42,7 @@ public struct JSONLogHandler: LogHandler {
                 var offset = 0
                 while offset < buffer.count {
                     let written = write(STDOUT_FILENO, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+                    if written < 0 && errno == EINTR { continue }
                     if written <= 0 { break }  // stdout is gone: nothing to tell
                     offset += written
                 }
