@@ -2,6 +2,7 @@ import Foundation
 import Histogram
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// What `salon bench` runs.
 public enum Scenario: String, Sendable, CaseIterable {
@@ -51,7 +52,16 @@ public struct BenchOptions: Sendable {
     public var textSize = 100
     public var serverPID: Int32?
     public var threads = 1
+    /// TLS on both ports (`wss://`, `tls://`), checked against these roots; nil: plain.
+    public var tls: NIOSSLContext?
     public init() {}
+
+    /// A TLS context for `tls`: the CA of `caFile` (PEM) as the only root, or the system's.
+    public static func tlsContext(caFile: String?) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if let caFile { configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile)) }
+        return try NIOSSLContext(configuration: configuration)
+    }
 }
 
 public struct StepReport: Codable, Sendable {
@@ -238,7 +248,9 @@ public final class BenchRunner: Sendable {
             let targets = o.targets
             let node = i % targets.count
             let server = targets[node]
-            let opened = openConnection(transport: o.transport, host: server.host, httpPort: server.httpPort, tcpPort: server.tcpPort, on: bound.eventLoop) {
+            let opened = openConnection(
+                transport: o.transport, host: server.host, httpPort: server.httpPort, tcpPort: server.tcpPort, tls: o.tls, on: bound.eventLoop
+            ) {
                 BenchClient(shard: bound.value, index: i, node: node, name: client, room: roomName, login: credentials, textSize: o.textSize)
             }
             pending.append(opened.map { _ in }.flatMapErrorThrowing { _ in

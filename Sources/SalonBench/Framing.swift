@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 import SalonProtocol
 
@@ -169,17 +170,24 @@ public enum BenchTransport: String, Sendable, CaseIterable {
     case ws, tcp
 }
 
-/// Opens one connection whose JSON goes to the client `make` builds, on `loop`.
+/// Opens one connection whose JSON goes to the client `make` builds, on `loop`; with `tls`,
+/// inside TLS (NIOSSL holds the first writes until the handshake is done).
 func openConnection(
-    transport: BenchTransport, host: String, httpPort: Int, tcpPort: Int, on loop: any EventLoop,
+    transport: BenchTransport, host: String, httpPort: Int, tcpPort: Int, tls: NIOSSLContext?, on loop: any EventLoop,
     make: @escaping @Sendable () -> BenchClient
 ) -> EventLoopFuture<any Channel> {
+    let addTLS: @Sendable (any Channel) throws -> Void = { channel in
+        guard let tls else { return }
+        let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
+        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : host))
+    }
     switch transport {
     case .tcp:
         return ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try addTLS(channel)
                     let client = make()
                     try channel.pipeline.syncOperations.addHandlers(
                         FrameSplitter(framing: .lengthPrefixed, client: client), TCPFrameEncoder(), client
@@ -195,6 +203,7 @@ func openConnection(
                     upgraders: [BenchWebSocketUpgrader(makeClient: make)], completionHandler: { _ in }
                 )
                 return channel.eventLoop.makeCompletedFuture {
+                    try addTLS(channel)
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(withClientUpgrade: configuration)
                     try channel.pipeline.syncOperations.addHandler(UpgradeRequester(host: "\(host):\(httpPort)", path: "/ws"))
                 }

@@ -11,25 +11,29 @@ public struct FileTransfer: Sendable {
     /// `http://HOST:PORT` (or `https://`).
     public let base: String
     public let token: String
+    /// The roots an `https://` server's certificate is checked against.
+    public let tls: ClientTLS
 
-    public init(base: String, token: String) {
+    public init(base: String, token: String, tls: ClientTLS = ClientTLS()) {
         self.base = base.hasSuffix("/") ? String(base.dropLast()) : base
         self.token = token
+        self.tls = tls
     }
 
     /// The HTTP address of a server named by its socket address: `ws://HOST:PORT/ws` is
     /// `http://HOST:PORT` (`wss` is `https`); a TCP address says nothing of the HTTP port, so
-    /// `http` (SALON_HTTP) must be given, or the default port 8080 of the same host is used.
+    /// `http` (SALON_HTTP) must be given, or the default port 8080 of the same host is used
+    /// (over HTTPS for `tls://`).
     public static func base(for server: String, http: String? = nil) -> String {
         if let http, !http.isEmpty { return http }
         for (scheme, web) in [("ws://", "http://"), ("wss://", "https://")] where server.hasPrefix(scheme) {
             let rest = server.dropFirst(scheme.count)
             return web + (rest.split(separator: "/", maxSplits: 1).first.map(String.init) ?? "")
         }
-        if server.hasPrefix("tcp://") {
-            let rest = server.dropFirst("tcp://".count)
+        for (scheme, web) in [("tcp://", "http://"), ("tls://", "https://")] where server.hasPrefix(scheme) {
+            let rest = server.dropFirst(scheme.count)
             let host = rest.lastIndex(of: ":").map { String(rest[..<$0]) } ?? String(rest)
-            return "http://\(host):8080"
+            return "\(web)\(host):8080"
         }
         return server
     }
@@ -54,7 +58,7 @@ public struct FileTransfer: Sendable {
         let head = ByteBuffer(string: "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(quoted)\"\r\n"
             + "Content-Type: \(Self.mediaType(of: name))\r\n\r\n")
         let tail = ByteBuffer(string: "\r\n--\(boundary)--\r\n")
-        var request = HTTPClientRequest(url: base + "/api/files")
+        var request = makeRequest(base + "/api/files")
         request.method = .POST
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Content-Type", value: "multipart/form-data; boundary=\(boundary)")
@@ -76,7 +80,7 @@ public struct FileTransfer: Sendable {
         guard !id.isEmpty, id.utf8.allSatisfy({ (97...122).contains($0) || (48...57).contains($0) || $0 == UInt8(ascii: "/") }) else {
             throw SalonClientError.server(ErrorPayload(code: .fileNotFound, message: "'\(file)' is not a file id"))
         }
-        var request = HTTPClientRequest(url: base + "/api/files/" + id)
+        var request = makeRequest(base + "/api/files/" + id)
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(600))
         guard response.status == .ok else {
@@ -84,6 +88,12 @@ public struct FileTransfer: Sendable {
         }
         for try await chunk in response.body { try await body(chunk) }
         return Self.fileName(fromDisposition: response.headers.first(name: "Content-Disposition")) ?? id
+    }
+
+    private func makeRequest(_ url: String) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url)
+        request.tlsConfiguration = tls.configuration
+        return request
     }
 
     /// Downloads a file to `path`; returns its length and the name it was shared under.

@@ -33,21 +33,23 @@ public final class SalonClient: Sendable {
         transport = OneShot()
     }
 
-    /// Connects to `ws://HOST:PORT/ws` or `tcp://HOST:PORT`.
-    public static func connect(to address: String, logger: Logger = Logger(label: "salon.client")) async throws -> SalonClient {
-        try await connect(to: ServerAddress(address), logger: logger)
+    /// Connects to `ws://HOST:PORT/ws`, `wss://…`, `tcp://HOST:PORT` or `tls://HOST:PORT`;
+    /// `tls` says which certificates to trust (the system's by default).
+    public static func connect(to address: String, tls: ClientTLS = ClientTLS(), logger: Logger = Logger(label: "salon.client")) async throws -> SalonClient {
+        try await connect(to: ServerAddress(address), tls: tls, logger: logger)
     }
 
-    public static func connect(to address: ServerAddress, logger: Logger = Logger(label: "salon.client")) async throws -> SalonClient {
+    public static func connect(to address: ServerAddress, tls: ClientTLS = ClientTLS(), logger: Logger = Logger(label: "salon.client")) async throws -> SalonClient {
         let client = SalonClient()
         let receive: @Sendable ([UInt8]) -> Void = { [weak client] bytes in client?.received(bytes) }
         let ended: @Sendable (UInt16?) -> Void = { [weak client] code in client?.ended(code) }
         do {
             switch address {
-            case .tcp(let host, let port):
-                client.transport.fulfil(.success(try await TCPTransport.connect(host: host, port: port, receive: receive, ended: ended)))
+            case .tcp(let host, let port, let secure):
+                let transport = try await TCPTransport.connect(host: host, port: port, tls: secure ? tls : nil, receive: receive, ended: ended)
+                client.transport.fulfil(.success(transport))
             case .webSocket(let url):
-                client.transport.fulfil(.success(try await WebSocketTransport.connect(url: url, logger: logger, receive: receive, ended: ended)))
+                client.transport.fulfil(.success(try await WebSocketTransport.connect(url: url, tls: tls, logger: logger, receive: receive, ended: ended)))
             }
         } catch let error as SalonClientError {
             throw error

@@ -48,17 +48,28 @@ public enum SalonClientError: Error, Sendable, Equatable, CustomStringConvertibl
     case server(ErrorPayload)
     /// The connection is closed (by either side) before a reply came.
     case disconnected
-    /// The address is not `ws://HOST:PORT/PATH`, `wss://…` or `tcp://HOST:PORT`.
+    /// The address is not `ws://HOST:PORT/PATH`, `wss://…`, `tcp://HOST:PORT` or `tls://…`.
     case invalidAddress(String)
     /// The server could not be reached.
     case unreachable(String)
+    /// TLS stood in the way: the CA file, or the server's certificate (the reason in words).
+    case tls(String)
 
     public var description: String {
         switch self {
         case .server(let e): return "\(e.message) (\(e.code.rawValue))"
         case .disconnected: return "the connection to the server was closed"
-        case .invalidAddress(let a): return "'\(a)' is not a server address: use ws://HOST:PORT/ws or tcp://HOST:PORT"
+        case .invalidAddress(let a): return "'\(a)' is not a server address: use ws://HOST:PORT/ws, wss://HOST:PORT/ws, tcp://HOST:PORT or tls://HOST:PORT"
         case .unreachable(let why): return "the server cannot be reached: \(why)"
+        case .tls(let why): return why
+        }
+    }
+
+    /// The reason alone, for a message that says what could not be done.
+    public var reason: String {
+        switch self {
+        case .unreachable(let why), .tls(let why): return why
+        default: return description
         }
     }
 

@@ -6,22 +6,23 @@ import NIOWebSocket
 import SalonProtocol
 import Synchronization
 
-/// Where a client connects: `ws://HOST:PORT/PATH` (or `wss://`) or `tcp://HOST:PORT`.
+/// Where a client connects: `ws://HOST:PORT/PATH` (or `wss://`), `tcp://HOST:PORT`, or
+/// `tls://HOST:PORT` (the TCP frames inside TLS).
 public enum ServerAddress: Sendable, Equatable {
     case webSocket(url: String)
-    case tcp(host: String, port: Int)
+    case tcp(host: String, port: Int, tls: Bool = false)
 
     public init(_ text: String) throws {
         if text.hasPrefix("ws://") || text.hasPrefix("wss://") {
             self = .webSocket(url: text)
-        } else if text.hasPrefix("tcp://") {
-            let rest = text.dropFirst("tcp://".count)
+        } else if let scheme = ["tcp://", "tls://"].first(where: text.hasPrefix) {
+            let rest = text.dropFirst(scheme.count)
             guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port) else {
                 throw SalonClientError.invalidAddress(text)
             }
             var host = String(rest[..<colon])
             if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            self = .tcp(host: host, port: port)
+            self = .tcp(host: host, port: port, tls: scheme == "tls://")
         } else {
             throw SalonClientError.invalidAddress(text)
         }
@@ -45,19 +46,40 @@ final class TCPTransport: FrameTransport {
 
     private init(channel: any Channel) { self.channel = channel }
 
-    /// Connects and starts reading; each frame's JSON goes to `receive`, and `ended` is called
-    /// once when the connection closes.
-    static func connect(host: String, port: Int, receive: @escaping @Sendable ([UInt8]) -> Void, ended: @escaping @Sendable (UInt16?) -> Void) async throws -> TCPTransport {
-        let async = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+    /// Connects (and with `tls`, finishes the handshake) and starts reading; each frame's JSON
+    /// goes to `receive`, and `ended` is called once when the connection closes.
+    static func connect(
+        host: String, port: Int, tls: ClientTLS?, receive: @escaping @Sendable ([UInt8]) -> Void, ended: @escaping @Sendable (UInt16?) -> Void
+    ) async throws -> TCPTransport {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let handshake = loop.makePromise(of: Void.self)
+        let async: NIOAsyncChannel<InboundFrame, ByteBuffer>
+        do {
+            async = try await ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandlers(tls.handler(host: host), TLSHandshakeWaiter(done: handshake))
+                    } else {
+                        handshake.succeed()
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(LengthPrefixedFrameDecoder(maxFrameLength: 1 << 24), maximumBufferSize: 1 << 25)
                     )
                     return try NIOAsyncChannel<InboundFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
+        } catch {
+            handshake.fail(error)
+            throw error
+        }
+        do {
+            try await handshake.futureResult.get()
+        } catch {
+            try? await async.channel.close()
+            throw SalonClientError.tls(ClientTLS.explain(error, host: host))
+        }
         let transport = TCPTransport(channel: async.channel)
         Task {
             do {
@@ -104,13 +126,16 @@ final class WebSocketTransport: FrameTransport {
         self.task = task
     }
 
-    static func connect(url: String, logger: Logger, receive: @escaping @Sendable ([UInt8]) -> Void, ended: @escaping @Sendable (UInt16?) -> Void) async throws -> WebSocketTransport {
+    static func connect(
+        url: String, tls: ClientTLS, logger: Logger, receive: @escaping @Sendable ([UInt8]) -> Void, ended: @escaping @Sendable (UInt16?) -> Void
+    ) async throws -> WebSocketTransport {
         let opened = OneShot<WebSocketOutboundWriter>()
         let task = Task {
             do {
                 let closeFrame = try await WebSocketClient.connect(
                     url: url,
                     configuration: .init(maxFrameSize: 1 << 24, autoPing: .disabled),
+                    tlsConfiguration: tls.configuration,
                     logger: logger
                 ) { inbound, outbound, _ in
                     opened.fulfil(.success(outbound))
@@ -125,7 +150,7 @@ final class WebSocketTransport: FrameTransport {
                 opened.fulfil(.failure(SalonClientError.unreachable("the WebSocket upgrade was refused")))
                 ended(closeFrame.map { UInt16(webSocketErrorCode: $0.closeCode) })
             } catch {
-                opened.fulfil(.failure(SalonClientError.unreachable("\(error)")))
+                opened.fulfil(.failure(ClientTLS.failure(error, url: url)))
                 ended(nil)
             }
         }

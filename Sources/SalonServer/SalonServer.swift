@@ -35,10 +35,12 @@ public final class SalonServer: Sendable {
         self.configuration = configuration
         self.router = router
         self.logger = logger
+        let tls = configuration.tls
         let ports = ListeningPorts(tcpEnabled: configuration.tcpPort != nil) { http, tcp in
             let host = configuration.host
-            var text = "Salon listening on http://\(host):\(http) (WebSocket ws://\(host):\(http)/ws)"
-            if let tcp { text += ", TCP frames on \(host):\(tcp)" }
+            let (web, socket) = tls == nil ? ("http", "ws") : ("https", "wss")
+            var text = "Salon listening on \(web)://\(host):\(http) (WebSocket \(socket)://\(host):\(http)/ws)"
+            if let tcp { text += tls == nil ? ", TCP frames on \(host):\(tcp)" : ", TCP frames over TLS on tls://\(host):\(tcp)" }
             logger.notice("\(text)", metadata: ["http_port": "\(http)", "tcp_port": "\(tcp.map(String.init) ?? "off")"])
         }
         self.ports = ports
@@ -52,11 +54,11 @@ public final class SalonServer: Sendable {
         )
         let (idle, header, origins) = (configuration.httpIdleTimeout, configuration.headerTimeout, configuration.allowedOrigins)
         let app = Application(
-            router: HTTPRoutes.make(core: router, logger: logger, nodeName: configuration.nodeName, metrics: configuration.metrics),
+            router: HTTPRoutes.make(core: router, logger: logger, nodeName: configuration.nodeName, metrics: configuration.metrics, secure: tls != nil),
             server: HTTPServerBuilder { responder in
                 SalonHTTPChannel(
                     responder: responder, router: router, frameLimit: frameLimit, outboundQueueLimit: queueLimit,
-                    idleTimeout: .seconds(idle), headerTimeout: .seconds(Int64(header)), guards: guards, allowedOrigins: origins, logger: logger
+                    idleTimeout: .seconds(idle), headerTimeout: .seconds(Int64(header)), guards: guards, allowedOrigins: origins, tls: tls, logger: logger
                 )
             },
             configuration: .init(
@@ -69,9 +71,10 @@ public final class SalonServer: Sendable {
         if let tcpPort = configuration.tcpPort {
             services.append(TCPListener(
                 router: router, host: configuration.host, port: tcpPort, backlog: configuration.listenBacklog, frameLimit: configuration.frameLimit,
-                outboundQueueLimit: configuration.outboundQueueLimit, guards: guards, logger: logger
+                outboundQueueLimit: configuration.outboundQueueLimit, guards: guards, tls: tls, logger: logger
             ) { port in ports.set(tcp: port) })
         }
+        if let tls { services.append(TLSReloader(tls: tls, logger: logger)) }
         self.group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],

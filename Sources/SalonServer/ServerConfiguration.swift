@@ -43,6 +43,9 @@ public struct ServerConfiguration: Sendable {
     /// The registry `GET /metrics` renders (`ServerMetrics.bootstrap()`); nil: no `/metrics`
     /// (in-process tests, where the metrics system is not bootstrapped).
     public var metrics: PrometheusCollectorRegistry?
+    /// The certificate and key both ports serve with (`--tls-cert`, `--tls-key`): HTTPS and
+    /// WSS on `port`, TLS on `tcpPort`; nil: plain connections. Reloaded on SIGHUP.
+    public var tls: ServerTLS?
 
     public init() {}
 }

@@ -53,9 +53,12 @@ public final class Connector: Sendable {
     private let register: Bool
     private let store: SessionStore
     private let state: Mutex<(username: String?, token: String?)>
+    /// A private CA's certificate (`--ca`) for `wss://`, `tls://` and `https://`.
+    private let caFile: String?
 
-    public init(server: String, username: String?, guest: Bool, register: Bool = false, store: SessionStore = SessionStore()) {
+    public init(server: String, username: String?, guest: Bool, register: Bool = false, caFile: String? = nil, store: SessionStore = SessionStore()) {
         self.server = server
+        self.caFile = caFile
         let addresses = server.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         self.addresses = addresses.isEmpty ? [server] : addresses
         self.guest = guest
@@ -72,7 +75,7 @@ public final class Connector: Sendable {
     public func files(http: String? = ProcessInfo.processInfo.environment["SALON_HTTP"]) -> FileTransfer? {
         guard let token = state.withLock({ $0.token }) else { return nil }
         let address = addresses[current.withLock { $0 } % addresses.count]
-        return FileTransfer(base: FileTransfer.base(for: address, http: http), token: token)
+        return FileTransfer(base: FileTransfer.base(for: address, http: http), token: token, tls: (try? ClientTLS(caFile: caFile)) ?? ClientTLS())
     }
 
     /// Connects and logs in. `interactive` allows asking for a name or password.
@@ -89,16 +92,23 @@ public final class Connector: Sendable {
 
     /// The node that answered last, else the next ones in turn.
     private func reachANode() async throws(ClientFailure) -> SalonClient {
+        let tls: ClientTLS
+        do {
+            tls = try ClientTLS(caFile: caFile)
+        } catch {
+            throw .usage(error.reason)
+        }
         let first = current.withLock { $0 }
         var failure = ClientFailure.unreachable("cannot reach the Salon server at \(server): is it running?")
         for step in 0..<addresses.count {
             let index = (first + step) % addresses.count
             do {
-                let client = try await SalonClient.connect(to: addresses[index])
+                let client = try await SalonClient.connect(to: addresses[index], tls: tls)
                 current.withLock { $0 = index }
                 return client
             } catch let error as SalonClientError {
                 if case .invalidAddress = error { throw .usage(error.description) }
+                if case .tls(let why) = error { failure = .unreachable("cannot reach the Salon server at \(server): \(why)") }
             } catch {
                 failure = .unreachable("cannot reach the Salon server at \(server): \(error)")
             }

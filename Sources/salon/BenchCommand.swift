@@ -40,6 +40,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "sync: how many events to catch up on.") var events = 10_000
     @Option(name: .customLong("server"), help: "A node of a cluster, HOST:PORT:TCP_PORT (repeat it: clients are spread over the nodes; instead of --host/--port/--tcp-port).")
     var servers: [String] = []
+    @Flag(help: "Connect over TLS (wss:// and tls://): the server runs with --tls-cert.") var tls = false
+    @Option(help: "With --tls: PEM certificate of the CA that signed the server's certificate.") var ca: String?
 
     func run() async throws {
         quietLogging()
@@ -70,6 +72,13 @@ struct BenchCommand: AsyncParsableCommand {
         options.textSize = size
         options.serverPID = serverPid
         options.threads = threads
+        if tls {
+            do {
+                options.tls = try BenchOptions.tlsContext(caFile: ca)
+            } catch {
+                throw ValidationError("--ca \(ca ?? ""): cannot read it as PEM certificates (\(error))")
+            }
+        }
 
         let runner = try await BenchRunner.make(options: options)
         let report: BenchReport
@@ -97,14 +106,20 @@ struct BenchCommand: AsyncParsableCommand {
     /// `sync`: a client away while `--events` messages are written catches up on all of them
     /// (`sync`, pages of 1,000, following `has_more`); reports how long that takes.
     private func runSync() async throws {
-        let address = transport == "tcp" ? "tcp://\(host):\(tcpPort)" : "ws://\(host):\(port)/ws"
+        let address = transport == "tcp" ? "\(tls ? "tls" : "tcp")://\(host):\(tcpPort)" : "\(tls ? "wss" : "ws")://\(host):\(port)/ws"
+        let trust: ClientTLS
+        do {
+            trust = try ClientTLS(caFile: ca)
+        } catch {
+            throw ValidationError("\(error)")
+        }
         let tag = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let reader: SalonClient
         let writer: SalonClient
         let start: Int64
         do {
-            reader = try await SalonClient.connect(to: address)
-            writer = try await SalonClient.connect(to: address)
+            reader = try await SalonClient.connect(to: address, tls: trust)
+            writer = try await SalonClient.connect(to: address, tls: trust)
             let auth: AuthResult = try await reader.request("login", LoginRequest(username: "sync-r\(tag)"))
             let _: AuthResult = try await writer.request("login", LoginRequest(username: "sync-w\(tag)"))
             start = auth.seq ?? 0

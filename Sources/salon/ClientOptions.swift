@@ -5,7 +5,7 @@ import SalonTerminal
 
 /// Options shared by the client commands.
 struct ClientOptions: ParsableArguments {
-    @Option(help: "Server address: ws://HOST:PORT/ws, wss://…, or tcp://HOST:PORT; several nodes of one cluster separated by commas, tried in turn (SALON_SERVER).")
+    @Option(help: "Server address: ws://HOST:PORT/ws, wss://…, tcp://HOST:PORT or tls://HOST:PORT; several nodes of one cluster separated by commas, tried in turn (SALON_SERVER).")
     var server: String = ProcessInfo.processInfo.environment["SALON_SERVER"] ?? "ws://127.0.0.1:8080/ws"
 
     @Option(help: "Your username (default: the last one used on this server).")
@@ -14,8 +14,11 @@ struct ClientOptions: ParsableArguments {
     @Flag(help: "Join as a guest, with --user as your name; nothing is remembered.")
     var guest = false
 
+    @Option(help: "PEM certificate of a private CA that signed the server's certificate, for wss://, tls:// and https:// (SALON_CA).")
+    var ca: String? = ProcessInfo.processInfo.environment["SALON_CA"]
+
     func connector(register: Bool = false) -> Connector {
-        Connector(server: server, username: user, guest: guest, register: register)
+        Connector(server: server, username: user, guest: guest, register: register, caFile: ca)
     }
 }
 

@@ -20,6 +20,8 @@ import SalonProtocol
 struct FileRoutes: Sendable {
     let router: SalonCore.Router
     let logger: Logger
+    /// Served over HTTPS: the file cookie is marked `Secure`, never sent in clear.
+    var secure = false
 
     /// A preview, made by the uploading browser: a small raster image of the same picture.
     static let previewBytes: Int64 = 512 * 1024
@@ -34,7 +36,7 @@ struct FileRoutes: Sendable {
     func add(to routes: Hummingbird.Router<SalonRequestContext>) {
         routes.post("/api/files") { request, _ in await upload(request) }
         routes.post("/api/files/cookie") { request, _ in await setCookie(request) }
-        routes.delete("/api/files/cookie") { _, _ in Self.clearCookie() }
+        routes.delete("/api/files/cookie") { _, _ in clearCookie() }
         for preview in [false, true] {
             let path = preview ? "/api/files/{id}/preview" : "/api/files/{id}"
             routes.get(RouterPath(path)) { request, context in await download(request, id: context.parameters.get("id") ?? "", preview: preview) }
@@ -81,7 +83,7 @@ struct FileRoutes: Sendable {
             guard let token = try Self.bearerToken(request) else { throw ProtocolError(.authRequired, "send 'Authorization: Bearer TOKEN'") }
             _ = try await router.authenticate(token: token)
             var response = Response(status: .noContent)
-            response.headers[.setCookie] = "\(Self.cookieName)=\(token); Path=/api/files; HttpOnly; SameSite=Strict; Max-Age=7776000"
+            response.headers[.setCookie] = "\(Self.cookieName)=\(token); \(cookieAttributes); Max-Age=7776000"
             response.headers[.cacheControl] = "no-store"
             return response
         } catch {
@@ -89,11 +91,13 @@ struct FileRoutes: Sendable {
         }
     }
 
-    static func clearCookie() -> Response {
+    func clearCookie() -> Response {
         var response = Response(status: .noContent)
-        response.headers[.setCookie] = "\(cookieName)=; Path=/api/files; HttpOnly; SameSite=Strict; Max-Age=0"
+        response.headers[.setCookie] = "\(Self.cookieName)=; \(cookieAttributes); Max-Age=0"
         return response
     }
+
+    private var cookieAttributes: String { "Path=/api/files; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "") }
 
     func answer(_ error: any Error) -> Response {
         if let error = error as? ProtocolError {

@@ -13,7 +13,7 @@ enum HTTPRoutes {
     ///
     /// With `metrics`, `GET /metrics` renders them in Prometheus's text format, and every
     /// request is counted by route and status (Hummingbird's `MetricsMiddleware`).
-    static func make(core: SalonCore.Router, logger: Logger, nodeName: String, metrics: PrometheusCollectorRegistry? = nil)
+    static func make(core: SalonCore.Router, logger: Logger, nodeName: String, metrics: PrometheusCollectorRegistry? = nil, secure: Bool = false)
         -> Hummingbird.Router<SalonRequestContext> {
         let router = Hummingbird.Router(context: SalonRequestContext.self)
         router.add(middleware: SecurityHeadersMiddleware())
@@ -29,7 +29,7 @@ enum HTTPRoutes {
         router.add(middleware: APIMethodMiddleware())
         let health = "ok node=\(nodeName)\n"
         router.get("/healthz") { _, _ in health }
-        FileRoutes(router: core, logger: logger).add(to: router)
+        FileRoutes(router: core, logger: logger, secure: secure).add(to: router)
         APIRoutes(router: core, document: files.files["openapi.yaml"]).add(to: router)
         return router
     }

@@ -6,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
+import NIOSSL
 import NIOWebSocket
 import SalonCore
 
@@ -37,11 +38,13 @@ struct SalonHTTPChannel: HTTPChannelHandler {
     let headerTimeout: TimeAmount
     let guards: TransportGuards
     let allowedOrigins: [String]
+    /// HTTPS and WSS when set: each connection starts with a TLS handshake.
+    let tls: ServerTLS?
     let logger: Logger
 
     init(
         responder: @escaping HTTPChannelHandler.Responder, router: SalonCore.Router, frameLimit: Int, outboundQueueLimit: Int,
-        idleTimeout: Duration, headerTimeout: TimeAmount, guards: TransportGuards, allowedOrigins: [String], logger: Logger
+        idleTimeout: Duration, headerTimeout: TimeAmount, guards: TransportGuards, allowedOrigins: [String], tls: ServerTLS?, logger: Logger
     ) {
         self.responder = Self.redirectingLateUpgrades(responder)
         self.router = router
@@ -51,6 +54,7 @@ struct SalonHTTPChannel: HTTPChannelHandler {
         self.headerTimeout = headerTimeout
         self.guards = guards
         self.allowedOrigins = allowedOrigins.map { $0.lowercased() }
+        self.tls = tls
         self.logger = logger
     }
 
@@ -59,6 +63,11 @@ struct SalonHTTPChannel: HTTPChannelHandler {
             return channel.close().flatMapThrowing { throw ChannelError.ioOnClosedChannel }
         }
         return channel.eventLoop.makeCompletedFuture {
+            // The TLS handshake, then plain bytes as without TLS: the header timeout below
+            // runs from the connection's start, so a handshake that never ends is cut too.
+            if let tls {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current))
+            }
             // Raw bytes first: the head of the first request must come whole and in time.
             try channel.pipeline.syncOperations.addHandler(HeadGuardHandler(timeout: headerTimeout))
             let refusal = NIOLoopBoundBox<UpgradeRefusal?>(nil, eventLoop: channel.eventLoop)
@@ -86,12 +95,12 @@ struct SalonHTTPChannel: HTTPChannelHandler {
                 check: { head in UpgradeRefusal.check(head, allowedOrigins: allowedOrigins) },
                 refusal: refusal
             )
-            let idleTimeout = self.idleTimeout
+            let (idleTimeout, secure) = (self.idleTimeout, tls != nil)
             let upgrades = NIOTypedHTTPServerUpgradeConfiguration<Negotiated>(
                 upgraders: [upgrader],
                 notUpgradingCompletionHandler: { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: secure))
                         try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger))
                         let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                             wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true)

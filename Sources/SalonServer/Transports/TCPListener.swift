@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOExtras
 import NIOPosix
+import NIOSSL
 import SalonCore
 import SalonProtocol
 import ServiceLifecycle
@@ -17,11 +18,17 @@ final class TCPListener: Service {
     let frameLimit: Int
     let outboundQueueLimit: Int
     let guards: TransportGuards
+    /// TLS when set: the frames travel inside it, unchanged.
+    let tls: ServerTLS?
     let logger: Logger
     let onBound: @Sendable (Int) -> Void
 
-    init(router: SalonCore.Router, host: String, port: Int, backlog: Int, frameLimit: Int, outboundQueueLimit: Int, guards: TransportGuards, logger: Logger, onBound: @escaping @Sendable (Int) -> Void) {
+    init(
+        router: SalonCore.Router, host: String, port: Int, backlog: Int, frameLimit: Int, outboundQueueLimit: Int, guards: TransportGuards,
+        tls: ServerTLS?, logger: Logger, onBound: @escaping @Sendable (Int) -> Void
+    ) {
         self.guards = guards
+        self.tls = tls
         self.router = router
         self.host = host
         self.port = port
@@ -33,7 +40,7 @@ final class TCPListener: Service {
     }
 
     func run() async throws {
-        let (frameLimit, queueLimit, router, logger, guards) = (self.frameLimit, self.outboundQueueLimit, self.router, self.logger, self.guards)
+        let (frameLimit, queueLimit, router, logger, guards, tls) = (self.frameLimit, self.outboundQueueLimit, self.router, self.logger, self.guards, self.tls)
         let group = MultiThreadedEventLoopGroup.singleton
         let quiescing = ServerQuiescingHelper(group: group)
         let server = try await ServerBootstrap(group: group)
@@ -49,6 +56,10 @@ final class TCPListener: Service {
             .childChannelInitializer { child in
                 guard guards.gate.admit(child) else { return child.close() }
                 return child.eventLoop.makeCompletedFuture {
+                    // The handshake is within the login timeout, which runs from the start.
+                    if let tls {
+                        try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current))
+                    }
                     // The decoder rejects an oversized frame from its header; the buffer bound
                     // is a second fence in case of a bug; what it holds counts toward the
                     // server-wide bound on unfinished frames.
