@@ -58,6 +58,9 @@ extension ClientTLS {
         if text.contains("failedToValidateHostname") {
             return "the server's TLS certificate does not name \(host)"
         }
+        if text.contains("cannotUseIPAddressInSNI") || text.contains("IP addresses cannot validly be used") {
+            return "a wss:// address needs the server's host name, not an IP address (use a name its certificate holds; tls:// and https:// take an IP address)"
+        }
         if text.contains("WRONG_VERSION_NUMBER") || text.contains("PACKET_LENGTH_TOO_LONG") || text.contains("HTTP_REQUEST") {
             return "the server does not speak TLS on this port (is it ws:// or tcp://?)"
         }

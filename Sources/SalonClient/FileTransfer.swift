@@ -65,7 +65,7 @@ public struct FileTransfer: Sendable {
         return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
             let body = MultipartBody(head: head, chunks: handle.readChunks(chunkLength: .kibibytes(256)), tail: tail, size: size, progress: progress)
             request.body = .stream(body, length: .known(Int64(head.readableBytes) + size + Int64(tail.readableBytes)))
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(600))
+            let response = try await execute(request)
             let answer = try await response.body.collect(upTo: 1 << 20)
             guard response.status == .created else { throw Self.error(from: answer, status: Int(response.status.code)) }
             return try JSONDecoder().decode(SalonProtocol.FileInfo.self, from: Data(answer.readableBytesView))
@@ -82,13 +82,35 @@ public struct FileTransfer: Sendable {
         }
         var request = makeRequest(base + "/api/files/" + id)
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(600))
+        let response = try await execute(request)
         guard response.status == .ok else {
             throw Self.error(from: try await response.body.collect(upTo: 1 << 20), status: Int(response.status.code))
         }
         for try await chunk in response.body { try await body(chunk) }
         return Self.fileName(fromDisposition: response.headers.first(name: "Content-Disposition")) ?? id
     }
+
+    /// Sends a request through `fileClient`; a connection refused by TLS says why.
+    private func execute(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+        do {
+            return try await Self.fileClient.execute(request, timeout: .seconds(600))
+        } catch {
+            let host = URL(string: request.url)?.host ?? request.url
+            let why = ClientTLS.explain(error, host: host)
+            throw why == String(describing: error) ? error : SalonClientError.tls(why)
+        }
+    }
+
+    /// The process's one HTTP client for files. AsyncHTTPClient's shared client retries a
+    /// connection that fails until the request's deadline (ten minutes here, for big files),
+    /// so an untrusted certificate or a closed port would hang; this one fails on the first
+    /// refusal. Never shut down: it lives as long as the process, as the shared one does.
+    private static let fileClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     private func makeRequest(_ url: String) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: url)

@@ -118,6 +118,8 @@ final class TCPTransport: FrameTransport {
 
 /// WebSocket text messages, through HummingbirdWSClient.
 final class WebSocketTransport: FrameTransport {
+    /// How long the server has to answer the upgrade request.
+    static let upgradeDeadline = Duration.seconds(10)
     private let outbound: WebSocketOutboundWriter
     private let task: Task<Void, Never>
 
@@ -154,6 +156,15 @@ final class WebSocketTransport: FrameTransport {
                 ended(nil)
             }
         }
+        // A server that closes before answering the upgrade (a plain ws:// to a TLS port
+        // does) leaves WSClient waiting for good (the HTTP client upgrade handler does not
+        // fail on close), so the wait is bounded here and the likely cause named.
+        let deadline = Task {
+            try await Task.sleep(for: Self.upgradeDeadline)
+            let hint = url.hasPrefix("ws://") ? " (if the server uses TLS, the address is wss://)" : ""
+            opened.fulfil(.failure(SalonClientError.unreachable("no WebSocket answer from \(url) within \(Self.upgradeDeadline)\(hint)")))
+        }
+        defer { deadline.cancel() }
         let outbound = try await opened.value()
         return WebSocketTransport(outbound: outbound, task: task)
     }
