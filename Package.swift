@@ -101,6 +101,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOTLS", package: "swift-nio"),
             ],
             // The web client: plain HTML, CSS and JavaScript modules, served as they are,
             // embedded in the binary at build time (the EmbedWeb plugin).

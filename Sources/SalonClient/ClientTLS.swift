@@ -85,11 +85,11 @@ final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
     init(done: EventLoopPromise<Void>) { self.done = done }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        context.fireUserInboundEventTriggered(event)
         if case TLSUserEvent.handshakeCompleted = event {
             done.succeed()
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         }
-        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -108,7 +108,14 @@ public final class Connector: Sendable {
                 return client
             } catch let error as SalonClientError {
                 if case .invalidAddress = error { throw .usage(error.description) }
-                if case .tls(let why) = error { failure = .unreachable("cannot reach the Salon server at \(server): \(why)") }
+                switch error {
+                case .tls(let why): failure = .unreachable("cannot reach the Salon server at \(server): \(why)")
+                // A refused or failed TCP connect keeps "is it running?"; anything else
+                // (no WebSocket answer, a close during the handshake) is said as it is.
+                case .unreachable(let why) where !why.contains("NIOConnectionError") && !why.localizedCaseInsensitiveContains("refused"):
+                    failure = .unreachable("cannot reach the Salon server at \(server): \(why)")
+                default: break
+                }
             } catch {
                 failure = .unreachable("cannot reach the Salon server at \(server): \(error)")
             }

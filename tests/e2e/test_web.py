@@ -22,9 +22,9 @@ DRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 
 
 class Page:
-    def __init__(self, url, width=1200, height=800):
+    def __init__(self, url, width=1200, height=800, arguments=()):
         options = webdriver.ChromeOptions()
-        for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={width},{height}"]:
+        for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={width},{height}", *arguments]:
             options.add_argument(arg)
         options.binary_location = CHROMIUM
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})

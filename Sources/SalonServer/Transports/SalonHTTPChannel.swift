@@ -63,10 +63,9 @@ struct SalonHTTPChannel: HTTPChannelHandler {
             return channel.close().flatMapThrowing { throw ChannelError.ioOnClosedChannel }
         }
         return channel.eventLoop.makeCompletedFuture {
-            // The TLS handshake, then plain bytes as without TLS: the header timeout below
-            // runs from the connection's start, so a handshake that never ends is cut too.
+            // The TLS handshake, within the header timeout, then plain bytes as without TLS.
             if let tls {
-                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current))
+                try channel.pipeline.syncOperations.addHandlers(NIOSSLServerHandler(context: tls.current), TLSHandshakeDeadline(timeout: headerTimeout))
             }
             // Raw bytes first: the head of the first request must come whole and in time.
             try channel.pipeline.syncOperations.addHandler(HeadGuardHandler(timeout: headerTimeout))

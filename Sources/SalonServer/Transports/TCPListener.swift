@@ -56,9 +56,10 @@ final class TCPListener: Service {
             .childChannelInitializer { child in
                 guard guards.gate.admit(child) else { return child.close() }
                 return child.eventLoop.makeCompletedFuture {
-                    // The handshake is within the login timeout, which runs from the start.
+                    // The handshake within the login timeout (10 s when there is none).
                     if let tls {
-                        try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current))
+                        let deadline = TLSHandshakeDeadline(timeout: guards.loginTimeout ?? .seconds(10))
+                        try child.pipeline.syncOperations.addHandlers(NIOSSLServerHandler(context: tls.current), deadline)
                     }
                     // The decoder rejects an oversized frame from its header; the buffer bound
                     // is a second fence in case of a bug; what it holds counts toward the
