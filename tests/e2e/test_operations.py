@@ -1,6 +1,8 @@
 """Operating the server: logs as JSON lines (`--log-format json`) and `/metrics` for Prometheus."""
 import asyncio
 import json
+import socket
+import struct
 import subprocess
 
 import requests
@@ -58,7 +60,8 @@ def value(samples, name, **labels):
 def test_metrics_count_what_happens(server):
     before = metrics(server)
     for name in ["salon_connections", "salon_messages_total", "salon_logins_total", "salon_store_commit_seconds_count",
-                 "salon_slow_consumers_total", "salon_rate_limited_total", "salon_fanout_deliveries_total"]:
+                 "salon_slow_consumers_total", "salon_rate_limited_total", "salon_fanout_deliveries_total",
+                 "salon_bytes_received_total", "salon_bytes_sent_total"]:
         assert any(key[0] == name for key in before), name  # there from the start
     assert value(before, "salon_connections", transport="websocket") == 0
 
@@ -84,6 +87,19 @@ def test_metrics_count_what_happens(server):
     requests.get(f"http://127.0.0.1:{server.http_port}/healthz", timeout=10)
     after = metrics(server)
     assert value(after, "salon_http_requests_total", route="/healthz", method="GET", status="200") == 1
+    # Bytes on the wire: the HTTP port's include the WebSocket frames and these requests.
+    assert value(after, "salon_bytes_received_total", port="http") > value(before, "salon_bytes_received_total", port="http") + 300
+    assert value(after, "salon_bytes_sent_total", port="http") > value(before, "salon_bytes_sent_total", port="http") + 300
+    # On the TCP port nothing else runs: one login frame in is counted to the byte.
+    assert value(before, "salon_bytes_received_total", port="tcp") == 0
+    body = json.dumps({"action": "login", "id": "t", "data": {"username": "tess"}}).encode()
+    with socket.create_connection(("127.0.0.1", server.tcp_port), timeout=10) as tcp:
+        tcp.sendall(struct.pack("!I", len(body)) + body)
+        length = struct.unpack("!I", tcp.recv(4, socket.MSG_WAITALL))[0]
+        assert json.loads(tcp.recv(length, socket.MSG_WAITALL))["reply_to"] == "t"
+        counted = metrics(server)
+        assert value(counted, "salon_bytes_received_total", port="tcp") == 4 + len(body)
+        assert value(counted, "salon_bytes_sent_total", port="tcp") >= 4 + length
     # the connections are counted down when they close (the server sees the close a moment later)
     for _ in range(100):
         if value(metrics(server), "salon_connections", transport="websocket") == 0:

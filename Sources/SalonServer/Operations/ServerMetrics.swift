@@ -9,6 +9,11 @@ public enum ServerMetrics {
     static let webSocketConnections = CoreMetrics.Meter(label: "salon_connections", dimensions: [("transport", "websocket")])
     static let tcpConnections = CoreMetrics.Meter(label: "salon_connections", dimensions: [("transport", "tcp")])
     static let slowConsumers = CoreMetrics.Counter(label: "salon_slow_consumers_total")
+    /// Bytes on the wire by port: `http` (pages, API, files and WebSocket), `tcp` (frames).
+    static let httpBytesReceived = CoreMetrics.Counter(label: "salon_bytes_received_total", dimensions: [("port", "http")])
+    static let httpBytesSent = CoreMetrics.Counter(label: "salon_bytes_sent_total", dimensions: [("port", "http")])
+    static let tcpBytesReceived = CoreMetrics.Counter(label: "salon_bytes_received_total", dimensions: [("port", "tcp")])
+    static let tcpBytesSent = CoreMetrics.Counter(label: "salon_bytes_sent_total", dimensions: [("port", "tcp")])
 
     static func connections(_ framing: ChannelSink.Framing) -> CoreMetrics.Meter {
         framing == .webSocket ? webSocketConnections : tcpConnections
@@ -28,6 +33,7 @@ public enum ServerMetrics {
         MetricsSystem.bootstrap(factory)
         ChatMetrics.makeAll()
         _ = (webSocketConnections, tcpConnections, slowConsumers)
+        _ = (httpBytesReceived, httpBytesSent, tcpBytesReceived, tcpBytesSent)
         return registry
     }
 

@@ -63,6 +63,7 @@ struct SalonHTTPChannel: HTTPChannelHandler {
             return channel.close().flatMapThrowing { throw ChannelError.ioOnClosedChannel }
         }
         return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(ByteCounter(received: ServerMetrics.httpBytesReceived, sent: ServerMetrics.httpBytesSent))
             // The TLS handshake, within the header timeout, then plain bytes as without TLS.
             if let tls {
                 try channel.pipeline.syncOperations.addHandlers(NIOSSLServerHandler(context: tls.current), TLSHandshakeDeadline(timeout: headerTimeout))

@@ -56,6 +56,7 @@ final class TCPListener: Service {
             .childChannelInitializer { child in
                 guard guards.gate.admit(child) else { return child.close() }
                 return child.eventLoop.makeCompletedFuture {
+                    try child.pipeline.syncOperations.addHandler(ByteCounter(received: ServerMetrics.tcpBytesReceived, sent: ServerMetrics.tcpBytesSent))
                     // The handshake within the login timeout (10 s when there is none).
                     if let tls {
                         let deadline = TLSHandshakeDeadline(timeout: guards.loginTimeout ?? .seconds(10))
