@@ -113,7 +113,9 @@ public enum BenchError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .noConnection(let address): return "no client could connect and log in at \(address): is the server running (with --rate-limit 0)?"
+        case .noConnection(let address):
+            let tls = address.hasPrefix("wss://") || address.hasPrefix("tls://") ? ", and is its certificate trusted here (--ca PATH)?" : "?"
+            return "no client could connect and log in at \(address): is the server running (with --rate-limit 0)\(tls)"
         }
     }
 }
@@ -172,7 +174,8 @@ public final class BenchRunner: Sendable {
         let connected = await collect { $0.ready }.reduce(0, +)
         guard connected > 0 else {
             await closeAll()
-            throw BenchError.noConnection(o.transport == .ws ? "ws://\(o.host):\(o.httpPort)/ws" : "tcp://\(o.host):\(o.tcpPort)")
+            let address = o.transport == .ws ? "\(o.tls == nil ? "ws" : "wss")://\(o.host):\(o.httpPort)/ws" : "\(o.tls == nil ? "tcp" : "tls")://\(o.host):\(o.tcpPort)"
+            throw BenchError.noConnection(address)
         }
         let login = await merged { $0.login }
         progress(String(format: "%d of %d clients logged in in %.2f s", connected, o.clients, connectSeconds))
@@ -249,7 +252,8 @@ public final class BenchRunner: Sendable {
             let node = i % targets.count
             let server = targets[node]
             let opened = openConnection(
-                transport: o.transport, host: server.host, httpPort: server.httpPort, tcpPort: server.tcpPort, tls: o.tls, on: bound.eventLoop
+                transport: o.transport, host: server.host, httpPort: server.httpPort, tcpPort: server.tcpPort, tls: o.tls, on: bound.eventLoop,
+                failed: { bound.value.clientSettled(ok: false) }
             ) {
                 BenchClient(shard: bound.value, index: i, node: node, name: client, room: roomName, login: credentials, textSize: o.textSize)
             }

@@ -133,10 +133,30 @@ struct BenchWebSocketUpgrader: NIOHTTPClientProtocolUpgrader {
     func upgrade(context: ChannelHandlerContext, upgradeResponse: HTTPResponseHead) -> EventLoopFuture<Void> {
         context.eventLoop.makeCompletedFuture {
             let client = makeClient()
+            if let watch = try? context.pipeline.syncOperations.handler(type: ClosedBeforeUpgrade.self) {
+                context.pipeline.syncOperations.removeHandler(watch, promise: nil)
+            }
             try context.pipeline.syncOperations.addHandlers(
                 WebSocketFrameEncoder(), FrameSplitter(framing: .webSocket, client: client), WebSocketTextEncoder(), client
             )
         }
+    }
+}
+
+/// Until the upgrade: a connection that closes first (a refused TLS handshake, a server that
+/// drops the request) is counted as a client that failed, since no `BenchClient` exists yet
+/// to count itself. The upgrade removes it.
+final class ClosedBeforeUpgrade: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    let failed: () -> Void
+
+    init(failed: @escaping () -> Void) {
+        self.failed = failed
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failed()
+        context.fireChannelInactive()
     }
 }
 
@@ -174,7 +194,7 @@ public enum BenchTransport: String, Sendable, CaseIterable {
 /// inside TLS (NIOSSL holds the first writes until the handshake is done).
 func openConnection(
     transport: BenchTransport, host: String, httpPort: Int, tcpPort: Int, tls: NIOSSLContext?, on loop: any EventLoop,
-    make: @escaping @Sendable () -> BenchClient
+    failed: @escaping @Sendable () -> Void, make: @escaping @Sendable () -> BenchClient
 ) -> EventLoopFuture<any Channel> {
     let addTLS: @Sendable (any Channel) throws -> Void = { channel in
         guard let tls else { return }
@@ -204,6 +224,7 @@ func openConnection(
                 )
                 return channel.eventLoop.makeCompletedFuture {
                     try addTLS(channel)
+                    try channel.pipeline.syncOperations.addHandler(ClosedBeforeUpgrade(failed: failed))
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(withClientUpgrade: configuration)
                     try channel.pipeline.syncOperations.addHandler(UpgradeRequester(host: "\(host):\(httpPort)", path: "/ws"))
                 }

@@ -240,3 +240,24 @@ def test_the_web_client_over_https(tls):
     assert frames.request("login", {"username": "bob"})["action"] == "success"
     history = frames.request("history", {"room": "general", "limit": 5})
     assert "hello over https" in [m["text"] for m in history["data"]["messages"]], history
+
+
+@pytest.mark.parametrize("transport", ["ws", "tcp"])
+def test_bench_runs_over_tls(tls, transport):
+    server, certificates = tls
+    for scenario in (["fanout", "--clients", "6", "--senders", "2", "--rate", "20", "--duration", "1"], ["sync", "--events", "300"]):
+        out = subprocess.run([BINARY, "bench", *scenario, "--transport", transport, "--tls", "--ca", certificates.ca_file, "--host", "localhost",
+                              "--port", str(server.http_port), "--tcp-port", str(server.tcp_port)],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stdout + out.stderr
+        report = json.loads(out.stdout.strip().splitlines()[-1])
+        assert report["ok"] is True, report
+        if scenario[0] == "fanout":
+            step = report["steps"][0]
+            assert step["delivered"] == step["expected"] == step["sent"] * 5 > 0
+        else:
+            assert report["events"] == 300
+    # Without the CA no client connects, and the tool says so.
+    out = subprocess.run([BINARY, "bench", "fanout", "--transport", transport, "--tls", "--clients", "2", "--duration", "0.2",
+                          "--port", str(server.http_port), "--tcp-port", str(server.tcp_port)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "no client could connect" in out.stderr, out.stderr
