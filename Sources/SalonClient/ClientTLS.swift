@@ -69,7 +69,7 @@ extension ClientTLS {
 
     /// A WebSocket connection's failure: `.tls` when TLS is at fault, else `.unreachable`.
     static func failure(_ error: any Error, url: String) -> SalonClientError {
-        let host = url.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first.map(String.init) ?? url
+        let host = URL(string: url)?.host ?? url
         let why = explain(error, host: host)
         return why == String(describing: error) ? .unreachable(why) : .tls(why)
     }
