@@ -49,6 +49,12 @@ let package = Package(
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
+        // The IRC line format and the mappings of PROTOCOL.md §9 (no I/O).
+        .target(
+            name: "SalonIRC",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SalonMedia",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
@@ -161,6 +167,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SalonIRCTests",
+            dependencies: ["SalonIRC", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
