@@ -19,6 +19,7 @@ let package = Package(
     products: [
         .executable(name: "salon", targets: ["salon"]),
         .library(name: "SalonProtocol", targets: ["SalonProtocol"]),
+        .library(name: "SalonIRC", targets: ["SalonIRC"]),
         .library(name: "SalonClient", targets: ["SalonClient"]),
         // For the micro-benchmarks in Benchmarks/ (a package of their own).
         .library(name: "SalonCore", targets: ["SalonCore"]),

@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // Fuzz targets for Salon's decoders, run by libFuzzer (coverage-guided, with AddressSanitizer):
 // the TCP frame decoder, the fast JSON parser (checked against the strict validator) and
-// envelope decoding. A package of its own: it is built with sanitizer flags in its own build
+// envelope decoding, and IRC lines and text. A package of its own: it is built with sanitizer flags in its own build
 // folder, so the main build is untouched. Run: ./scripts/fuzz TARGET SECONDS (see its header).
 import PackageDescription
 
@@ -16,6 +16,7 @@ let package = Package(
             name: "SalonFuzz",
             dependencies: [
                 .product(name: "SalonProtocol", package: "salon"),
+                .product(name: "SalonIRC", package: "salon"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]

@@ -20,7 +20,9 @@ public enum IRCText {
             var afterSpace: Int?  // bytes of `piece` up to and including its last space
             for character in line {
                 let size = character.utf8.count
-                if pieceBytes + size > limit, !piece.isEmpty {
+                // After a cut at a space, what followed it may still leave no room: then it
+                // goes too.
+                while pieceBytes + size > limit, !piece.isEmpty {
                     if let cut = afterSpace, cut >= limit / 2 {
                         let index = piece.utf8.index(piece.startIndex, offsetBy: cut)
                         out.append(String(piece[..<index]))

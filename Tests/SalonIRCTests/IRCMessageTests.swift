@@ -95,6 +95,14 @@ import Testing
         #expect(split.allSatisfy { String(validating: Array($0.utf8), as: UTF8.self) != nil })
     }
 
+    /// Inputs the fuzzer found.
+    @Test(arguments: ["\u{1} be 0 *.h%\u{6e3}neR,o \u{2}tel,o \u{2}theke\u{2}"])
+    func splittingKeepsEveryCharacterWithinTheLimit(_ text: String) {
+        let pieces = IRCText.lines(text, maxBytes: 5)
+        #expect(pieces.joined() == text)
+        #expect(pieces.allSatisfy { $0.utf8.count <= 5 || $0.count == 1 }, "\(pieces.map { ($0, $0.utf8.count) })")
+    }
+
     @Test func ircFormattingBecomesMarkupOrGoes() {
         #expect(IRCText.fromIRC("plain") == "plain")
         #expect(IRCText.fromIRC("\u{2}bold\u{2} and \u{1D}it\u{1D}") == "*bold* and _it_")
