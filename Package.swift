@@ -50,10 +50,10 @@ let package = Package(
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
-        // The IRC line format and the mappings of PROTOCOL.md §9 (no I/O).
+        // The IRC line format, and Salon's pushes as IRC lines (PROTOCOL.md §9); no I/O.
         .target(
             name: "SalonIRC",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["SalonProtocol", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -172,7 +172,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SalonIRCTests",
-            dependencies: ["SalonIRC", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["SalonIRC", "SalonProtocol", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
