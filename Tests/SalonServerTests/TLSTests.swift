@@ -167,6 +167,15 @@ import Testing
         } catch {
             #expect("\(error)".contains("does not match"), "\(error)")
         }
+        // A key encrypted with a passphrase: said so.
+        let encrypted = directory.appendingPathComponent("encrypted.pem").path
+        try "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG9w0BBQwwHAQI\n-----END ENCRYPTED PRIVATE KEY-----\n".write(toFile: encrypted, atomically: true, encoding: .utf8)
+        do {
+            _ = try ServerTLS(certificatePath: certificates.certificatePath, keyPath: encrypted)
+            Issue.record("an encrypted key was taken")
+        } catch {
+            #expect("\(error)".contains("encrypted with a passphrase"), "\(error)")
+        }
         #expect(throws: SalonClientError.tls("cannot read the CA file \(missing): no such file")) { try ClientTLS(caFile: missing) }
     }
 }

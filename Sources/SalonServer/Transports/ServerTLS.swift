@@ -60,6 +60,10 @@ public final class ServerTLS: Sendable {
     private static func reason(_ error: any Error, path: String, what: String) -> String {
         if !FileManager.default.fileExists(atPath: path) { return "no such file" }
         if !FileManager.default.isReadableFile(atPath: path) { return "not readable by this user" }
+        // A passphrase cannot be typed into a service: say so rather than "not PEM".
+        if let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains("ENCRYPTED") {
+            return "the key is encrypted with a passphrase; give an unencrypted copy (openssl pkey -in KEY -out PLAIN_KEY), readable only by Salon's user"
+        }
         return "it is not \(what) (\(error))"
     }
 }
