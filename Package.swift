@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "SalonServer",
             dependencies: [
-                "SalonProtocol", "SalonCore", "SalonStore", "SalonMedia",
+                "SalonProtocol", "SalonCore", "SalonStore", "SalonMedia", "SalonIRC",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),

@@ -77,6 +77,11 @@ public struct IRCRenderer: Sendable {
 
     // MARK: Messages
 
+    /// A message as `viewer` sees it (the echo of its own, with `echo-message`).
+    public func lines(for message: Message, viewer: IRCViewer) -> [IRCMessage] {
+        self.message(message, seq: nil, viewer: viewer)
+    }
+
     /// Where a message goes in IRC: its channel, or for a private one the other person (the
     /// viewer's own messages, sent from another client, are shown as sent to the peer).
     private func target(room: String?, from: String, to: String?, viewer: IRCViewer) -> String {

@@ -36,12 +36,15 @@ public final class SalonServer: Sendable {
         self.router = router
         self.logger = logger
         let tls = configuration.tls
-        let ports = ListeningPorts(tcpEnabled: configuration.tcpPort != nil) { http, tcp in
+        let ports = ListeningPorts(tcpEnabled: configuration.tcpPort != nil, ircEnabled: configuration.ircPort != nil) { bound in
             let host = configuration.host
             let (web, socket) = tls == nil ? ("http", "ws") : ("https", "wss")
-            var text = "Salon listening on \(web)://\(host):\(http) (WebSocket \(socket)://\(host):\(http)/ws)"
-            if let tcp { text += tls == nil ? ", TCP frames on \(host):\(tcp)" : ", TCP frames over TLS on tls://\(host):\(tcp)" }
-            logger.notice("\(text)", metadata: ["http_port": "\(http)", "tcp_port": "\(tcp.map(String.init) ?? "off")"])
+            var text = "Salon listening on \(web)://\(host):\(bound.http) (WebSocket \(socket)://\(host):\(bound.http)/ws)"
+            if let tcp = bound.tcp { text += tls == nil ? ", TCP frames on \(host):\(tcp)" : ", TCP frames over TLS on tls://\(host):\(tcp)" }
+            if let irc = bound.irc { text += tls == nil ? ", IRC on \(host):\(irc)" : ", IRC over TLS on ircs://\(host):\(irc)" }
+            logger.notice("\(text)", metadata: [
+                "http_port": "\(bound.http)", "tcp_port": "\(bound.tcp.map(String.init) ?? "off")", "irc_port": "\(bound.irc.map(String.init) ?? "off")",
+            ])
         }
         self.ports = ports
 
@@ -74,6 +77,12 @@ public final class SalonServer: Sendable {
                 outboundQueueLimit: configuration.outboundQueueLimit, guards: guards, tls: tls, logger: logger
             ) { port in ports.set(tcp: port) })
         }
+        if let ircPort = configuration.ircPort {
+            services.append(IRCListener(
+                router: router, host: configuration.host, port: ircPort, backlog: configuration.listenBacklog,
+                outboundQueueLimit: configuration.outboundQueueLimit, serverName: configuration.ircServerName, guards: guards, tls: tls, logger: logger
+            ) { port in ports.set(irc: port) })
+        }
         if let tls { services.append(TLSReloader(tls: tls, logger: logger)) }
         self.group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
@@ -96,7 +105,7 @@ public final class SalonServer: Sendable {
 
     /// The ports actually bound (useful with port 0): waits until both listeners are up, or
     /// throws if the server stopped before they were.
-    public func listening() async throws -> (http: Int, tcp: Int?) {
+    public func listening() async throws -> ListeningAddresses {
         guard let ports = await ports.wait() else { throw ServerError("the server stopped before it was listening") }
         return ports
     }
@@ -141,27 +150,36 @@ public struct ServerError: Error, CustomStringConvertible {
 }
 
 /// The ports the listeners bound, for whoever waits for them.
+public struct ListeningAddresses: Sendable, Equatable {
+    public var http: Int
+    public var tcp: Int?
+    public var irc: Int?
+}
+
 final class ListeningPorts: Sendable {
-    typealias Ports = (http: Int, tcp: Int?)
+    typealias Ports = ListeningAddresses
 
     private struct State {
         var http: Int?
         var tcp: Int?
+        var irc: Int?
         var tcpEnabled: Bool
+        var ircEnabled: Bool
         var outcome: Ports??
         var waiters: [CheckedContinuation<Ports?, Never>] = []
     }
 
     private let state: Mutex<State>
-    private let onReady: @Sendable (Int, Int?) -> Void
+    private let onReady: @Sendable (Ports) -> Void
 
-    init(tcpEnabled: Bool, onReady: @escaping @Sendable (Int, Int?) -> Void) {
-        state = Mutex(State(tcpEnabled: tcpEnabled))
+    init(tcpEnabled: Bool, ircEnabled: Bool, onReady: @escaping @Sendable (Ports) -> Void) {
+        state = Mutex(State(tcpEnabled: tcpEnabled, ircEnabled: ircEnabled))
         self.onReady = onReady
     }
 
     func set(http: Int) { settle { $0.http = http } }
     func set(tcp: Int) { settle { $0.tcp = tcp } }
+    func set(irc: Int) { settle { $0.irc = irc } }
     /// The server stopped: whoever still waits learns it will not listen.
     func fail() { settle { s in if s.outcome == nil { s.outcome = .some(nil) } } }
 
@@ -169,14 +187,14 @@ final class ListeningPorts: Sendable {
         let (waiters, outcome, becameReady) = state.withLock { s -> ([CheckedContinuation<Ports?, Never>], Ports?, Bool) in
             let before = s.outcome
             change(&s)
-            if s.outcome == nil, let http = s.http, !s.tcpEnabled || s.tcp != nil {
-                s.outcome = .some((http, s.tcp))
+            if s.outcome == nil, let http = s.http, !s.tcpEnabled || s.tcp != nil, !s.ircEnabled || s.irc != nil {
+                s.outcome = .some(ListeningAddresses(http: http, tcp: s.tcp, irc: s.irc))
             }
             guard let outcome = s.outcome else { return ([], nil, false) }
             defer { s.waiters = [] }
             return (s.waiters, outcome, before == nil && outcome != nil)
         }
-        if becameReady, let ready = outcome { onReady(ready.http, ready.tcp) }
+        if becameReady, let ready = outcome { onReady(ready) }
         waiters.forEach { $0.resume(returning: outcome) }
     }
 

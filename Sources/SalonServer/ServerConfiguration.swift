@@ -10,6 +10,10 @@ public struct ServerConfiguration: Sendable {
     public var port: Int = 8080
     /// TCP framed port; nil disables the listener, 0 picks a free one.
     public var tcpPort: Int? = 9090
+    /// The IRC gateway's port (PROTOCOL.md §9); nil: no gateway. 0 binds any free port.
+    public var ircPort: Int?
+    /// The name the IRC gateway gives itself (the source of its numerics, `001`…).
+    public var ircServerName = "salon"
     public var dataDirectory: String = "./salon-data"
     /// A database URL (`sqlite:PATH` or `postgres://…`); nil means `salon.sqlite` in
     /// `dataDirectory`.

@@ -22,6 +22,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "TCP port for length-prefixed frames; 0 disables it (SALON_TCP_PORT).")
     var tcpPort: Int = Int(env["SALON_TCP_PORT"] ?? "") ?? 9090
 
+    @Option(help: "Port of the IRC gateway (any IRC client joins the same rooms); 0, the default, runs none (SALON_IRC_PORT).")
+    var ircPort: Int = Int(env["SALON_IRC_PORT"] ?? "") ?? 0
+
+    @Option(help: "The IRC gateway's server name (SALON_IRC_SERVER_NAME).")
+    var ircServerName: String = env["SALON_IRC_SERVER_NAME"] ?? "salon"
+
     @Option(help: "Folder for the SQLite database (SALON_DATA_DIR).")
     var dataDir: String = env["SALON_DATA_DIR"] ?? "./salon-data"
 
@@ -93,6 +99,7 @@ struct ServeCommand: AsyncParsableCommand {
     var ranges: [(flag: String, range: ClosedRange<Int>, value: KeyPath<ServeCommand, Int>)] { [
         ("--port", 0...65535, \.port),
         ("--tcp-port", 0...65535, \.tcpPort),
+        ("--irc-port", 0...65535, \.ircPort),
         ("--rate-limit", 0...100_000, \.rateLimit),
         ("--presence-room-limit", 0...10_000_000, \.presenceRoomLimit),
         ("--max-connections-per-ip", 0...1_000_000, \.maxConnectionsPerIp),
@@ -116,6 +123,12 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard ["text", "json"].contains(logFormat.lowercased()) else {
             throw ValidationError("--log-format must be text or json")
+        }
+        // A server name is one word of letters, digits, '.', '-' (it is a line's source).
+        guard !ircServerName.isEmpty, ircServerName.utf8.count <= 63,
+            ircServerName.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "-" })
+        else {
+            throw ValidationError("--irc-server-name must be 1 to 63 letters, digits, '.' or '-'")
         }
         if (tlsCert ?? "").isEmpty != (tlsKey ?? "").isEmpty {
             throw ValidationError("--tls-cert and --tls-key go together: give both, or neither for plain connections")
@@ -142,6 +155,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.host = host
         configuration.port = port
         configuration.tcpPort = tcpPort == 0 ? nil : tcpPort
+        configuration.ircPort = ircPort == 0 ? nil : ircPort
+        configuration.ircServerName = ircServerName
         configuration.dataDirectory = dataDir
         configuration.databaseURL = db ?? Self.env["SALON_DB"]
         configuration.chat.guestsAllowed = !noGuests

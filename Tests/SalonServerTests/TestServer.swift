@@ -9,6 +9,8 @@ final class TestServer: Sendable {
     let server: SalonServer
     let http: Int
     let tcp: Int
+    /// The IRC gateway's port (0 when the test did not ask for one: `ircPort = 0`).
+    let irc: Int
     let directory: URL
     private let task: Task<Void, any Error>
 
@@ -34,14 +36,15 @@ final class TestServer: Sendable {
         logger.logLevel = .warning
         let server = try await SalonServer.make(configuration: configuration, logger: logger)
         let task = Task { try await server.run() }
-        let (http, tcp) = try await server.listening()
-        return TestServer(server: server, http: http, tcp: tcp ?? 0, directory: dir, task: task)
+        let bound = try await server.listening()
+        return TestServer(server: server, http: bound.http, tcp: bound.tcp ?? 0, irc: bound.irc ?? 0, directory: dir, task: task)
     }
 
-    private init(server: SalonServer, http: Int, tcp: Int, directory: URL, task: Task<Void, any Error>) {
+    private init(server: SalonServer, http: Int, tcp: Int, irc: Int, directory: URL, task: Task<Void, any Error>) {
         self.server = server
         self.http = http
         self.tcp = tcp
+        self.irc = irc
         self.directory = directory
         self.task = task
     }

@@ -8,15 +8,22 @@ import SalonCore
 public enum ServerMetrics {
     static let webSocketConnections = CoreMetrics.Meter(label: "salon_connections", dimensions: [("transport", "websocket")])
     static let tcpConnections = CoreMetrics.Meter(label: "salon_connections", dimensions: [("transport", "tcp")])
+    static let ircConnections = CoreMetrics.Meter(label: "salon_connections", dimensions: [("transport", "irc")])
     static let slowConsumers = CoreMetrics.Counter(label: "salon_slow_consumers_total")
     /// Bytes on the wire by port: `http` (pages, API, files and WebSocket), `tcp` (frames).
     static let httpBytesReceived = CoreMetrics.Counter(label: "salon_bytes_received_total", dimensions: [("port", "http")])
     static let httpBytesSent = CoreMetrics.Counter(label: "salon_bytes_sent_total", dimensions: [("port", "http")])
     static let tcpBytesReceived = CoreMetrics.Counter(label: "salon_bytes_received_total", dimensions: [("port", "tcp")])
     static let tcpBytesSent = CoreMetrics.Counter(label: "salon_bytes_sent_total", dimensions: [("port", "tcp")])
+    static let ircBytesReceived = CoreMetrics.Counter(label: "salon_bytes_received_total", dimensions: [("port", "irc")])
+    static let ircBytesSent = CoreMetrics.Counter(label: "salon_bytes_sent_total", dimensions: [("port", "irc")])
 
     static func connections(_ framing: ChannelSink.Framing) -> CoreMetrics.Meter {
-        framing == .webSocket ? webSocketConnections : tcpConnections
+        switch framing {
+        case .webSocket: return webSocketConnections
+        case .lengthPrefixed: return tcpConnections
+        case .irc: return ircConnections
+        }
     }
 
     /// Once per process, before anything counts (MetricsSystem allows one bootstrap).
@@ -32,8 +39,8 @@ public enum ServerMetrics {
         factory.valueHistogramBuckets["salon_store_commit_batch_size"] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000]
         MetricsSystem.bootstrap(factory)
         ChatMetrics.makeAll()
-        _ = (webSocketConnections, tcpConnections, slowConsumers)
-        _ = (httpBytesReceived, httpBytesSent, tcpBytesReceived, tcpBytesSent)
+        _ = (webSocketConnections, tcpConnections, ircConnections, slowConsumers)
+        _ = (httpBytesReceived, httpBytesSent, tcpBytesReceived, tcpBytesSent, ircBytesReceived, ircBytesSent)
         return registry
     }
 

@@ -17,10 +17,15 @@ final class ChannelSink: ConnectionSink {
     enum Framing: Sendable {
         case lengthPrefixed
         case webSocket
+        /// IRC lines, which `render` makes of each frame (nil: nothing to write for it).
+        case irc
     }
 
     let channel: any Channel
     let framing: Framing
+    /// For `.irc`: the frame (a push or a reply) as the connection's IRC lines. Called on the
+    /// event loop only.
+    let render: (@Sendable (EncodedFrame) -> ByteBuffer?)?
     let maxQueuedBytes: Int
     let logger: Logger
     /// What only the event loop touches (see `LoopState`).
@@ -63,9 +68,10 @@ final class ChannelSink: ConnectionSink {
     /// it the channel turns unwritable, which `write` checks when it starts gathering), and
     /// the frames gathered since the last flush by the same limit; so at most twice
     /// `maxQueuedBytes` wait for one client.
-    init(context: ChannelHandlerContext, framing: Framing, maxQueuedBytes: Int, logger: Logger) {
+    init(context: ChannelHandlerContext, framing: Framing, maxQueuedBytes: Int, logger: Logger, render: (@Sendable (EncodedFrame) -> ByteBuffer?)? = nil) {
         self.channel = context.channel
         self.framing = framing
+        self.render = render
         self.maxQueuedBytes = maxQueuedBytes
         self.logger = logger
         self.state = LoopState(context: context)
@@ -125,8 +131,18 @@ final class ChannelSink: ConnectionSink {
     /// large (a reply is at most about the reply budget, a quarter of the bound; a frame is
     /// always accepted by a client that keeps up).
     func write(_ frame: EncodedFrame) {
+        switch framing {
+        case .lengthPrefixed: write(bytes: frame.framed)
+        case .webSocket: write(bytes: frame.webSocket)
+        case .irc:
+            if let lines = render?(frame), lines.readableBytes > 0 { write(bytes: lines) }
+        }
+    }
+
+    /// On the event loop: bytes of the transport's own (IRC numerics), queued and flushed
+    /// as frames are.
+    func write(bytes: ByteBuffer) {
         assert(channel.eventLoop.inEventLoop)
-        let bytes = framing == .lengthPrefixed ? frame.framed : frame.webSocket
         let state = self.state
         switch state.outgoing {
         case .idle:

@@ -14,8 +14,11 @@ struct PumpedConnection {
 
     /// Made in `handlerAdded`: opens the session. `resume` is how the pump, from its task,
     /// reopens reading; it holds the handler only as long as the pump lives.
-    init(context: ChannelHandlerContext, framing: ChannelSink.Framing, router: SalonCore.Router, outboundQueueLimit: Int, logger: Logger, resume: @escaping @Sendable () -> Void) {
-        sink = ChannelSink(context: context, framing: framing, maxQueuedBytes: outboundQueueLimit, logger: logger)
+    init(
+        context: ChannelHandlerContext, framing: ChannelSink.Framing, router: SalonCore.Router, outboundQueueLimit: Int, logger: Logger,
+        render: (@Sendable (EncodedFrame) -> ByteBuffer?)? = nil, resume: @escaping @Sendable () -> Void
+    ) {
+        sink = ChannelSink(context: context, framing: framing, maxQueuedBytes: outboundQueueLimit, logger: logger, render: render)
         pump = RequestPump(router: router, sink: sink, resumeReading: resume)
     }
 
@@ -54,12 +57,15 @@ extension PumpedHandler {
     ///
     /// A connection that has not logged in `loginTimeout` after it opened is told so
     /// (`auth_required`) and closed: connections that never log in hold no descriptor for long.
-    func attachPump(_ context: ChannelHandlerContext, framing: ChannelSink.Framing, router: SalonCore.Router, outboundQueueLimit: Int, loginTimeout: TimeAmount?, logger: Logger) {
+    func attachPump(
+        _ context: ChannelHandlerContext, framing: ChannelSink.Framing, router: SalonCore.Router, outboundQueueLimit: Int, loginTimeout: TimeAmount?,
+        logger: Logger, render: (@Sendable (EncodedFrame) -> ByteBuffer?)? = nil
+    ) {
         // As an existential: the closure must not capture the generic `Self` (not `Sendable`).
         let bound = NIOLoopBound((self as any PumpedHandler, context), eventLoop: context.eventLoop)
         let loop = context.eventLoop
         connection = PumpedConnection(
-            context: context, framing: framing, router: router, outboundQueueLimit: outboundQueueLimit, logger: logger
+            context: context, framing: framing, router: router, outboundQueueLimit: outboundQueueLimit, logger: logger, render: render
         ) {
             loop.execute {
                 let (handler, context) = bound.value

@@ -1,0 +1,552 @@
+import Foundation
+import Logging
+import NIOCore
+import SalonCore
+import SalonIRC
+import SalonProtocol
+
+/// One IRC connection, after `IRCLineDecoder`: a thin adapter onto the core (PROTOCOL.md §9).
+/// IRC commands become the same requests a WebSocket client sends, through the same request
+/// pump (so the same action table, permissions and rate limits apply); the core's replies and
+/// pushes come back through the connection's `ChannelSink` as frames, which `IRCClient` turns
+/// into IRC lines (replies by the command that asked, pushes by `IRCRenderer`).
+final class IRCConnectionHandler: ChannelInboundHandler, PumpedHandler {
+    typealias InboundIn = IRCInboundLine
+
+    private let router: SalonCore.Router
+    private let outboundQueueLimit: Int
+    private let loginTimeout: TimeAmount?
+    private let gateway: IRCGateway
+    private let logger: Logger
+    var connection: PumpedConnection?
+    private var client: IRCClient?
+
+    init(router: SalonCore.Router, outboundQueueLimit: Int, loginTimeout: TimeAmount?, gateway: IRCGateway, logger: Logger) {
+        self.router = router
+        self.outboundQueueLimit = outboundQueueLimit
+        self.loginTimeout = loginTimeout
+        self.gateway = gateway
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let client = IRCClient(gateway: gateway)
+        self.client = client
+        let bound = NIOLoopBound(client, eventLoop: context.eventLoop)
+        attachPump(context, framing: .irc, router: router, outboundQueueLimit: outboundQueueLimit, loginTimeout: loginTimeout, logger: logger) { frame in
+            bound.value.render(frame)
+        }
+        client.sink = connection?.sink
+        client.pump = connection?.pump
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        connection = nil
+        client?.sink = nil
+        client?.pump = nil
+        client = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let client else { return }
+        switch unwrapInboundIn(data) {
+        case .line(let bytes):
+            client.received(bytes)
+        case .tooLong:
+            client.reply(IRCNumeric.inputTooLong, ["Input line was too long"])
+        }
+        // The requests the line made, in order (a pump of its own per connection).
+        for request in client.takeRequests() { connection?.enqueue(.request(request)) }
+        if let reason = client.closing {
+            connection?.sink.close(reason)
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        passRead(context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connection?.pump.connectionClosed()
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            connection?.sink.close(.shutdown)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("IRC connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+}
+
+/// What every IRC connection of a server shares: its name, the renderer, its start.
+struct IRCGateway: Sendable {
+    let serverName: String
+    let renderer: IRCRenderer
+    let created: Date
+
+    init(serverName: String) {
+        self.serverName = serverName
+        self.renderer = IRCRenderer(serverName: serverName)
+        self.created = Date()
+    }
+}
+
+/// Numerics used by name (RFC 1459/2812 and the IRCv3 registry).
+enum IRCNumeric {
+    static let welcome = "001", yourHost = "002", created = "003", myInfo = "004", isupport = "005"
+    static let topic = "332", noTopic = "331", namesReply = "353", endOfNames = "366"
+    static let motdStart = "375", motd = "372", endOfMotd = "376"
+    static let noSuchNick = "401", noSuchChannel = "403", cannotSendToChannel = "404", noRecipient = "411", noTextToSend = "412"
+    static let inputTooLong = "417", unknownCommand = "421", noNicknameGiven = "431", erroneousNickname = "432", nicknameInUse = "433"
+    static let notOnChannel = "442", notRegistered = "451", needMoreParams = "461", alreadyRegistered = "462", passwordMismatch = "464"
+    static let youAreBanned = "465", inviteOnlyChannel = "473", bannedFromChannel = "474", badChannelName = "479", cannotChangeNick = "447"
+}
+
+/// One IRC client's state, on its connection's event loop: registration, capabilities, and
+/// the requests in flight with what their replies should say.
+final class IRCClient {
+    let gateway: IRCGateway
+    /// The connection's sink (lines out) and pump (requests in), set by the handler.
+    var sink: ChannelSink?
+    var pump: RequestPump?
+
+    /// What the client said before registering.
+    private var nick: String?
+    private var userGiven = false
+    private var password: String?
+    private var negotiatingCapabilities = false
+    private var loginSent = false
+    private(set) var registered = false
+    private var capabilities: IRCCapabilities = []
+    private var echoMessage = false
+    /// Set by `QUIT` (or a refusal that ends the connection): closed after what is queued.
+    private(set) var closing: CloseReason?
+
+    /// What a reply answers.
+    private enum Pending {
+        case login
+        case join(String)
+        case create(String)
+        case members(String)
+        case part(String)
+        case send(target: String, notice: Bool)
+    }
+
+    private var pending: [String: Pending] = [:]
+    /// The channels this connection shows as joined (folded names): a second JOIN is ignored.
+    private var channels: Set<String> = []
+    private var nextID = 0
+    private var requests: [ByteBuffer] = []
+
+    /// IRCv3 capabilities offered in `CAP LS`, and what each turns on.
+    static let offered: [(name: String, capability: IRCCapabilities?)] = [
+        ("echo-message", nil), ("extended-join", .extendedJoin), ("message-tags", .messageTags), ("server-time", .serverTime),
+        ("draft/message-redaction", .messageRedaction),
+    ]
+
+    init(gateway: IRCGateway) {
+        self.gateway = gateway
+    }
+
+    private var me: String { nick ?? "*" }
+    private var viewer: IRCViewer { IRCViewer(nick: me, capabilities: capabilities) }
+
+    // MARK: Lines in
+
+    func received(_ bytes: ByteBuffer) {
+        let message: IRCMessage
+        do {
+            message = try IRCMessage.parse(bytes.readableBytesView)
+        } catch .empty {
+            return
+        } catch .tooLong {
+            return reply(IRCNumeric.inputTooLong, ["Input line was too long"])
+        } catch .invalidUTF8 {
+            return notice("Your line was not UTF-8: it was dropped (set your client's encoding to UTF-8)")
+        } catch {
+            return notice("Your line could not be read (\(error)): it was dropped")
+        }
+        if registered {
+            command(message)
+        } else {
+            registration(message)
+        }
+    }
+
+    private func registration(_ m: IRCMessage) {
+        switch m.command {
+        case "CAP": cap(m)
+        case "PASS":
+            guard let first = m.parameters.first else { return reply(IRCNumeric.needMoreParams, ["PASS", "Not enough parameters"]) }
+            password = first
+        case "NICK":
+            guard let wanted = m.parameters.first, !wanted.isEmpty else { return reply(IRCNumeric.noNicknameGiven, ["No nickname given"]) }
+            guard IRCNick.username(for: wanted) != nil, Limits.isValidUsername(IRCNick.username(for: wanted) ?? "") else {
+                return reply(IRCNumeric.erroneousNickname, [wanted, "Erroneous nickname: 1 to 32 letters, digits, '_', '-' or '|'"])
+            }
+            nick = wanted
+            tryToLogIn()
+        case "USER":
+            guard m.parameters.count >= 4 else { return reply(IRCNumeric.needMoreParams, ["USER", "Not enough parameters"]) }
+            userGiven = true
+            tryToLogIn()
+        case "PING": pong(m)
+        case "PONG": return
+        case "QUIT": quit()
+        default: reply(IRCNumeric.notRegistered, ["You have not registered"])
+        }
+    }
+
+    private func tryToLogIn() {
+        guard !loginSent, !negotiatingCapabilities, userGiven, let nick, let username = IRCNick.username(for: nick) else { return }
+        loginSent = true
+        request("login", LoginRequest(username: username, password: password), .login)
+    }
+
+    private func cap(_ m: IRCMessage) {
+        let sub = m.parameters.first?.uppercased() ?? ""
+        switch sub {
+        case "LS":
+            if !registered { negotiatingCapabilities = true }
+            reply(command: "CAP", [me, "LS", Self.offered.map(\.name).joined(separator: " ")])
+        case "LIST":
+            reply(command: "CAP", [me, "LIST", enabledNames().joined(separator: " ")])
+        case "REQ":
+            if !registered { negotiatingCapabilities = true }
+            let asked = (m.parameters.count > 1 ? m.parameters[1] : "").split(separator: " ").map(String.init)
+            let known = Set(Self.offered.map(\.name))
+            guard !asked.isEmpty, asked.allSatisfy({ known.contains($0.hasPrefix("-") ? String($0.dropFirst()) : $0) }) else {
+                return reply(command: "CAP", [me, "NAK", asked.joined(separator: " ")])
+            }
+            for name in asked {
+                let off = name.hasPrefix("-")
+                let bare = off ? String(name.dropFirst()) : name
+                if bare == "echo-message" { echoMessage = !off }
+                if let capability = Self.offered.first(where: { $0.name == bare })?.capability {
+                    if off { capabilities.remove(capability) } else { capabilities.insert(capability) }
+                }
+            }
+            reply(command: "CAP", [me, "ACK", asked.joined(separator: " ")])
+        case "END":
+            negotiatingCapabilities = false
+            tryToLogIn()
+        default:
+            reply("410", [sub, "Invalid CAP command"])
+        }
+    }
+
+    private func enabledNames() -> [String] {
+        Self.offered.filter { entry in
+            if let capability = entry.capability { return capabilities.contains(capability) }
+            return entry.name == "echo-message" && echoMessage
+        }.map(\.name)
+    }
+
+    private func command(_ m: IRCMessage) {
+        switch m.command {
+        case "PING": pong(m)
+        case "PONG": return
+        case "CAP": cap(m)
+        case "QUIT": quit()
+        case "NICK": reply(IRCNumeric.cannotChangeNick, [m.parameters.first ?? me, "Nicknames are usernames here: log in again to be someone else"])
+        case "USER", "PASS": reply(IRCNumeric.alreadyRegistered, ["You may not reregister"])
+        case "MOTD": motd()
+        case "JOIN":
+            guard let list = m.parameters.first else { return reply(IRCNumeric.needMoreParams, ["JOIN", "Not enough parameters"]) }
+            for channel in list.split(separator: ",").map(String.init) {
+                guard let room = Self.room(channel) else {
+                    reply(IRCNumeric.noSuchChannel, [channel, "No such channel: names are # and 1 to 64 of a-z 0-9 _ -"])
+                    continue
+                }
+                guard !channels.contains(room) else { continue }
+                request("join_room", RoomRequest(room: room), .join(channel))
+            }
+        case "PART":
+            guard let list = m.parameters.first else { return reply(IRCNumeric.needMoreParams, ["PART", "Not enough parameters"]) }
+            for channel in list.split(separator: ",").map(String.init) {
+                guard let room = Self.room(channel) else {
+                    reply(IRCNumeric.noSuchChannel, [channel, "No such channel"])
+                    continue
+                }
+                request("leave_room", RoomRequest(room: room), .part(channel))
+            }
+        case "PRIVMSG", "NOTICE":
+            let notice = m.command == "NOTICE"
+            guard let target = m.parameters.first else {
+                if !notice { reply(IRCNumeric.noRecipient, ["No recipient given (PRIVMSG)"]) }
+                return
+            }
+            let text = IRCText.fromIRC(Self.unwrapAction(m.parameters.count > 1 ? m.parameters[1] : ""))
+            guard !text.isEmpty else {
+                if !notice { reply(IRCNumeric.noTextToSend, ["No text to send"]) }
+                return
+            }
+            for each in target.split(separator: ",").map(String.init) {
+                if each.hasPrefix("#") {
+                    guard let room = Self.room(each) else {
+                        if !notice { reply(IRCNumeric.noSuchChannel, [each, "No such channel"]) }
+                        continue
+                    }
+                    request("send_message", SendMessageRequest(room: room, text: text), .send(target: each, notice: notice))
+                } else if let username = IRCNick.username(for: each) {
+                    request("send_message", SendMessageRequest(to: username, text: text), .send(target: each, notice: notice))
+                } else if !notice {
+                    reply(IRCNumeric.noSuchNick, [each, "No such nick"])
+                }
+            }
+        default:
+            reply(IRCNumeric.unknownCommand, [m.command, "Unknown command"])
+        }
+    }
+
+    /// A CTCP ACTION (`/me waves`) as Salon's italic text; other CTCP is left as text.
+    static func unwrapAction(_ text: String) -> String {
+        let prefix = "\u{1}ACTION "
+        guard text.hasPrefix(prefix) else { return text }
+        var body = text.dropFirst(prefix.count)
+        if body.hasSuffix("\u{1}") { body = body.dropLast() }
+        return "_\(body)_"
+    }
+
+    /// `#name` as a room name (lower-cased), or nil when it cannot be one.
+    static func room(_ channel: String) -> String? {
+        guard channel.hasPrefix("#") else { return nil }
+        let name = channel.dropFirst().lowercased()
+        return Limits.isValidRoomName(name) ? name : nil
+    }
+
+    private func pong(_ m: IRCMessage) {
+        guard let token = m.parameters.last else { return reply(IRCNumeric.needMoreParams, ["PING", "Not enough parameters"]) }
+        write(IRCMessage(source: gateway.serverName, command: "PONG", parameters: [gateway.serverName, token]))
+    }
+
+    private func quit() {
+        write(IRCMessage(command: "ERROR", parameters: ["Closing link: \(me) (quit)"]))
+        closing = .logout
+    }
+
+    // MARK: Requests out
+
+    private func request(_ action: String, _ data: some Encodable, _ then: Pending) {
+        nextID += 1
+        let id = "i\(nextID)"
+        pending[id] = then
+        guard let body = try? JSONEncoder().encode(data) else { return }
+        var frame = ByteBuffer(string: #"{"id":"\#(id)","action":"\#(action)","data":"#)
+        frame.writeBytes(body)
+        frame.writeString("}")
+        requests.append(frame)
+    }
+
+    /// The requests made since the last call (the handler hands them to the pump).
+    func takeRequests() -> [ByteBuffer] {
+        defer { requests = [] }
+        return requests
+    }
+
+    // MARK: Frames in (replies and pushes) → lines
+
+    private struct Head: Decodable {
+        let action: String
+        let replyTo: String?
+        enum CodingKeys: String, CodingKey {
+            case action
+            case replyTo = "reply_to"
+        }
+    }
+
+    private struct Reply<T: Decodable>: Decodable { let data: T }
+
+    /// A frame for this connection as IRC lines (nil: none).
+    func render(_ frame: EncodedFrame) -> ByteBuffer? {
+        let json = Data(frame.json.readableBytesView)
+        guard let head = try? JSONDecoder().decode(Head.self, from: json) else { return nil }
+        var lines: [IRCMessage]
+        if let id = head.replyTo {
+            guard let what = pending.removeValue(forKey: id) else { return nil }
+            lines = head.action == "error" ? refused(what, json) : answered(what, json)
+        } else if head.action == "error" {
+            // An error no request caused: the login timeout, say. The connection closes.
+            let error = (try? JSONDecoder().decode(Reply<ErrorPayload>.self, from: json))?.data.message ?? "closing"
+            lines = [IRCMessage(command: "ERROR", parameters: ["Closing link: \(me) (\(error))"])]
+        } else {
+            lines = gateway.renderer.lines(forPush: frame.json, viewer: viewer)
+        }
+        // The requests a reply made (members after a join) go to the pump after it.
+        for request in takeRequests() { pump?.enqueue(.request(request)) }
+        guard !lines.isEmpty else { return nil }
+        var buffer = ByteBuffer()
+        for line in lines { line.write(into: &buffer) }
+        return buffer
+    }
+
+    private func answered(_ what: Pending, _ json: Data) -> [IRCMessage] {
+        let decoder = JSONDecoder()
+        switch what {
+        case .login:
+            guard let auth = try? decoder.decode(Reply<AuthResult>.self, from: json).data else { return [] }
+            registered = true
+            nick = IRCNick.nick(for: auth.user.username)
+            var lines = welcome()
+            for room in auth.rooms {
+                lines += joined(room, channel: "#" + room.name)
+            }
+            return lines
+        case .join(let channel), .create(let channel):
+            guard let room = (try? decoder.decode(Reply<RoomResult>.self, from: json).data.room) else { return [] }
+            return joined(room, channel: channel)
+        case .members(let channel):
+            guard let members = try? decoder.decode(Reply<MembersResult>.self, from: json).data.members else { return [] }
+            return names(channel, members)
+        case .part(let channel):
+            if let room = Self.room(channel) { channels.remove(room) }
+            return [IRCMessage(source: gateway.renderer.mask(IRCNick.username(for: me) ?? me), command: "PART", parameters: [channel])]
+        case .send(_, _):
+            guard echoMessage, let message = try? decoder.decode(Reply<MessageResult>.self, from: json).data.message else { return [] }
+            return gateway.renderer.lines(for: message, viewer: viewer)
+        }
+    }
+
+    /// The lines of a channel joined: the JOIN, its topic, then its names (asked for).
+    private func joined(_ room: RoomInfo, channel: String) -> [IRCMessage] {
+        channels.insert(room.name)
+        let source = gateway.renderer.mask(IRCNick.username(for: me) ?? me)
+        var lines = [IRCMessage(source: source, command: "JOIN", parameters: capabilities.contains(.extendedJoin) ? [channel, me, me] : [channel])]
+        if room.topic.isEmpty {
+            lines.append(numeric(IRCNumeric.noTopic, [channel, "No topic is set"]))
+        } else {
+            lines.append(numeric(IRCNumeric.topic, [channel, IRCText.lines(room.topic, maxBytes: 390).first ?? ""]))
+        }
+        request("members", MembersRequest(room: room.name), .members(channel))
+        return lines
+    }
+
+    /// `353` lines of at most about 400 bytes of names, then `366`.
+    private func names(_ channel: String, _ members: [MemberInfo]) -> [IRCMessage] {
+        var lines: [IRCMessage] = []
+        var current: [String] = []
+        var size = 0
+        for member in members {
+            let prefix = member.role == "owner" ? "~" : member.role == "moderator" ? "@" : ""
+            let name = prefix + IRCNick.nick(for: member.username)
+            if size + name.utf8.count + 1 > 400, !current.isEmpty {
+                lines.append(numeric(IRCNumeric.namesReply, ["=", channel, current.joined(separator: " ")]))
+                current = []
+                size = 0
+            }
+            current.append(name)
+            size += name.utf8.count + 1
+        }
+        if !current.isEmpty { lines.append(numeric(IRCNumeric.namesReply, ["=", channel, current.joined(separator: " ")])) }
+        lines.append(numeric(IRCNumeric.endOfNames, [channel, "End of /NAMES list"]))
+        return lines
+    }
+
+    private func refused(_ what: Pending, _ json: Data) -> [IRCMessage] {
+        guard let error = (try? JSONDecoder().decode(Reply<ErrorPayload>.self, from: json))?.data else { return [] }
+        switch what {
+        case .login:
+            loginSent = false
+            switch error.code {
+            case .usernameTaken, .passwordRequired:
+                let why = error.code == .passwordRequired ? "Nickname is a registered account: give its password with PASS" : "Nickname is already in use"
+                return [numeric(IRCNumeric.nicknameInUse, [me, why])]
+            case .invalidUsername:
+                return [numeric(IRCNumeric.erroneousNickname, [me, error.message])]
+            case .banned:
+                closing = .banned
+                return [numeric(IRCNumeric.youAreBanned, [error.message]), IRCMessage(command: "ERROR", parameters: ["Closing link: \(me) (banned)"])]
+            default:
+                return [numeric(IRCNumeric.passwordMismatch, [error.message])]
+            }
+        case .join(let channel):
+            switch error.code {
+            case .roomNotFound:
+                // IRC's JOIN makes a channel that does not exist: the room is created.
+                if let room = Self.room(channel) { request("create_room", CreateRoomRequest(name: room), .create(channel)) }
+                return []
+            case .forbidden: return [numeric(IRCNumeric.inviteOnlyChannel, [channel, "Cannot join channel (+i): \(error.message)"])]
+            case .banned: return [numeric(IRCNumeric.bannedFromChannel, [channel, "Cannot join channel (+b): \(error.message)"])]
+            case .invalidRoomName: return [numeric(IRCNumeric.badChannelName, [channel, error.message])]
+            default: return [numeric(IRCNumeric.noSuchChannel, [channel, error.message])]
+            }
+        case .create(let channel):
+            return [numeric(IRCNumeric.noSuchChannel, [channel, error.message])]
+        case .members:
+            return []
+        case .part(let channel):
+            if error.code == .notMember { return [numeric(IRCNumeric.notOnChannel, [channel, "You're not on that channel"])] }
+            if error.code == .roomNotFound { return [numeric(IRCNumeric.noSuchChannel, [channel, "No such channel"])] }
+            return [IRCMessage(source: gateway.serverName, command: "NOTICE", parameters: [me, "\(channel): \(error.message)"])]
+        case .send(let target, let notice):
+            guard !notice else { return [] }
+            switch error.code {
+            case .roomNotFound: return [numeric(IRCNumeric.noSuchChannel, [target, "No such channel"])]
+            case .userNotFound: return [numeric(IRCNumeric.noSuchNick, [target, "No such nick"])]
+            case .emptyMessage: return [numeric(IRCNumeric.noTextToSend, ["No text to send"])]
+            default: return [numeric(IRCNumeric.cannotSendToChannel, [target, "Cannot send: \(error.message)"])]
+            }
+        }
+    }
+
+    // MARK: Lines out
+
+    private func welcome() -> [IRCMessage] {
+        let server = gateway.serverName
+        let created = ISO8601DateFormatter().string(from: gateway.created)
+        var lines = [
+            numeric(IRCNumeric.welcome, ["Welcome to the Salon IRC gateway, \(me)"]),
+            numeric(IRCNumeric.yourHost, ["Your host is \(server), running Salon"]),
+            numeric(IRCNumeric.created, ["This server was created \(created)"]),
+            numeric(IRCNumeric.myInfo, [server, "salon", "i", "o"]),
+            numeric(IRCNumeric.isupport, [
+                "CASEMAPPING=ascii", "CHANTYPES=#", "PREFIX=(qo)~@", "NICKLEN=33", "CHANNELLEN=65",
+                "TOPICLEN=\(Limits.topicLength)", "NETWORK=Salon", "are supported by this server",
+            ]),
+        ]
+        lines += motdLines()
+        return lines
+    }
+
+    private func motd() {
+        for line in motdLines() { write(line) }
+    }
+
+    private func motdLines() -> [IRCMessage] {
+        [
+            numeric(IRCNumeric.motdStart, ["- \(gateway.serverName) Message of the day -"]),
+            numeric(IRCNumeric.motd, ["- A Salon server: its rooms are these channels, shared with the web and terminal clients."]),
+            numeric(IRCNumeric.endOfMotd, ["End of /MOTD command."]),
+        ]
+    }
+
+    private func numeric(_ code: String, _ parameters: [String]) -> IRCMessage {
+        IRCMessage(source: gateway.serverName, command: code, parameters: [me] + parameters)
+    }
+
+    func reply(_ code: String, _ parameters: [String]) {
+        write(numeric(code, parameters))
+    }
+
+    private func reply(command: String, _ parameters: [String]) {
+        write(IRCMessage(source: gateway.serverName, command: command, parameters: parameters))
+    }
+
+    private func notice(_ text: String) {
+        write(IRCMessage(source: gateway.serverName, command: "NOTICE", parameters: [me, text]))
+    }
+
+    /// A line of the gateway's own, queued behind what the connection already has.
+    private func write(_ line: IRCMessage) {
+        var buffer = ByteBuffer()
+        line.write(into: &buffer)
+        sink?.write(bytes: buffer)
+    }
+}

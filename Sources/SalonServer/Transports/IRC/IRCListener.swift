@@ -1,0 +1,78 @@
+import Logging
+import NIOCore
+import NIOExtras
+import NIOPosix
+import NIOSSL
+import SalonCore
+import ServiceLifecycle
+
+/// The IRC gateway's listener (PROTOCOL.md §9): lines in, `IRCConnectionHandler` per
+/// connection, TLS first when the server has a certificate. The same guards as the other
+/// ports: connections per address, the login timeout, the outgoing bound.
+final class IRCListener: Service {
+    let router: SalonCore.Router
+    let host: String
+    let port: Int
+    let backlog: Int
+    let outboundQueueLimit: Int
+    let gateway: IRCGateway
+    let guards: TransportGuards
+    let tls: ServerTLS?
+    let logger: Logger
+    let onBound: @Sendable (Int) -> Void
+
+    /// A line's longest: 512 bytes and 4,096 of client tags (IRCv3), with some slack.
+    static let maxLine = 8_192
+
+    init(
+        router: SalonCore.Router, host: String, port: Int, backlog: Int, outboundQueueLimit: Int, serverName: String, guards: TransportGuards,
+        tls: ServerTLS?, logger: Logger, onBound: @escaping @Sendable (Int) -> Void
+    ) {
+        self.router = router
+        self.host = host
+        self.port = port
+        self.backlog = backlog
+        self.outboundQueueLimit = outboundQueueLimit
+        self.gateway = IRCGateway(serverName: serverName)
+        self.guards = guards
+        self.tls = tls
+        self.logger = logger
+        self.onBound = onBound
+    }
+
+    func run() async throws {
+        let (queueLimit, router, logger, guards, tls, gateway) = (outboundQueueLimit, router, logger, guards, tls, gateway)
+        let group = MultiThreadedEventLoopGroup.singleton
+        let quiescing = ServerQuiescingHelper(group: group)
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: Int32(clamping: backlog))
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                    try channel.pipeline.syncOperations.addHandler(AcceptPause(logger: logger))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { child in
+                guard guards.gate.admit(child) else { return child.close() }
+                return child.eventLoop.makeCompletedFuture {
+                    try child.pipeline.syncOperations.addHandler(ByteCounter(received: ServerMetrics.ircBytesReceived, sent: ServerMetrics.ircBytesSent))
+                    if let tls {
+                        let deadline = TLSHandshakeDeadline(timeout: guards.loginTimeout ?? .seconds(10))
+                        try child.pipeline.syncOperations.addHandlers(NIOSSLServerHandler(context: tls.current), deadline)
+                    }
+                    try child.pipeline.syncOperations.addHandlers(
+                        ByteToMessageHandler(IRCLineDecoder(maxLength: Self.maxLine), maximumBufferSize: 2 * Self.maxLine),
+                        IRCConnectionHandler(router: router, outboundQueueLimit: queueLimit, loginTimeout: guards.loginTimeout, gateway: gateway, logger: logger)
+                    )
+                }
+            }
+            .bind(host: host, port: port).get()
+        onBound(server.localAddress?.port ?? port)
+        try? await gracefulShutdown()
+        let closed = server.eventLoop.makePromise(of: Void.self)
+        quiescing.initiateShutdown(promise: closed)
+        try await closed.futureResult.get()
+    }
+}

@@ -1,0 +1,233 @@
+"""The IRC gateway (PROTOCOL.md §9) over raw sockets against the real server: registration
+and the welcome, IRC and WebSocket users talking both ways in rooms and privately, a kick seen
+by the IRC user, the nick mapping, and bad input answered by the numerics IRC servers use."""
+import asyncio
+import json
+import re
+import socket
+import time
+
+import pytest
+import websockets
+
+from conftest import Server, free_port, ws_request
+
+
+@pytest.fixture
+def irc_server():
+    port = free_port()
+    server = Server(extra=["--irc-port", str(port)])
+    server.irc_port = port
+    yield server
+    assert server.close() == 0
+
+
+class IRC:
+    """A raw IRC client: lines out, lines awaited by pattern."""
+
+    def __init__(self, server, nick=None, caps=()):
+        self.sock = socket.create_connection(("127.0.0.1", server.irc_port), timeout=10)
+        self.buffer = b""
+        self.seen = []
+        if nick:
+            if caps:
+                self.send("CAP LS 302")
+                self.send("CAP REQ :" + " ".join(caps))
+            self.send(f"NICK {nick}")
+            self.send(f"USER {nick} 0 * :{nick}")
+            if caps:
+                self.send("CAP END")
+            self.expect(r" 376 ")
+
+    def send(self, line):
+        self.sock.sendall(line.encode() + b"\r\n" if isinstance(line, str) else line + b"\r\n")
+
+    def line(self, timeout=10):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("the server closed the connection; seen: %r" % self.seen[-5:])
+            self.buffer += chunk
+        raw, self.buffer = self.buffer.split(b"\n", 1)
+        text = raw.rstrip(b"\r").decode()
+        self.seen.append(text)
+        return text
+
+    def expect(self, pattern, timeout=10):
+        """The first line from now matching `pattern` (a regex), skipping the others."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"no line matching {pattern!r}; seen: {self.seen[-10:]}"
+            text = self.line(remaining)
+            if re.search(pattern, text):
+                return text
+
+    def close(self):
+        self.sock.close()
+
+
+async def ws_user(server, name, register=False):
+    ws = await websockets.connect(server.ws_url)
+    if register:
+        reply = await ws_request(ws, "register", {"username": name, "password": f"{name} password"})
+    else:
+        reply = await ws_request(ws, "login", {"username": name})
+    assert reply["action"] == "success", reply
+    return ws
+
+
+async def ws_push(ws, action, timeout=10):
+    while True:
+        envelope = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if envelope.get("action") == action:
+            return envelope["data"]
+
+
+def test_registration_and_the_welcome(irc_server):
+    irc = IRC(irc_server)
+    irc.send("CAP LS 302")
+    assert "message-tags" in irc.expect(r"CAP \* LS")
+    irc.send("JOIN #general")
+    assert irc.expect(r" 451 ").endswith(":You have not registered")
+    irc.send("NICK ana")
+    irc.send("USER ana 0 * :Ana Lima")
+    irc.send("CAP END")
+    assert irc.expect(r" 001 ana ").startswith(":salon 001 ana :Welcome")
+    isupport = irc.expect(r" 005 ")
+    for token in ["CASEMAPPING=ascii", "CHANTYPES=#", "PREFIX=(qo)~@", "NICKLEN=33"]:
+        assert token in isupport
+    irc.expect(r" 376 ")
+    # A new user is in #general, so the gateway joins it for them, with its names.
+    assert irc.expect(r"JOIN") == ":ana!ana@salon JOIN #general"
+    assert "ana" in irc.expect(r" 353 ")
+    irc.send("PING :token-1")
+    assert irc.expect(r"PONG") == ":salon PONG salon token-1"
+    irc.send("QUIT :bye")
+    assert irc.expect(r"^ERROR").startswith("ERROR :Closing link")
+    with pytest.raises(EOFError):
+        irc.line()
+
+
+def test_irc_and_websocket_users_talk_both_ways(irc_server):
+    async def run():
+        bob = await ws_user(irc_server, "bob")
+        irc = IRC(irc_server, "ana", caps=["server-time", "message-tags"])
+        irc.expect(r" 366 ana #general ")
+        # Web → IRC, in the room, with the tags the client asked for.
+        reply = await ws_request(bob, "send_message", {"room": "general", "text": "hi from the web\nsecond line"})
+        assert reply["action"] == "success"
+        first = irc.expect(r"PRIVMSG #general")
+        assert re.match(r"@time=\S+;msgid=\d+ :bob!bob@salon PRIVMSG #general :hi from the web$", first), first
+        assert irc.line().endswith("PRIVMSG #general :second line")
+        # IRC → web, with IRC bold as Salon's markup.
+        irc.send("PRIVMSG #general :hello from \x02irc\x02")
+        message = (await ws_push(bob, "receive_message"))["message"]
+        assert message["from"] == "ana" and message["room"] == "general" and message["text"] == "hello from *irc*"
+        # Private messages, both ways.
+        assert (await ws_request(bob, "send_message", {"to": "ana", "text": "psst"}))["action"] == "success"
+        assert irc.expect(r"PRIVMSG ana").endswith(":bob!bob@salon PRIVMSG ana psst")
+        irc.send("PRIVMSG bob :back at you")
+        message = (await ws_push(bob, "receive_message"))["message"]
+        assert message["from"] == "ana" and message["to"] == "bob" and message["text"] == "back at you"
+        # A web user joining a room shows as a JOIN.
+        irc.send("JOIN #side")
+        irc.expect(r" 366 ana #side ")
+        assert (await ws_request(bob, "join_room", {"room": "side"}))["action"] == "success"
+        assert irc.expect(r"JOIN #side") == ":bob!bob@salon JOIN #side"
+        irc.close()
+        await bob.close()
+    asyncio.run(run())
+
+
+def test_a_kick_reaches_the_irc_user(irc_server):
+    async def run():
+        owner = await ws_user(irc_server, "olga", register=True)
+        assert (await ws_request(owner, "create_room", {"name": "club"}))["action"] == "success"
+        irc = IRC(irc_server, "ana")
+        irc.send("JOIN #club")
+        irc.expect(r" 353 ana = #club :.*~olga")
+        assert (await ws_request(owner, "kick", {"room": "club", "username": "ana", "reason": "too loud"}))["action"] == "success"
+        assert irc.expect(r"KICK") == ":olga!olga@salon KICK #club ana :too loud"
+        irc.send("PRIVMSG #club :still here?")
+        assert " 404 ana #club :Cannot send" in irc.expect(r" 404 ")
+        irc.close()
+        await owner.close()
+    asyncio.run(run())
+
+
+def test_nicks_map_to_usernames_both_ways(irc_server):
+    async def run():
+        dotted = await ws_user(irc_server, "ana.lima")
+        irc = IRC(irc_server)
+        irc.send("NICK 7up")
+        assert " 432 " in irc.expect(r" 432 ")
+        irc.send("NICK `7up")
+        irc.send("USER x 0 * :x")
+        irc.expect(r" 001 `7up ")
+        assert (await ws_request(dotted, "send_message", {"room": "general", "text": "dots"}))["action"] == "success"
+        assert irc.expect(r"PRIVMSG #general") == ":ana|lima!ana|lima@salon PRIVMSG #general dots"
+        irc.send("PRIVMSG ana|lima :hi dots")
+        message = (await ws_push(dotted, "receive_message"))["message"]
+        assert message["from"] == "7up" and message["to"] == "ana.lima"
+        irc.close()
+        await dotted.close()
+    asyncio.run(run())
+
+
+def test_bad_input_gets_the_numerics_and_the_connection_lives(irc_server):
+    irc = IRC(irc_server, "ana")
+    irc.send("FROB x")
+    assert irc.expect(r" 421 ") == ":salon 421 ana FROB :Unknown command"
+    irc.send("PRIVMSG #general :" + "x" * 9000)
+    assert " 417 " in irc.expect(r" 417 ")
+    irc.send(b"PRIVMSG #general :bad \xff\xfe bytes")
+    assert "UTF-8" in irc.expect(r"NOTICE ana")
+    irc.send(b"PRIVMSG #general :nul\x00here")
+    assert "could not be read" in irc.expect(r"NOTICE ana")
+    irc.send("PRIVMSG")
+    assert " 411 " in irc.expect(r" 411 ")
+    irc.send("PRIVMSG #general")
+    assert " 412 " in irc.expect(r" 412 ")
+    irc.send("PRIVMSG nosuchperson :hello")
+    assert irc.expect(r" 401 ") == ":salon 401 ana nosuchperson :No such nick"
+    irc.send("JOIN #Not_A*Room")
+    assert " 403 " in irc.expect(r" 403 ")
+    irc.send("PART #nowhere")
+    irc.expect(r" 442 | 403 ")
+    irc.send("NICK other")
+    assert " 447 " in irc.expect(r" 447 ")
+    # A flood of lines: every one answered in order, the connection still serves.
+    for i in range(300):
+        irc.send(f"PING :p{i}")
+    assert irc.expect(r"PONG salon p299", timeout=20)
+    irc.send("PING :alive")
+    assert irc.expect(r"PONG") == ":salon PONG salon alive"
+    irc.close()
+
+
+def test_a_taken_nick_and_a_registered_one(irc_server):
+    async def run():
+        owner = await ws_user(irc_server, "reg", register=True)
+        irc = IRC(irc_server)
+        irc.send("NICK reg")
+        irc.send("USER reg 0 * :reg")
+        assert "registered account" in irc.expect(r" 433 ")
+        irc.send("NICK reg2")
+        irc.expect(r" 001 reg2 ")
+        other = IRC(irc_server)
+        other.send("PASS :reg password")
+        other.send("NICK reg")
+        other.send("USER reg 0 * :reg")
+        other.expect(r" 001 reg ")
+        wrong = IRC(irc_server)
+        wrong.send("PASS not-the-password")
+        wrong.send("NICK reg")
+        wrong.send("USER reg 0 * :reg")
+        assert " 464 " in wrong.expect(r" 464 ")
+        for c in (irc, other, wrong):
+            c.close()
+        await owner.close()
+    asyncio.run(run())
