@@ -106,6 +106,8 @@ enum IRCNumeric {
     static let noSuchNick = "401", noSuchChannel = "403", cannotSendToChannel = "404", noRecipient = "411", noTextToSend = "412"
     static let inputTooLong = "417", unknownCommand = "421", noNicknameGiven = "431", erroneousNickname = "432", nicknameInUse = "433"
     static let notOnChannel = "442", notRegistered = "451", needMoreParams = "461", alreadyRegistered = "462", passwordMismatch = "464"
+    static let channelModeIs = "324", endOfBanList = "368", userModeIs = "221", unknownMode = "472", usersDontMatch = "502"
+    static let whoReply = "352", endOfWho = "315"
     static let youAreBanned = "465", inviteOnlyChannel = "473", bannedFromChannel = "474", badChannelName = "479", cannotChangeNick = "447"
 }
 
@@ -135,6 +137,7 @@ final class IRCClient {
         case join(String)
         case create(String)
         case members(String)
+        case who(String)
         case part(String)
         case send(target: String, notice: Bool)
     }
@@ -142,6 +145,8 @@ final class IRCClient {
     private var pending: [String: Pending] = [:]
     /// The channels this connection shows as joined (folded names): a second JOIN is ignored.
     private var channels: Set<String> = []
+    /// What the gateway knows of each joined room (from the join): its modes are said from it.
+    private var rooms: [String: RoomInfo] = [:]
     private var nextID = 0
     private var requests: [ByteBuffer] = []
 
@@ -301,9 +306,39 @@ final class IRCClient {
                     reply(IRCNumeric.noSuchNick, [each, "No such nick"])
                 }
             }
+        case "MODE": mode(m)
+        case "WHO":
+            guard let mask = m.parameters.first else { return reply(IRCNumeric.needMoreParams, ["WHO", "Not enough parameters"]) }
+            if let room = Self.room(mask) {
+                request("members", MembersRequest(room: room), .who(mask))
+            } else {
+                reply(IRCNumeric.endOfWho, [mask, "End of /WHO list"])
+            }
         default:
             reply(IRCNumeric.unknownCommand, [m.command, "Unknown command"])
         }
+    }
+
+    /// `MODE`: a channel's modes as they are (`+nt`, `+i` for a private room), its (empty)
+    /// ban list, the user's own modes. Changing modes is not mapped yet: said so.
+    private func mode(_ m: IRCMessage) {
+        guard let target = m.parameters.first else { return reply(IRCNumeric.needMoreParams, ["MODE", "Not enough parameters"]) }
+        if target.hasPrefix("#") {
+            guard let room = Self.room(target) else { return reply(IRCNumeric.noSuchChannel, [target, "No such channel"]) }
+            if m.parameters.count == 1 {
+                let modes = "+nt" + (rooms[room]?.private == true ? "i" : "")
+                return reply(IRCNumeric.channelModeIs, [target, modes])
+            }
+            if m.parameters.count == 2, ["b", "+b"].contains(m.parameters[1]) {
+                return reply(IRCNumeric.endOfBanList, [target, "End of channel ban list"])
+            }
+            let letter = m.parameters[1].first(where: { $0 != "+" && $0 != "-" }).map(String.init) ?? m.parameters[1]
+            return reply(IRCNumeric.unknownMode, [letter, "is not a mode this gateway sets yet: use the web client's room settings"])
+        }
+        guard IRCNick.folded(target) == IRCNick.folded(me) else {
+            return reply(IRCNumeric.usersDontMatch, ["Can't change mode for other users"])
+        }
+        reply(IRCNumeric.userModeIs, ["+"])
     }
 
     /// A CTCP ACTION (`/me waves`) as Salon's italic text; other CTCP is left as text.
@@ -405,8 +440,19 @@ final class IRCClient {
         case .members(let channel):
             guard let members = try? decoder.decode(Reply<MembersResult>.self, from: json).data.members else { return [] }
             return names(channel, members)
+        case .who(let channel):
+            guard let members = try? decoder.decode(Reply<MembersResult>.self, from: json).data.members else { return [] }
+            let server = gateway.serverName
+            return members.map { member in
+                let nick = IRCNick.nick(for: member.username)
+                let flags = (member.online ? "H" : "G") + (member.role == "owner" ? "~" : member.role == "moderator" ? "@" : "")
+                return numeric(IRCNumeric.whoReply, [channel, nick, server, server, nick, flags, "0 \(member.username)"])
+            } + [numeric(IRCNumeric.endOfWho, [channel, "End of /WHO list"])]
         case .part(let channel):
-            if let room = Self.room(channel) { channels.remove(room) }
+            if let room = Self.room(channel) {
+                channels.remove(room)
+                rooms[room] = nil
+            }
             return [IRCMessage(source: gateway.renderer.mask(IRCNick.username(for: me) ?? me), command: "PART", parameters: [channel])]
         case .send(_, _):
             guard echoMessage, let message = try? decoder.decode(Reply<MessageResult>.self, from: json).data.message else { return [] }
@@ -417,11 +463,11 @@ final class IRCClient {
     /// The lines of a channel joined: the JOIN, its topic, then its names (asked for).
     private func joined(_ room: RoomInfo, channel: String) -> [IRCMessage] {
         channels.insert(room.name)
+        rooms[room.name] = room
         let source = gateway.renderer.mask(IRCNick.username(for: me) ?? me)
         var lines = [IRCMessage(source: source, command: "JOIN", parameters: capabilities.contains(.extendedJoin) ? [channel, me, me] : [channel])]
-        if room.topic.isEmpty {
-            lines.append(numeric(IRCNumeric.noTopic, [channel, "No topic is set"]))
-        } else {
+        // The topic when there is one (servers send nothing on a join when there is none).
+        if !room.topic.isEmpty {
             lines.append(numeric(IRCNumeric.topic, [channel, IRCText.lines(room.topic, maxBytes: 390).first ?? ""]))
         }
         request("members", MembersRequest(room: room.name), .members(channel))
@@ -481,6 +527,8 @@ final class IRCClient {
             return [numeric(IRCNumeric.noSuchChannel, [channel, error.message])]
         case .members:
             return []
+        case .who(let channel):
+            return [numeric(IRCNumeric.endOfWho, [channel, "End of /WHO list"])]
         case .part(let channel):
             if error.code == .notMember { return [numeric(IRCNumeric.notOnChannel, [channel, "You're not on that channel"])] }
             if error.code == .roomNotFound { return [numeric(IRCNumeric.noSuchChannel, [channel, "No such channel"])] }
