@@ -153,6 +153,15 @@ public struct IRCRenderer: Sendable {
             return [IRCMessage(source: mask(user), command: "JOIN", parameters: [channel])]
         case ("leave", let channel?, let user?):
             return [IRCMessage(source: mask(user), command: "PART", parameters: [channel])]
+        case ("kick", let channel?, let user?), ("ban", let channel?, let user?):
+            // The moderator is only in the sentence: the server kicks, with the sentence.
+            return [IRCMessage(source: serverName, command: "KICK", parameters: [channel, IRCNick.nick(for: user), push.text])]
+        case ("role", let channel?, let user?) where push.role != nil:
+            let sign = push.role == .moderator ? "+o" : "-o"
+            return [IRCMessage(source: serverName, command: "MODE", parameters: [channel, sign, IRCNick.nick(for: user)])]
+        case ("topic", _?, _):
+            // The gateway says the new topic from the `room_updated` push that follows.
+            return []
         default:
             let target = channel ?? viewer.nick
             return IRCText.lines(push.text, maxBytes: budget(source: serverName, command: "NOTICE", target: target)).map {

@@ -68,7 +68,13 @@ import Testing
         let leave = #"{"action":"system","data":{"room":"r","event":"leave","username":"ana","text":"ana left"}}"#
         #expect(lines(leave, plain) == [":ana!ana@salon.test PART #r"])
         let topic = #"{"action":"system","data":{"room":"r","event":"topic","username":"ana","text":"ana set the topic"}}"#
-        #expect(lines(topic, plain) == [":salon.test NOTICE #r :ana set the topic"])
+        #expect(lines(topic, plain).isEmpty)
+        let notice = #"{"action":"system","data":{"room":"r","event":"notice","text":"maintenance at noon"}}"#
+        #expect(lines(notice, plain) == [":salon.test NOTICE #r :maintenance at noon"])
+        let othersKicked = #"{"action":"system","data":{"room":"r","event":"kick","username":"eve","text":"eve was kicked from #r by mod"}}"#
+        #expect(lines(othersKicked, plain) == [":salon.test KICK #r eve :eve was kicked from #r by mod"])
+        let promoted = #"{"action":"system","data":{"room":"r","event":"role","username":"eve","text":"mod made eve a moderator","role":"moderator"}}"#
+        #expect(lines(promoted, plain) == [":salon.test MODE #r +o eve"])
         let kicked = #"{"action":"kicked","data":{"room":"r","by":"mod","reason":"spam"}}"#
         #expect(lines(kicked, plain) == [":mod!mod@salon.test KICK #r bob spam"])
         let banned = #"{"action":"banned","data":{"room":"r","by":"mod"}}"#

@@ -231,3 +231,75 @@ def test_a_taken_nick_and_a_registered_one(irc_server):
             c.close()
         await owner.close()
     asyncio.run(run())
+
+
+def test_channel_and_user_commands_with_their_numerics(irc_server):
+    async def run():
+        bob = await ws_user(irc_server, "bob", register=True)
+        await (await ws_user(irc_server, "ana", register=True)).close()
+        irc = IRC(irc_server)
+        irc.send("PASS :ana password")
+        irc.send("NICK ana")
+        irc.send("USER ana 0 * :Ana")
+        irc.expect(r" 376 ")
+        # JOIN makes a room that does not exist, with the IRC user as its owner.
+        irc.send("JOIN #den")
+        assert irc.expect(r" 353 ana = #den") == ":salon 353 ana = #den ~ana"
+        assert (await ws_request(bob, "join_room", {"room": "den"}))["action"] == "success"
+        irc.expect(r":bob!bob@salon JOIN #den")
+        irc.send("TOPIC #den :plans for \x02friday\x02")
+        assert irc.expect(r" TOPIC ") == ":ana!ana@salon TOPIC #den :plans for *friday*"
+        assert "plans for *friday*" in (await ws_push(bob, "system"))["text"]
+        irc.send("TOPIC #den")
+        assert irc.expect(r" 332 ") == ":salon 332 ana #den :plans for *friday*"
+        # The owner makes bob a moderator from the web: IRC sees +o; bob sets the topic.
+        assert (await ws_request(bob, "set_topic", {"room": "den", "topic": "from the web"}))["action"] == "error"
+        olga = await ws_user(irc_server, "olga", register=True)
+        irc.send("NAMES #den")
+        assert irc.expect(r" 353 ana = #den") == ":salon 353 ana = #den :~ana bob"
+        irc.expect(r" 366 ana #den ")
+        irc.send("LIST")
+        irc.expect(r" 321 ")
+        assert irc.expect(r" 322 ana #den") == ":salon 322 ana #den 2 :plans for *friday*"
+        irc.expect(r" 323 ")
+        irc.send("WHOIS bob")
+        assert irc.expect(r" 311 ") == ":salon 311 ana bob bob salon * bob"
+        assert irc.expect(r" 330 ") == ":salon 330 ana bob bob :is logged in as"
+        irc.expect(r" 318 ana bob ")
+        irc.send("WHOIS nobody")
+        irc.expect(r" 401 ana nobody ")
+        irc.send("ISON bob nobody olga")
+        assert irc.expect(r" 303 ") == ":salon 303 ana :bob olga"
+        irc.send("USERHOST bob")
+        assert irc.expect(r" 302 ") == ":salon 302 ana bob=+bob@salon"
+        irc.send("LUSERS")
+        assert "There are 3 users" in irc.expect(r" 251 ")
+        for command, numeric in [("VERSION", "351"), ("TIME", "391"), ("INFO", "374"), ("AWAY :lunch", "306"), ("AWAY", "305"),
+                                 ("WHOWAS bob", "406"), ("MOTD", "376")]:
+            irc.send(command)
+            irc.expect(rf" {numeric} ana ")
+        # KICK by the owner: the web user is told; INVITE to a private room.
+        irc.send("KICK #den bob :enough")
+        assert irc.expect(r" KICK ") == ":ana!ana@salon KICK #den bob enough"
+        kicked = await ws_push(bob, "kicked")
+        assert kicked["room"] == "den" and kicked["by"] == "ana" and kicked["reason"] == "enough"
+        irc.send("KICK #den olga")
+        assert irc.expect(r" 441 ") == ":salon 441 ana olga #den :They aren't on that channel"
+        assert (await ws_request(olga, "create_room", {"name": "vault", "private": True}))["action"] == "success"
+        irc.send("JOIN #vault")
+        irc.expect(r" 473 ana #vault ")
+        assert (await ws_request(olga, "invite", {"room": "vault", "username": "ana"}))["action"] == "success"
+        irc.send("JOIN #vault")
+        assert irc.expect(r" 353 ana = #vault") == ":salon 353 ana = #vault :ana ~olga"
+        irc.send("MODE #vault")
+        assert irc.expect(r" 324 ") == ":salon 324 ana #vault +nti"
+        assert (await ws_request(olga, "set_room_role", {"room": "vault", "username": "ana", "role": "moderator"}))["action"] == "success"
+        assert irc.expect(r" MODE #vault") == ":salon MODE #vault +o ana"
+        assert (await ws_request(olga, "set_topic", {"room": "vault", "topic": "gold"}))["action"] == "success"
+        assert irc.expect(r" TOPIC ") == ":olga!olga@salon TOPIC #vault gold"
+        irc.send("INVITE bob #vault")
+        assert irc.expect(r" 341 ") == ":salon 341 ana bob #vault"
+        irc.close()
+        for ws in (bob, olga):
+            await ws.close()
+    asyncio.run(run())

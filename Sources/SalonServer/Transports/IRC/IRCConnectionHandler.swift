@@ -107,7 +107,11 @@ enum IRCNumeric {
     static let inputTooLong = "417", unknownCommand = "421", noNicknameGiven = "431", erroneousNickname = "432", nicknameInUse = "433"
     static let notOnChannel = "442", notRegistered = "451", needMoreParams = "461", alreadyRegistered = "462", passwordMismatch = "464"
     static let channelModeIs = "324", endOfBanList = "368", userModeIs = "221", unknownMode = "472", usersDontMatch = "502"
-    static let whoReply = "352", endOfWho = "315"
+    static let whoReply = "352", endOfWho = "315", chanOpPrivsNeeded = "482", userNotInChannel = "441", inviting = "341"
+    static let listStart = "321", list = "322", listEnd = "323", wasNoSuchNick = "406", endOfWhowas = "369"
+    static let whoisUser = "311", whoisServer = "312", whoisOperator = "313", endOfWhois = "318", whoisAccount = "330", away = "301"
+    static let isOn = "303", userHost = "302", luserClient = "251", luserMe = "255", version = "351", time = "391"
+    static let info = "371", endOfInfo = "374", nowAway = "306", unAway = "305"
     static let youAreBanned = "465", inviteOnlyChannel = "473", bannedFromChannel = "474", badChannelName = "479", cannotChangeNick = "447"
 }
 
@@ -138,7 +142,13 @@ final class IRCClient {
         case create(String)
         case members(String)
         case who(String)
+        case names(String)
         case part(String)
+        case topic(String)
+        case list
+        case users(UserQuery)
+        case kick(channel: String, nick: String, reason: String)
+        case invite(nick: String, channel: String)
         case send(target: String, notice: Bool)
     }
 
@@ -149,6 +159,18 @@ final class IRCClient {
     private var rooms: [String: RoomInfo] = [:]
     private var nextID = 0
     private var requests: [ByteBuffer] = []
+
+    /// What a `list_users` was asked for.
+    enum UserQuery {
+        case whois(String)
+        case ison([String])
+        case userhost([String])
+        case lusers
+    }
+
+    /// The account's server role, from the login.
+    private var role: UserRole = .guest
+    private var away: String?
 
     /// IRCv3 capabilities offered in `CAP LS`, and what each turns on.
     static let offered: [(name: String, capability: IRCCapabilities?)] = [
@@ -307,6 +329,78 @@ final class IRCClient {
                 }
             }
         case "MODE": mode(m)
+        case "TOPIC":
+            guard let channel = m.parameters.first else { return reply(IRCNumeric.needMoreParams, ["TOPIC", "Not enough parameters"]) }
+            guard let room = Self.room(channel) else { return reply(IRCNumeric.noSuchChannel, [channel, "No such channel"]) }
+            if m.parameters.count > 1 {
+                request("set_topic", SetTopicRequest(room: room, topic: IRCText.fromIRC(m.parameters[1])), .topic(channel))
+            } else if let info = rooms[room] {
+                reply(info.topic.isEmpty ? IRCNumeric.noTopic : IRCNumeric.topic, [channel, info.topic.isEmpty ? "No topic is set" : info.topic])
+            } else {
+                reply(IRCNumeric.notOnChannel, [channel, "You're not on that channel"])
+            }
+        case "NAMES":
+            guard let list = m.parameters.first else { return reply(IRCNumeric.endOfNames, ["*", "End of /NAMES list"]) }
+            for channel in list.split(separator: ",").map(String.init) {
+                guard let room = Self.room(channel) else {
+                    reply(IRCNumeric.endOfNames, [channel, "End of /NAMES list"])
+                    continue
+                }
+                request("members", MembersRequest(room: room), .names(channel))
+            }
+        case "LIST": request("list_rooms", ListRoomsRequest(), .list)
+        case "WHOIS":
+            // `WHOIS nick` or `WHOIS server nick`: the last parameter is the nick.
+            guard let nick = m.parameters.last, !nick.isEmpty else { return reply(IRCNumeric.noNicknameGiven, ["No nickname given"]) }
+            request("list_users", ListUsersRequest(limit: 1000), .users(.whois(nick)))
+        case "WHOWAS":
+            guard let nick = m.parameters.first else { return reply(IRCNumeric.noNicknameGiven, ["No nickname given"]) }
+            reply(IRCNumeric.wasNoSuchNick, [nick, "There was no such nickname (no history of nicks is kept: try WHOIS)"])
+            reply(IRCNumeric.endOfWhowas, [nick, "End of WHOWAS"])
+        case "ISON":
+            guard !m.parameters.isEmpty else { return reply(IRCNumeric.needMoreParams, ["ISON", "Not enough parameters"]) }
+            let nicks = m.parameters.flatMap { $0.split(separator: " ").map(String.init) }
+            request("list_users", ListUsersRequest(limit: 1000), .users(.ison(nicks)))
+        case "USERHOST":
+            guard !m.parameters.isEmpty else { return reply(IRCNumeric.needMoreParams, ["USERHOST", "Not enough parameters"]) }
+            request("list_users", ListUsersRequest(limit: 1000), .users(.userhost(Array(m.parameters.prefix(5)))))
+        case "LUSERS": request("list_users", ListUsersRequest(limit: 1000), .users(.lusers))
+        case "VERSION": reply(IRCNumeric.version, ["salon-2", gateway.serverName, "Salon's IRC gateway (PROTOCOL.md v2)"])
+        case "TIME":
+            let now = ISO8601DateFormatter().string(from: Date())
+            reply(IRCNumeric.time, [gateway.serverName, now])
+        case "INFO":
+            for line in ["Salon: a self-hosted chat server.", "Its rooms are these channels; the web and terminal clients share them."] {
+                reply(IRCNumeric.info, [line])
+            }
+            reply(IRCNumeric.endOfInfo, ["End of /INFO list"])
+        case "AWAY":
+            // Salon has presence, not away messages: kept for this connection's replies only.
+            if let text = m.parameters.first, !text.isEmpty {
+                away = text
+                reply(IRCNumeric.nowAway, ["You have been marked as being away"])
+            } else {
+                away = nil
+                reply(IRCNumeric.unAway, ["You are no longer marked as being away"])
+            }
+        case "KICK":
+            guard m.parameters.count >= 2 else { return reply(IRCNumeric.needMoreParams, ["KICK", "Not enough parameters"]) }
+            let channel = m.parameters[0]
+            guard let room = Self.room(channel) else { return reply(IRCNumeric.noSuchChannel, [channel, "No such channel"]) }
+            let reason = m.parameters.count > 2 ? IRCText.fromIRC(m.parameters[2]) : ""
+            for nick in m.parameters[1].split(separator: ",").map(String.init) {
+                guard let username = IRCNick.username(for: nick) else {
+                    reply(IRCNumeric.noSuchNick, [nick, "No such nick"])
+                    continue
+                }
+                request("kick", KickRequest(room: room, username: username, reason: reason.isEmpty ? nil : reason), .kick(channel: channel, nick: nick, reason: reason))
+            }
+        case "INVITE":
+            guard m.parameters.count >= 2 else { return reply(IRCNumeric.needMoreParams, ["INVITE", "Not enough parameters"]) }
+            let (nick, channel) = (m.parameters[0], m.parameters[1])
+            guard let room = Self.room(channel) else { return reply(IRCNumeric.noSuchChannel, [channel, "No such channel"]) }
+            guard let username = IRCNick.username(for: nick) else { return reply(IRCNumeric.noSuchNick, [nick, "No such nick"]) }
+            request("invite", InviteRequest(room: room, username: username), .invite(nick: nick, channel: channel))
         case "WHO":
             guard let mask = m.parameters.first else { return reply(IRCNumeric.needMoreParams, ["WHO", "Not enough parameters"]) }
             if let room = Self.room(mask) {
@@ -411,8 +505,18 @@ final class IRCClient {
             // An error no request caused: the login timeout, say. The connection closes.
             let error = (try? JSONDecoder().decode(Reply<ErrorPayload>.self, from: json))?.data.message ?? "closing"
             lines = [IRCMessage(command: "ERROR", parameters: ["Closing link: \(me) (\(error))"])]
+        } else if head.action == "room_updated" {
+            lines = roomUpdated(json)
         } else {
+            if head.action == "system", let push = try? JSONDecoder().decode(Reply<SystemPush>.self, from: json).data, push.event == "topic" {
+                topicSetter = push.username
+            }
             lines = gateway.renderer.lines(forPush: frame.json, viewer: viewer)
+            if head.action == "kicked" || head.action == "banned",
+                let room = (try? JSONDecoder().decode(Reply<RemovedPush>.self, from: json))?.data.room {
+                channels.remove(room)
+                rooms[room] = nil
+            }
         }
         // The requests a reply made (members after a join) go to the pump after it.
         for request in takeRequests() { pump?.enqueue(.request(request)) }
@@ -429,6 +533,7 @@ final class IRCClient {
             guard let auth = try? decoder.decode(Reply<AuthResult>.self, from: json).data else { return [] }
             registered = true
             nick = IRCNick.nick(for: auth.user.username)
+            role = auth.user.role
             var lines = welcome()
             for room in auth.rooms {
                 lines += joined(room, channel: "#" + room.name)
@@ -448,6 +553,25 @@ final class IRCClient {
                 let flags = (member.online ? "H" : "G") + (member.role == "owner" ? "~" : member.role == "moderator" ? "@" : "")
                 return numeric(IRCNumeric.whoReply, [channel, nick, server, server, nick, flags, "0 \(member.username)"])
             } + [numeric(IRCNumeric.endOfWho, [channel, "End of /WHO list"])]
+        case .names(let channel):
+            guard let members = try? decoder.decode(Reply<MembersResult>.self, from: json).data.members else { return [] }
+            return names(channel, members)
+        case .topic(let channel):
+            guard let room = try? decoder.decode(Reply<RoomResult>.self, from: json).data.room else { return [] }
+            rooms[room.name] = room
+            return [IRCMessage(source: myMask, command: "TOPIC", parameters: [channel, room.topic])]
+        case .list:
+            guard let list = try? decoder.decode(Reply<RoomsResult>.self, from: json).data.rooms else { return [] }
+            return [numeric(IRCNumeric.listStart, ["Channel", "Users  Name"])]
+                + list.map { numeric(IRCNumeric.list, ["#" + $0.name, String($0.members), $0.topic]) }
+                + [numeric(IRCNumeric.listEnd, ["End of /LIST"])]
+        case .users(let query):
+            guard let users = try? decoder.decode(Reply<UsersResult>.self, from: json).data.users else { return [] }
+            return userLines(query, users)
+        case .kick(let channel, let nick, let reason):
+            return [IRCMessage(source: myMask, command: "KICK", parameters: [channel, nick, reason.isEmpty ? me : reason])]
+        case .invite(let nick, let channel):
+            return [numeric(IRCNumeric.inviting, [nick, channel])]
         case .part(let channel):
             if let room = Self.room(channel) {
                 channels.remove(room)
@@ -527,8 +651,30 @@ final class IRCClient {
             return [numeric(IRCNumeric.noSuchChannel, [channel, error.message])]
         case .members:
             return []
-        case .who(let channel):
-            return [numeric(IRCNumeric.endOfWho, [channel, "End of /WHO list"])]
+        case .who(let channel), .names(let channel):
+            return [numeric(IRCNumeric.noSuchChannel, [channel, error.message])]
+        case .kick(let channel, let nick, _) where error.code == .notMember || error.code == .userNotFound:
+            // The core says whom it means in its message: the kicker or the one kicked.
+            if error.code == .notMember, !error.message.contains(IRCNick.username(for: nick) ?? nick) {
+                return [numeric(IRCNumeric.notOnChannel, [channel, "You're not on that channel"])]
+            }
+            return [numeric(IRCNumeric.userNotInChannel, [nick, channel, "They aren't on that channel"])]
+        case .topic(let channel), .kick(let channel, _, _):
+            switch error.code {
+            case .forbidden: return [numeric(IRCNumeric.chanOpPrivsNeeded, [channel, "You're not channel operator: \(error.message)"])]
+            case .notMember: return [numeric(IRCNumeric.notOnChannel, [channel, "You're not on that channel"])]
+            case .roomNotFound: return [numeric(IRCNumeric.noSuchChannel, [channel, "No such channel"])]
+            default: return [IRCMessage(source: gateway.serverName, command: "NOTICE", parameters: [me, "\(channel): \(error.message)"])]
+            }
+        case .invite(let nick, let channel):
+            switch error.code {
+            case .forbidden: return [numeric(IRCNumeric.chanOpPrivsNeeded, [channel, "You're not channel operator: \(error.message)"])]
+            case .userNotFound: return [numeric(IRCNumeric.noSuchNick, [nick, "No such nick"])]
+            case .roomNotFound: return [numeric(IRCNumeric.noSuchChannel, [channel, "No such channel"])]
+            default: return [IRCMessage(source: gateway.serverName, command: "NOTICE", parameters: [me, "\(channel): \(error.message)"])]
+            }
+        case .list, .users:
+            return [IRCMessage(source: gateway.serverName, command: "NOTICE", parameters: [me, error.message])]
         case .part(let channel):
             if error.code == .notMember { return [numeric(IRCNumeric.notOnChannel, [channel, "You're not on that channel"])] }
             if error.code == .roomNotFound { return [numeric(IRCNumeric.noSuchChannel, [channel, "No such channel"])] }
@@ -543,6 +689,63 @@ final class IRCClient {
             }
         }
     }
+
+    /// Who set the topic, from the `system` push that comes before its `room_updated`.
+    private var topicSetter: String?
+
+    /// A room's new state: a new topic is a `TOPIC` from whoever set it.
+    private func roomUpdated(_ json: Data) -> [IRCMessage] {
+        guard let push = try? JSONDecoder().decode(Reply<RoomUpdatedPush>.self, from: json).data, push.removed != true else { return [] }
+        let room = push.room
+        defer { topicSetter = nil }
+        guard let known = rooms[room.name] else { return [] }
+        rooms[room.name] = room
+        guard known.topic != room.topic else { return [] }
+        let source = topicSetter.map(gateway.renderer.mask) ?? gateway.serverName
+        return [IRCMessage(source: source, command: "TOPIC", parameters: ["#" + room.name, room.topic])]
+    }
+
+    /// WHOIS, ISON, USERHOST and LUSERS from the list of users.
+    private func userLines(_ query: UserQuery, _ users: [MemberInfo]) -> [IRCMessage] {
+        let server = gateway.serverName
+        func find(_ nick: String) -> MemberInfo? {
+            guard let username = IRCNick.username(for: nick) else { return nil }
+            return users.first { $0.username.lowercased() == username.lowercased() }
+        }
+        switch query {
+        case .whois(let nick):
+            guard let user = find(nick) else {
+                return [numeric(IRCNumeric.noSuchNick, [nick, "No such nick"]), numeric(IRCNumeric.endOfWhois, [nick, "End of /WHOIS list"])]
+            }
+            let shown = IRCNick.nick(for: user.username)
+            var lines = [
+                numeric(IRCNumeric.whoisUser, [shown, shown, server, "*", user.username]),
+                numeric(IRCNumeric.whoisServer, [shown, server, "Salon"]),
+            ]
+            if user.role != "guest" { lines.append(numeric(IRCNumeric.whoisAccount, [shown, user.username, "is logged in as"])) }
+            if user.role == "admin" { lines.append(numeric(IRCNumeric.whoisOperator, [shown, "is a Salon admin"])) }
+            if !user.online { lines.append(numeric(IRCNumeric.away, [shown, "is not connected"])) }
+            lines.append(numeric(IRCNumeric.endOfWhois, [shown, "End of /WHOIS list"]))
+            return lines
+        case .ison(let nicks):
+            return [numeric(IRCNumeric.isOn, [nicks.filter { find($0)?.online == true }.joined(separator: " ")])]
+        case .userhost(let nicks):
+            let found = nicks.compactMap { nick -> String? in
+                guard let user = find(nick) else { return nil }
+                let shown = IRCNick.nick(for: user.username)
+                return "\(shown)\(user.role == "admin" ? "*" : "")=\(user.online ? "+" : "-")\(shown)@\(server)"
+            }
+            return [numeric(IRCNumeric.userHost, [found.joined(separator: " ")])]
+        case .lusers:
+            let online = users.filter(\.online).count
+            return [
+                numeric(IRCNumeric.luserClient, ["There are \(online) users and 0 invisible on 1 servers"]),
+                numeric(IRCNumeric.luserMe, ["I have \(online) clients and 1 servers"]),
+            ]
+        }
+    }
+
+    private var myMask: String { gateway.renderer.mask(IRCNick.username(for: me) ?? me) }
 
     // MARK: Lines out
 
