@@ -80,7 +80,8 @@ public final class SalonServer: Sendable {
         if let ircPort = configuration.ircPort {
             services.append(IRCListener(
                 router: router, host: configuration.host, port: ircPort, backlog: configuration.listenBacklog,
-                outboundQueueLimit: configuration.outboundQueueLimit, serverName: configuration.ircServerName, guards: guards, tls: tls, logger: logger
+                outboundQueueLimit: configuration.outboundQueueLimit, serverName: configuration.ircServerName,
+                pingInterval: .seconds(Int64(configuration.ircPingInterval)), guards: guards, tls: tls, logger: logger
             ) { port in ports.set(irc: port) })
         }
         if let tls { services.append(TLSReloader(tls: tls, logger: logger)) }

@@ -14,6 +14,9 @@ public struct ServerConfiguration: Sendable {
     public var ircPort: Int?
     /// The name the IRC gateway gives itself (the source of its numerics, `001`…).
     public var ircServerName = "salon"
+    /// An IRC connection silent this long is sent a `PING`; one that stays silent as long
+    /// again is closed ("Ping timeout"), as IRC servers do. Seconds.
+    public var ircPingInterval = 120
     public var dataDirectory: String = "./salon-data"
     /// A database URL (`sqlite:PATH` or `postgres://…`); nil means `salon.sqlite` in
     /// `dataDirectory`.

@@ -28,6 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The IRC gateway's server name (SALON_IRC_SERVER_NAME).")
     var ircServerName: String = env["SALON_IRC_SERVER_NAME"] ?? "salon"
 
+    @Option(help: "Seconds of silence after which an IRC client is sent a PING, and then closed if it stays silent as long (SALON_IRC_PING_INTERVAL).")
+    var ircPingInterval: Int = Int(env["SALON_IRC_PING_INTERVAL"] ?? "") ?? 120
+
     @Option(help: "Folder for the SQLite database (SALON_DATA_DIR).")
     var dataDir: String = env["SALON_DATA_DIR"] ?? "./salon-data"
 
@@ -100,6 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
         ("--port", 0...65535, \.port),
         ("--tcp-port", 0...65535, \.tcpPort),
         ("--irc-port", 0...65535, \.ircPort),
+        ("--irc-ping-interval", 1...86_400, \.ircPingInterval),
         ("--rate-limit", 0...100_000, \.rateLimit),
         ("--presence-room-limit", 0...10_000_000, \.presenceRoomLimit),
         ("--max-connections-per-ip", 0...1_000_000, \.maxConnectionsPerIp),
@@ -157,6 +161,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.tcpPort = tcpPort == 0 ? nil : tcpPort
         configuration.ircPort = ircPort == 0 ? nil : ircPort
         configuration.ircServerName = ircServerName
+        configuration.ircPingInterval = ircPingInterval
         configuration.dataDirectory = dataDir
         configuration.databaseURL = db ?? Self.env["SALON_DB"]
         configuration.chat.guestsAllowed = !noGuests

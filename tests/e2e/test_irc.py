@@ -303,3 +303,24 @@ def test_channel_and_user_commands_with_their_numerics(irc_server):
         for ws in (bob, olga):
             await ws.close()
     asyncio.run(run())
+
+
+def test_the_server_pings_and_a_silent_client_is_closed():
+    port = free_port()
+    server = Server(extra=["--irc-port", str(port), "--irc-ping-interval", "1"])
+    server.irc_port = port
+    try:
+        lively = IRC(server, "ana")
+        silent = IRC(server, "bob")
+        # Ana answers the server's PINGs and stays; Bob does not, and is closed.
+        for _ in range(3):
+            token = lively.expect(r"^PING ", timeout=5).split(" ", 1)[1]
+            lively.send(f"PONG {token}")
+        silent.expect(r"^PING ", timeout=5)
+        assert "Ping timeout" in silent.expect(r"^ERROR", timeout=5)
+        with pytest.raises(EOFError):
+            silent.line(timeout=5)
+        lively.send("PING :still")
+        assert lively.expect(r"PONG") == ":salon PONG salon still"
+    finally:
+        assert server.close() == 0

@@ -15,6 +15,8 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
     case loginTimeout
     /// Its account was banned from the server.
     case banned
+    /// An IRC client answered no `PING`.
+    case pingTimeout
 
     public var description: String {
         switch self {
@@ -24,6 +26,7 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
         case .shutdown: return "server shutting down"
         case .loginTimeout: return "no login in time"
         case .banned: return "banned"
+        case .pingTimeout: return "ping timeout"
         }
     }
 }

@@ -38,9 +38,35 @@ final class IRCConnectionHandler: ChannelInboundHandler, PumpedHandler {
         }
         client.sink = connection?.sink
         client.pump = connection?.pump
+        // Keep-alive: a silent client is pinged, then closed if it stays silent.
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        keepAlive = context.eventLoop.scheduleRepeatedTask(initialDelay: gateway.pingInterval, delay: gateway.pingInterval) { _ in
+            handler.value.checkAlive()
+        }
+    }
+
+    private var keepAlive: RepeatedTask?
+    /// A line came since the last check.
+    private var heard = true
+    private var pinged = false
+
+    private func checkAlive() {
+        guard let client else { return }
+        if heard {
+            heard = false
+            pinged = false
+        } else if !pinged {
+            pinged = true
+            client.ping()
+        } else {
+            client.timedOut()
+            connection?.sink.close(.pingTimeout)
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        keepAlive?.cancel()
+        keepAlive = nil
         connection = nil
         client?.sink = nil
         client?.pump = nil
@@ -49,6 +75,7 @@ final class IRCConnectionHandler: ChannelInboundHandler, PumpedHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let client else { return }
+        heard = true
         switch unwrapInboundIn(data) {
         case .line(let bytes):
             client.received(bytes)
@@ -90,11 +117,13 @@ struct IRCGateway: Sendable {
     let serverName: String
     let renderer: IRCRenderer
     let created: Date
+    let pingInterval: TimeAmount
 
-    init(serverName: String) {
+    init(serverName: String, pingInterval: TimeAmount = .seconds(120)) {
         self.serverName = serverName
         self.renderer = IRCRenderer(serverName: serverName)
         self.created = Date()
+        self.pingInterval = pingInterval
     }
 }
 
@@ -454,6 +483,16 @@ final class IRCClient {
     private func pong(_ m: IRCMessage) {
         guard let token = m.parameters.last else { return reply(IRCNumeric.needMoreParams, ["PING", "Not enough parameters"]) }
         write(IRCMessage(source: gateway.serverName, command: "PONG", parameters: [gateway.serverName, token]))
+    }
+
+    /// The keep-alive's question.
+    func ping() {
+        write(IRCMessage(command: "PING", parameters: [gateway.serverName]))
+    }
+
+    /// The keep-alive's end: said before the connection closes.
+    func timedOut() {
+        write(IRCMessage(command: "ERROR", parameters: ["Closing link: \(me) (Ping timeout: \(gateway.pingInterval.nanoseconds / 1_000_000_000 * 2) seconds)"]))
     }
 
     private func quit() {

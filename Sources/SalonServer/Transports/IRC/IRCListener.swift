@@ -25,7 +25,8 @@ final class IRCListener: Service {
     static let maxLine = 8_192
 
     init(
-        router: SalonCore.Router, host: String, port: Int, backlog: Int, outboundQueueLimit: Int, serverName: String, guards: TransportGuards,
+        router: SalonCore.Router, host: String, port: Int, backlog: Int, outboundQueueLimit: Int, serverName: String, pingInterval: TimeAmount,
+        guards: TransportGuards,
         tls: ServerTLS?, logger: Logger, onBound: @escaping @Sendable (Int) -> Void
     ) {
         self.router = router
@@ -33,7 +34,7 @@ final class IRCListener: Service {
         self.port = port
         self.backlog = backlog
         self.outboundQueueLimit = outboundQueueLimit
-        self.gateway = IRCGateway(serverName: serverName)
+        self.gateway = IRCGateway(serverName: serverName, pingInterval: pingInterval)
         self.guards = guards
         self.tls = tls
         self.logger = logger
