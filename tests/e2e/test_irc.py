@@ -324,3 +324,42 @@ def test_the_server_pings_and_a_silent_client_is_closed():
         assert lively.expect(r"PONG") == ":salon PONG salon still"
     finally:
         assert server.close() == 0
+
+
+def test_replies_reactions_typing_and_edits_with_and_without_tags(irc_server):
+    async def run():
+        bob = await ws_user(irc_server, "bob")
+        tagged = IRC(irc_server, "ana", caps=["message-tags", "echo-message", "draft/message-redaction"])
+        plain = IRC(irc_server, "cy")
+        for c in (tagged, plain):
+            c.expect(r" 366 \S+ #general ")
+        sent = (await ws_request(bob, "send_message", {"room": "general", "text": "question?"}))["data"]["message"]
+        msgid = sent["id"]
+        assert tagged.expect(r"PRIVMSG #general").startswith(f"@msgid={msgid} ")
+        plain.expect(r"PRIVMSG #general :?question\?")
+        # A reply from IRC carries +draft/reply; echo-message shows it back with its msgid.
+        tagged.send(f"@+draft/reply={msgid} PRIVMSG #general :answer!")
+        message = (await ws_push(bob, "receive_message"))["message"]
+        assert message["reply_to"] == msgid and message["text"] == "answer!"
+        assert re.match(rf"@msgid={message['id']};\+draft/reply={msgid} :ana!ana@salon PRIVMSG #general answer!", tagged.expect(r"answer!"))
+        # A reaction from IRC, and one from the web seen both ways.
+        tagged.send(f"@+draft/react=👍;+draft/reply={msgid} TAGMSG #general")
+        reaction = await ws_push(bob, "reaction")
+        assert reaction == {"id": msgid, "emoji": "👍", "username": "ana", "added": True, "seq": reaction["seq"]}
+        assert (await ws_request(bob, "react", {"id": msgid, "emoji": "🎉"}))["action"] == "success"
+        assert tagged.expect(r"TAGMSG") == f"@+draft/react=🎉;+draft/reply={msgid} :bob!bob@salon TAGMSG #general"
+        assert "reacted 👍" in plain.expect(r"NOTICE #general")
+        assert "reacted 🎉" in plain.expect(r"NOTICE #general")
+        # Typing from IRC reaches the web; an edit and a deletion reach IRC.
+        tagged.send("@+typing=active TAGMSG #general")
+        assert (await ws_push(bob, "typing")) == {"room": "general", "username": "ana"}
+        assert (await ws_request(bob, "edit_message", {"id": msgid, "text": "question, edited?"}))["action"] == "success"
+        assert tagged.expect(r"NOTICE #general") == f"@+draft/reply={msgid} :bob!bob@salon NOTICE #general :* correction: question, edited?"
+        assert plain.expect(r"NOTICE #general :\* correction") == ":bob!bob@salon NOTICE #general :* correction: question, edited?"
+        assert (await ws_request(bob, "delete_message", {"id": msgid}))["action"] == "success"
+        assert tagged.expect(r"REDACT") == f":salon REDACT #general {msgid}"
+        assert plain.expect(r"deleted") == ":salon NOTICE #general :* a message was deleted"
+        for c in (tagged, plain):
+            c.close()
+        await bob.close()
+    asyncio.run(run())

@@ -178,6 +178,8 @@ final class IRCClient {
         case users(UserQuery)
         case kick(channel: String, nick: String, reason: String)
         case invite(nick: String, channel: String)
+        /// Nothing to say on success or failure (a typing notice, a reaction).
+        case ignore
         case send(target: String, notice: Bool)
     }
 
@@ -344,19 +346,22 @@ final class IRCClient {
                 if !notice { reply(IRCNumeric.noTextToSend, ["No text to send"]) }
                 return
             }
+            // `+draft/reply=ID` (message-tags): the message answers that one.
+            let replyTo = m.tag("+draft/reply").flatMap { Int64($0) }
             for each in target.split(separator: ",").map(String.init) {
                 if each.hasPrefix("#") {
                     guard let room = Self.room(each) else {
                         if !notice { reply(IRCNumeric.noSuchChannel, [each, "No such channel"]) }
                         continue
                     }
-                    request("send_message", SendMessageRequest(room: room, text: text), .send(target: each, notice: notice))
+                    request("send_message", SendMessageRequest(room: room, text: text, replyTo: replyTo), .send(target: each, notice: notice))
                 } else if let username = IRCNick.username(for: each) {
-                    request("send_message", SendMessageRequest(to: username, text: text), .send(target: each, notice: notice))
+                    request("send_message", SendMessageRequest(to: username, text: text, replyTo: replyTo), .send(target: each, notice: notice))
                 } else if !notice {
                     reply(IRCNumeric.noSuchNick, [each, "No such nick"])
                 }
             }
+        case "TAGMSG": tagMessage(m)
         case "MODE": mode(m)
         case "TOPIC":
             guard let channel = m.parameters.first else { return reply(IRCNumeric.needMoreParams, ["TOPIC", "Not enough parameters"]) }
@@ -439,6 +444,26 @@ final class IRCClient {
             }
         default:
             reply(IRCNumeric.unknownCommand, [m.command, "Unknown command"])
+        }
+    }
+
+    /// `TAGMSG` (message-tags): `+typing=active` is Salon's typing notice, `+draft/react`
+    /// (or `+draft/unreact`) with `+draft/reply=ID` a reaction to that message. Other tags
+    /// are dropped, as servers drop client tags they do not relay.
+    private func tagMessage(_ m: IRCMessage) {
+        guard let target = m.parameters.first else { return reply(IRCNumeric.needMoreParams, ["TAGMSG", "Not enough parameters"]) }
+        let room = Self.room(target)
+        let person = target.hasPrefix("#") ? nil : IRCNick.username(for: target)
+        guard room != nil || person != nil else { return }
+        if m.tag("+typing") == "active" {
+            request("typing", TypingRequest(room: room, to: person), .ignore)
+        }
+        if let id = m.tag("+draft/reply").flatMap({ Int64($0) }) {
+            if let emoji = m.tag("+draft/react"), !emoji.isEmpty {
+                request("react", ReactRequest(id: id, emoji: emoji), .ignore)
+            } else if let emoji = m.tag("+draft/unreact"), !emoji.isEmpty {
+                request("react", ReactRequest(id: id, emoji: emoji, remove: true), .ignore)
+            }
         }
     }
 
@@ -550,7 +575,14 @@ final class IRCClient {
             if head.action == "system", let push = try? JSONDecoder().decode(Reply<SystemPush>.self, from: json).data, push.event == "topic" {
                 topicSetter = push.username
             }
-            lines = gateway.renderer.lines(forPush: frame.json, viewer: viewer)
+            if head.action == "reaction" {
+                lines = reaction(json)
+            } else {
+                lines = gateway.renderer.lines(forPush: frame.json, viewer: viewer)
+            }
+            if head.action == "receive_message", let message = try? JSONDecoder().decode(Reply<ReceiveMessagePush>.self, from: json).data.message {
+                remember(message)
+            }
             if head.action == "kicked" || head.action == "banned",
                 let room = (try? JSONDecoder().decode(Reply<RemovedPush>.self, from: json))?.data.room {
                 channels.remove(room)
@@ -611,6 +643,8 @@ final class IRCClient {
             return [IRCMessage(source: myMask, command: "KICK", parameters: [channel, nick, reason.isEmpty ? me : reason])]
         case .invite(let nick, let channel):
             return [numeric(IRCNumeric.inviting, [nick, channel])]
+        case .ignore:
+            return []
         case .part(let channel):
             if let room = Self.room(channel) {
                 channels.remove(room)
@@ -618,8 +652,9 @@ final class IRCClient {
             }
             return [IRCMessage(source: gateway.renderer.mask(IRCNick.username(for: me) ?? me), command: "PART", parameters: [channel])]
         case .send(_, _):
-            guard echoMessage, let message = try? decoder.decode(Reply<MessageResult>.self, from: json).data.message else { return [] }
-            return gateway.renderer.lines(for: message, viewer: viewer)
+            guard let message = try? decoder.decode(Reply<MessageResult>.self, from: json).data.message else { return [] }
+            remember(message)
+            return echoMessage ? gateway.renderer.lines(for: message, viewer: viewer) : []
         }
     }
 
@@ -714,6 +749,8 @@ final class IRCClient {
             }
         case .list, .users:
             return [IRCMessage(source: gateway.serverName, command: "NOTICE", parameters: [me, error.message])]
+        case .ignore:
+            return []
         case .part(let channel):
             if error.code == .notMember { return [numeric(IRCNumeric.notOnChannel, [channel, "You're not on that channel"])] }
             if error.code == .roomNotFound { return [numeric(IRCNumeric.noSuchChannel, [channel, "No such channel"])] }
@@ -727,6 +764,33 @@ final class IRCClient {
             default: return [numeric(IRCNumeric.cannotSendToChannel, [target, "Cannot send: \(error.message)"])]
             }
         }
+    }
+
+    /// Where recent messages were shown (channel or nick), so that a reaction to one can be
+    /// addressed: the `reaction` push names the message, not its room. The last 500.
+    private var recent: [Int64: String] = [:]
+    private var recentOrder: [Int64] = []
+
+    private func remember(_ message: Message) {
+        let target = message.room.map { "#" + $0 }
+            ?? (IRCNick.folded(IRCNick.nick(for: message.from)) == IRCNick.folded(me) ? message.to.map(IRCNick.nick(for:)) : IRCNick.nick(for: message.from))
+        guard let target, recent[message.id] == nil else { return }
+        recent[message.id] = target
+        recentOrder.append(message.id)
+        if recentOrder.count > 500 { recent[recentOrder.removeFirst()] = nil }
+    }
+
+    /// A reaction: a `TAGMSG` with `+draft/react` (or `+draft/unreact`) for clients that take
+    /// tags, else a line saying it; nothing for a message this connection has not shown.
+    private func reaction(_ json: Data) -> [IRCMessage] {
+        guard let push = try? JSONDecoder().decode(Reply<ReactionPush>.self, from: json).data, let target = recent[push.id] else { return [] }
+        let source = gateway.renderer.mask(push.username)
+        if capabilities.contains(.messageTags) {
+            let tags = [IRCTag(push.added ? "+draft/react" : "+draft/unreact", push.emoji), IRCTag("+draft/reply", String(push.id))]
+            return [IRCMessage(tags: tags, source: source, command: "TAGMSG", parameters: [target])]
+        }
+        guard push.added else { return [] }
+        return [IRCMessage(source: source, command: "NOTICE", parameters: [target, "* reacted \(push.emoji) to message \(push.id)"])]
     }
 
     /// Who set the topic, from the `system` push that comes before its `room_updated`.
