@@ -363,3 +363,36 @@ def test_replies_reactions_typing_and_edits_with_and_without_tags(irc_server):
             c.close()
         await bob.close()
     asyncio.run(run())
+
+
+def test_sasl_plain_logs_an_account_in(irc_server):
+    import base64
+    async def run():
+        await (await ws_user(irc_server, "reg", register=True)).close()
+        irc = IRC(irc_server)
+        irc.send("CAP LS 302")
+        assert "sasl=PLAIN" in irc.expect(r"CAP \* LS")
+        irc.send("CAP REQ :sasl")
+        irc.expect(r"CAP \* ACK :?sasl")
+        irc.send("NICK someone")
+        irc.send("USER reg 0 * :reg")
+        irc.send("AUTHENTICATE SCRAM-SHA-256")
+        assert irc.expect(r" 908 ") == ":salon 908 someone PLAIN :are available SASL mechanisms"
+        irc.expect(r" 904 ")
+        irc.send("AUTHENTICATE PLAIN")
+        assert irc.expect(r"^AUTHENTICATE") == "AUTHENTICATE +"
+        irc.send("AUTHENTICATE " + base64.b64encode(b"\0reg\0wrong password").decode())
+        assert "SASL authentication failed" in irc.expect(r" 904 ")
+        irc.send("AUTHENTICATE PLAIN")
+        irc.expect(r"^AUTHENTICATE \+")
+        irc.send("AUTHENTICATE " + base64.b64encode(b"reg\0reg\0reg password").decode())
+        assert irc.expect(r" 900 ") == ":salon 900 someone reg!reg@salon reg :You are now logged in as reg"
+        irc.expect(r" 903 ")
+        irc.send("CAP END")
+        # The account's nick is the one it gets.
+        assert irc.expect(r" NICK ") == ":someone NICK reg"
+        irc.expect(r" 001 reg ")
+        irc.send("WHOIS reg")
+        assert irc.expect(r" 330 ") == ":salon 330 reg reg reg :is logged in as"
+        irc.close()
+    asyncio.run(run())

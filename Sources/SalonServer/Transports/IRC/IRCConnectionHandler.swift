@@ -141,6 +141,7 @@ enum IRCNumeric {
     static let whoisUser = "311", whoisServer = "312", whoisOperator = "313", endOfWhois = "318", whoisAccount = "330", away = "301"
     static let isOn = "303", userHost = "302", luserClient = "251", luserMe = "255", version = "351", time = "391"
     static let info = "371", endOfInfo = "374", nowAway = "306", unAway = "305"
+    static let loggedIn = "900", saslSuccess = "903", saslFailed = "904", saslAborted = "906", saslAlready = "907", saslMechanisms = "908"
     static let youAreBanned = "465", inviteOnlyChannel = "473", bannedFromChannel = "474", badChannelName = "479", cannotChangeNick = "447"
 }
 
@@ -167,6 +168,7 @@ final class IRCClient {
     /// What a reply answers.
     private enum Pending {
         case login
+        case sasl
         case join(String)
         case create(String)
         case members(String)
@@ -206,8 +208,13 @@ final class IRCClient {
     /// IRCv3 capabilities offered in `CAP LS`, and what each turns on.
     static let offered: [(name: String, capability: IRCCapabilities?)] = [
         ("echo-message", nil), ("extended-join", .extendedJoin), ("message-tags", .messageTags), ("server-time", .serverTime),
-        ("draft/message-redaction", .messageRedaction),
+        ("draft/message-redaction", .messageRedaction), ("sasl", nil),
     ]
+    /// SASL (PLAIN only): the login it made, kept until registration ends.
+    private var sasl: AuthResult?
+    private var saslEnabled = false
+    private var saslMechanism = false
+    private var closeRequested = false
 
     init(gateway: IRCGateway) {
         self.gateway = gateway
@@ -255,6 +262,7 @@ final class IRCClient {
             guard m.parameters.count >= 4 else { return reply(IRCNumeric.needMoreParams, ["USER", "Not enough parameters"]) }
             userGiven = true
             tryToLogIn()
+        case "AUTHENTICATE": authenticate(m)
         case "PING": pong(m)
         case "PONG": return
         case "QUIT": quit()
@@ -264,8 +272,62 @@ final class IRCClient {
 
     private func tryToLogIn() {
         guard !loginSent, !negotiatingCapabilities, userGiven, let nick, let username = IRCNick.username(for: nick) else { return }
+        if let sasl {
+            // Logged in by SASL already: registration ends here, under the account's nick.
+            loginSent = true
+            let lines = completeRegistration(sasl)
+            for line in lines { write(line) }
+            return
+        }
         loginSent = true
         request("login", LoginRequest(username: username, password: password), .login)
+    }
+
+    /// `AUTHENTICATE PLAIN`, then the base64 of `authzid NUL authcid NUL password` (one
+    /// chunk: credentials fit in 400 bytes), checked by the same `login` as `PASS`.
+    private func authenticate(_ m: IRCMessage) {
+        guard let argument = m.parameters.first else { return reply(IRCNumeric.needMoreParams, ["AUTHENTICATE", "Not enough parameters"]) }
+        guard saslEnabled, sasl == nil else {
+            return reply(sasl == nil ? IRCNumeric.saslFailed : IRCNumeric.saslAlready, [sasl == nil ? "SASL authentication failed: ask for the sasl capability first" : "You have already authenticated"])
+        }
+        if argument == "*" {
+            saslMechanism = false
+            return reply(IRCNumeric.saslAborted, ["SASL authentication aborted"])
+        }
+        if !saslMechanism {
+            guard argument.uppercased() == "PLAIN" else {
+                reply(IRCNumeric.saslMechanisms, ["PLAIN", "are available SASL mechanisms"])
+                return reply(IRCNumeric.saslFailed, ["SASL authentication failed"])
+            }
+            saslMechanism = true
+            return write(IRCMessage(command: "AUTHENTICATE", parameters: ["+"]))
+        }
+        saslMechanism = false
+        guard argument.utf8.count <= 400, let decoded = Data(base64Encoded: argument),
+            case let parts = decoded.split(separator: 0, omittingEmptySubsequences: false), parts.count == 3,
+            let username = String(data: parts[1], encoding: .utf8), let secret = String(data: parts[2], encoding: .utf8), !username.isEmpty
+        else {
+            return reply(IRCNumeric.saslFailed, ["SASL authentication failed: PLAIN wants base64 of 'authzid NUL username NUL password'"])
+        }
+        request("login", LoginRequest(username: username, password: secret), .sasl)
+    }
+
+    /// The end of registration once logged in: the welcome, and the rooms joined.
+    private func completeRegistration(_ auth: AuthResult) -> [IRCMessage] {
+        registered = true
+        let account = IRCNick.nick(for: auth.user.username)
+        var lines: [IRCMessage] = []
+        if let asked = nick, IRCNick.folded(asked) != IRCNick.folded(account) {
+            // The client asked for another nick than its account's: it is told which it has.
+            lines.append(IRCMessage(source: asked, command: "NICK", parameters: [account]))
+        }
+        nick = account
+        role = auth.user.role
+        lines += welcome()
+        for room in auth.rooms {
+            lines += joined(room, channel: "#" + room.name)
+        }
+        return lines
     }
 
     private func cap(_ m: IRCMessage) {
@@ -273,7 +335,8 @@ final class IRCClient {
         switch sub {
         case "LS":
             if !registered { negotiatingCapabilities = true }
-            reply(command: "CAP", [me, "LS", Self.offered.map(\.name).joined(separator: " ")])
+            let modern = m.parameters.count > 1 && (Int(m.parameters[1]) ?? 0) >= 302
+            reply(command: "CAP", [me, "LS", Self.offered.map { modern && $0.name == "sasl" ? "sasl=PLAIN" : $0.name }.joined(separator: " ")])
         case "LIST":
             reply(command: "CAP", [me, "LIST", enabledNames().joined(separator: " ")])
         case "REQ":
@@ -287,6 +350,7 @@ final class IRCClient {
                 let off = name.hasPrefix("-")
                 let bare = off ? String(name.dropFirst()) : name
                 if bare == "echo-message" { echoMessage = !off }
+                if bare == "sasl" { saslEnabled = !off }
                 if let capability = Self.offered.first(where: { $0.name == bare })?.capability {
                     if off { capabilities.remove(capability) } else { capabilities.insert(capability) }
                 }
@@ -303,7 +367,7 @@ final class IRCClient {
     private func enabledNames() -> [String] {
         Self.offered.filter { entry in
             if let capability = entry.capability { return capabilities.contains(capability) }
-            return entry.name == "echo-message" && echoMessage
+            return (entry.name == "echo-message" && echoMessage) || (entry.name == "sasl" && saslEnabled)
         }.map(\.name)
     }
 
@@ -591,6 +655,11 @@ final class IRCClient {
         }
         // The requests a reply made (members after a join) go to the pump after it.
         for request in takeRequests() { pump?.enqueue(.request(request)) }
+        // A reply that ends the connection (a banned account): closed behind these lines.
+        if let closing, !closeRequested {
+            closeRequested = true
+            sink?.close(closing)
+        }
         guard !lines.isEmpty else { return nil }
         var buffer = ByteBuffer()
         for line in lines { line.write(into: &buffer) }
@@ -602,14 +671,15 @@ final class IRCClient {
         switch what {
         case .login:
             guard let auth = try? decoder.decode(Reply<AuthResult>.self, from: json).data else { return [] }
-            registered = true
-            nick = IRCNick.nick(for: auth.user.username)
-            role = auth.user.role
-            var lines = welcome()
-            for room in auth.rooms {
-                lines += joined(room, channel: "#" + room.name)
-            }
-            return lines
+            return completeRegistration(auth)
+        case .sasl:
+            guard let auth = try? decoder.decode(Reply<AuthResult>.self, from: json).data else { return [] }
+            sasl = auth
+            let account = IRCNick.nick(for: auth.user.username)
+            return [
+                numeric(IRCNumeric.loggedIn, ["\(account)!\(account)@\(gateway.serverName)", auth.user.username, "You are now logged in as \(auth.user.username)"]),
+                numeric(IRCNumeric.saslSuccess, ["SASL authentication successful"]),
+            ]
         case .join(let channel), .create(let channel):
             guard let room = (try? decoder.decode(Reply<RoomResult>.self, from: json).data.room) else { return [] }
             return joined(room, channel: channel)
@@ -696,6 +766,8 @@ final class IRCClient {
     private func refused(_ what: Pending, _ json: Data) -> [IRCMessage] {
         guard let error = (try? JSONDecoder().decode(Reply<ErrorPayload>.self, from: json))?.data else { return [] }
         switch what {
+        case .sasl:
+            return [numeric(IRCNumeric.saslFailed, ["SASL authentication failed: \(error.message)"])]
         case .login:
             loginSent = false
             switch error.code {
