@@ -15,10 +15,10 @@ struct ClientOptions: ParsableArguments {
     var guest = false
 
     @Option(help: "PEM certificate of a private CA that signed the server's certificate, for wss://, tls:// and https:// (SALON_CA).")
-    var ca: String? = ProcessInfo.processInfo.environment["SALON_CA"]
+    var ca: String = ProcessInfo.processInfo.environment["SALON_CA"] ?? ""
 
     func connector(register: Bool = false) -> Connector {
-        Connector(server: server, username: user, guest: guest, register: register, caFile: ca)
+        Connector(server: server, username: user, guest: guest, register: register, caFile: ca.isEmpty ? nil : ca)
     }
 }
 

@@ -80,10 +80,10 @@ struct ServeCommand: AsyncParsableCommand {
     var allowedOrigins: String = env["SALON_ALLOWED_ORIGINS"] ?? ""
 
     @Option(help: "PEM certificate chain (the server's first): HTTPS and WSS on --port, TLS on --tcp-port; reloaded on SIGHUP (SALON_TLS_CERT).")
-    var tlsCert: String? = env["SALON_TLS_CERT"]
+    var tlsCert: String = env["SALON_TLS_CERT"] ?? ""
 
     @Option(help: "PEM private key of --tls-cert (SALON_TLS_KEY).")
-    var tlsKey: String? = env["SALON_TLS_KEY"]
+    var tlsKey: String = env["SALON_TLS_KEY"] ?? ""
 
     @Option(help: "This node's name in logs and /healthz; default: host name and port (SALON_NODE_NAME).")
     var nodeName: String?
@@ -134,7 +134,7 @@ struct ServeCommand: AsyncParsableCommand {
         else {
             throw ValidationError("--irc-server-name must be 1 to 63 letters, digits, '.' or '-'")
         }
-        if (tlsCert ?? "").isEmpty != (tlsKey ?? "").isEmpty {
+        if tlsCert.isEmpty != tlsKey.isEmpty {
             throw ValidationError("--tls-cert and --tls-key go together: give both, or neither for plain connections")
         }
         guard (4...31).contains(Self.bcryptCost) else { throw ValidationError("SALON_BCRYPT_COST must be 4…31") }
@@ -181,8 +181,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.allowedOrigins = allowedOrigins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 
         do {
-            if let cert = tlsCert, let key = tlsKey, !cert.isEmpty {
-                configuration.tls = try ServerTLS(certificatePath: cert, keyPath: key)
+            if !tlsCert.isEmpty {
+                configuration.tls = try ServerTLS(certificatePath: tlsCert, keyPath: tlsKey)
             }
             let server = try await SalonServer.make(configuration: configuration, logger: logger)
             try await server.run()

@@ -396,3 +396,64 @@ def test_sasl_plain_logs_an_account_in(irc_server):
         assert irc.expect(r" 330 ") == ":salon 330 reg reg reg :is logged in as"
         irc.close()
     asyncio.run(run())
+
+
+def test_mode_changes_are_moderation_and_oper_is_for_admins(irc_server):
+    import subprocess
+    from conftest import BINARY
+    async def run():
+        await (await ws_user(irc_server, "ana", register=True)).close()
+        bob = await ws_user(irc_server, "bob", register=True)
+        # ana is made an admin in the database, as the README says the first admin is made.
+        made = subprocess.run([BINARY, "admin", "set-role", "--data-dir", irc_server.data, "ana", "admin"], capture_output=True, text=True)
+        assert made.returncode == 0, made.stderr
+        irc = IRC(irc_server)
+        irc.send("PASS :ana password")
+        irc.send("NICK ana")
+        irc.send("USER ana 0 * :Ana")
+        irc.expect(r" 376 ")
+        irc.send("JOIN #den")
+        irc.expect(r" 366 ana #den ")
+        assert (await ws_request(bob, "join_room", {"room": "den"}))["action"] == "success"
+        irc.expect(r"bob!bob@salon JOIN #den")
+        irc.send("MODE #den +o bob")
+        assert irc.expect(r"MODE #den \+o") == ":ana!ana@salon MODE #den +o bob"
+        assert (await ws_push(bob, "system"))["role"] == "moderator"
+        irc.send("MODE #den -o+m bob bob")
+        irc.expect(r"MODE #den -o bob")
+        irc.expect(r"MODE #den \+m bob")
+        muted = await ws_request(bob, "send_message", {"room": "den", "text": "can I talk?"})
+        assert muted["action"] == "error" and muted["data"]["code"] == "muted"
+        irc.send("MODE #den -m bob")
+        irc.expect(r"MODE #den -m bob")
+        irc.send("MODE #den +b bob!*@*")
+        assert irc.expect(r"MODE #den \+b") == ":ana!ana@salon MODE #den +b bob!*@*"
+        assert (await ws_push(bob, "banned"))["room"] == "den"
+        rejoin = await ws_request(bob, "join_room", {"room": "den"})
+        assert rejoin["action"] == "error" and rejoin["data"]["code"] == "banned"
+        irc.send("MODE #den -b bob")
+        irc.expect(r"MODE #den -b bob")
+        assert (await ws_request(bob, "join_room", {"room": "den"}))["action"] == "success"
+        irc.send("MODE #den +i")
+        irc.expect(r" 472 ana i ")
+        irc.send("MODE #den +v bob")
+        irc.expect(r" 472 ana v ")
+        # OPER: wrong password, another account, then the admin's own credentials.
+        irc.send("OPER ana wrong")
+        irc.expect(r" 464 ")
+        irc.send("OPER bob :bob password")
+        irc.expect(r" 491 ")
+        irc.send("OPER ana :ana password")
+        assert irc.expect(r" 381 ").startswith(":salon 381 ana :You are now an IRC operator")
+        # A plain member may not moderate: 482.
+        member = IRC(irc_server, "cy")
+        member.send("JOIN #den")
+        member.expect(r" 366 cy #den ")
+        member.send("MODE #den +b ana")
+        member.expect(r" 482 cy #den ")
+        member.send("OPER cy x")
+        member.expect(r" 464 | 491 ")
+        for c in (irc, member):
+            c.close()
+        await bob.close()
+    asyncio.run(run())

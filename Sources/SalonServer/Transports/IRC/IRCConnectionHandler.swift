@@ -30,7 +30,7 @@ final class IRCConnectionHandler: ChannelInboundHandler, PumpedHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        let client = IRCClient(gateway: gateway)
+        let client = IRCClient(gateway: gateway, router: router, loop: context.eventLoop)
         self.client = client
         let bound = NIOLoopBound(client, eventLoop: context.eventLoop)
         attachPump(context, framing: .irc, router: router, outboundQueueLimit: outboundQueueLimit, loginTimeout: loginTimeout, logger: logger) { frame in
@@ -141,6 +141,7 @@ enum IRCNumeric {
     static let whoisUser = "311", whoisServer = "312", whoisOperator = "313", endOfWhois = "318", whoisAccount = "330", away = "301"
     static let isOn = "303", userHost = "302", luserClient = "251", luserMe = "255", version = "351", time = "391"
     static let info = "371", endOfInfo = "374", nowAway = "306", unAway = "305"
+    static let youreOper = "381", noOperHost = "491"
     static let loggedIn = "900", saslSuccess = "903", saslFailed = "904", saslAborted = "906", saslAlready = "907", saslMechanisms = "908"
     static let youAreBanned = "465", inviteOnlyChannel = "473", bannedFromChannel = "474", badChannelName = "479", cannotChangeNick = "447"
 }
@@ -182,6 +183,7 @@ final class IRCClient {
         case invite(nick: String, channel: String)
         /// Nothing to say on success or failure (a typing notice, a reaction).
         case ignore
+        case mode(channel: String, change: String, argument: String)
         case send(target: String, notice: Bool)
     }
 
@@ -216,11 +218,17 @@ final class IRCClient {
     private var saslMechanism = false
     private var closeRequested = false
 
-    init(gateway: IRCGateway) {
+    /// For `OPER`, which checks a password without touching this connection's session.
+    private let router: SalonCore.Router
+    private let loop: any EventLoop
+
+    init(gateway: IRCGateway, router: SalonCore.Router, loop: any EventLoop) {
         self.gateway = gateway
+        self.router = router
+        self.loop = loop
     }
 
-    private var me: String { nick ?? "*" }
+    fileprivate var me: String { nick ?? "*" }
     private var viewer: IRCViewer { IRCViewer(nick: me, capabilities: capabilities) }
 
     // MARK: Lines in
@@ -425,6 +433,7 @@ final class IRCClient {
                     reply(IRCNumeric.noSuchNick, [each, "No such nick"])
                 }
             }
+        case "OPER": oper(m)
         case "TAGMSG": tagMessage(m)
         case "MODE": mode(m)
         case "TOPIC":
@@ -511,6 +520,34 @@ final class IRCClient {
         }
     }
 
+    /// `OPER NAME PASSWORD`: an admin account says so with its own credentials (checked as a
+    /// login would, by a call of its own whose token is revoked at once); the session's rights
+    /// are the account's either way, so this changes what the client shows, not what it may do.
+    private func oper(_ m: IRCMessage) {
+        guard m.parameters.count >= 2 else { return reply(IRCNumeric.needMoreParams, ["OPER", "Not enough parameters"]) }
+        let (name, secret) = (m.parameters[0], m.parameters[1])
+        guard let username = IRCNick.username(for: me), username.lowercased() == name.lowercased() || IRCNick.username(for: name)?.lowercased() == username.lowercased() else {
+            return reply(IRCNumeric.noOperHost, ["OPER is for your own account: log in as \(name) first"])
+        }
+        let (router, address) = (self.router, sink?.channel.remoteAddress?.ipAddress)
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let loop = self.loop
+        let body = (try? JSONEncoder().encode(LoginRequest(username: username, password: secret))).map { ByteBuffer(bytes: $0) }
+        Task {
+            let answer = await router.call("login", data: body, token: nil, address: address)
+            let auth = try? JSONDecoder().decode(Reply<AuthResult>.self, from: Data(answer.json.readableBytesView)).data
+            if let token = auth?.token { _ = await router.call("logout", data: nil, token: token, address: address) }
+            let role = auth?.user.role
+            loop.execute {
+                let client = bound.value
+                guard let role else { return client.reply(IRCNumeric.passwordMismatch, ["Password incorrect"]) }
+                guard role == .admin else { return client.reply(IRCNumeric.noOperHost, ["No O-lines for your host: \(username) is not a Salon admin"]) }
+                client.reply(IRCNumeric.youreOper, ["You are now an IRC operator (a Salon admin)"])
+                client.write(IRCMessage(source: client.me, command: "MODE", parameters: [client.me, "+o"]))
+            }
+        }
+    }
+
     /// `TAGMSG` (message-tags): `+typing=active` is Salon's typing notice, `+draft/react`
     /// (or `+draft/unreact`) with `+draft/reply=ID` a reaction to that message. Other tags
     /// are dropped, as servers drop client tags they do not relay.
@@ -544,13 +581,52 @@ final class IRCClient {
             if m.parameters.count == 2, ["b", "+b"].contains(m.parameters[1]) {
                 return reply(IRCNumeric.endOfBanList, [target, "End of channel ban list"])
             }
-            let letter = m.parameters[1].first(where: { $0 != "+" && $0 != "-" }).map(String.init) ?? m.parameters[1]
-            return reply(IRCNumeric.unknownMode, [letter, "is not a mode this gateway sets yet: use the web client's room settings"])
+            return changeModes(channel: target, room: room, m.parameters[1], arguments: Array(m.parameters.dropFirst(2)))
         }
         guard IRCNick.folded(target) == IRCNick.folded(me) else {
             return reply(IRCNumeric.usersDontMatch, ["Can't change mode for other users"])
         }
         reply(IRCNumeric.userModeIs, ["+"])
+    }
+
+    /// Channel mode changes, each the moderation action it stands for: `+b`/`-b MASK` a room
+    /// ban (the nick before any `!`), `+m`/`-m NICK` a mute, `+o`/`-o NICK` the moderator
+    /// role. A room's privacy is set when it is made (`+i`/`-i`: refused), and Salon has no
+    /// voice (`+v`).
+    private func changeModes(channel: String, room: String, _ modes: String, arguments: [String]) {
+        var adding = true
+        var rest = arguments[...]
+        for letter in modes {
+            switch letter {
+            case "+": adding = true
+            case "-": adding = false
+            case "b", "m", "o":
+                guard let argument = rest.popFirst() else {
+                    if letter == "b" { reply(IRCNumeric.endOfBanList, [channel, "End of channel ban list"]) } else {
+                        reply(IRCNumeric.needMoreParams, ["MODE", "+\(letter) needs a nick"])
+                    }
+                    continue
+                }
+                let nick = String(argument.split(separator: "!", maxSplits: 1).first ?? "")
+                guard let username = IRCNick.username(for: nick) else {
+                    reply(IRCNumeric.noSuchNick, [nick, "No such nick"])
+                    continue
+                }
+                let change = (adding ? "+" : "-") + String(letter)
+                let done = Pending.mode(channel: channel, change: change, argument: argument)
+                switch (letter, adding) {
+                case ("b", true): request("ban", BanRequest(username: username, room: room), done)
+                case ("b", false): request("unban", BanRequest(username: username, room: room), done)
+                case ("m", true): request("mute", MuteRequest(room: room, username: username), done)
+                case ("m", false): request("unmute", MuteRequest(room: room, username: username), done)
+                default: request("set_room_role", SetRoomRoleRequest(room: room, username: username, role: adding ? "moderator" : "member"), done)
+                }
+            case "i":
+                reply(IRCNumeric.unknownMode, ["i", "is set when a room is made (private rooms are +i), not changed"])
+            default:
+                reply(IRCNumeric.unknownMode, [String(letter), "is unknown mode char to me"])
+            }
+        }
     }
 
     /// A CTCP ACTION (`/me waves`) as Salon's italic text; other CTCP is left as text.
@@ -715,6 +791,8 @@ final class IRCClient {
             return [numeric(IRCNumeric.inviting, [nick, channel])]
         case .ignore:
             return []
+        case .mode(let channel, let change, let argument):
+            return [IRCMessage(source: myMask, command: "MODE", parameters: [channel, change, argument])]
         case .part(let channel):
             if let room = Self.room(channel) {
                 channels.remove(room)
@@ -823,6 +901,14 @@ final class IRCClient {
             return [IRCMessage(source: gateway.serverName, command: "NOTICE", parameters: [me, error.message])]
         case .ignore:
             return []
+        case .mode(let channel, let change, let argument):
+            switch error.code {
+            case .forbidden: return [numeric(IRCNumeric.chanOpPrivsNeeded, [channel, "You're not channel operator: \(error.message)"])]
+            case .userNotFound: return [numeric(IRCNumeric.noSuchNick, [argument, "No such nick"])]
+            case .notMember: return [numeric(IRCNumeric.userNotInChannel, [argument, channel, "They aren't on that channel"])]
+            case .roomNotFound: return [numeric(IRCNumeric.noSuchChannel, [channel, "No such channel"])]
+            default: return [IRCMessage(source: gateway.serverName, command: "NOTICE", parameters: [me, "\(channel) \(change) \(argument): \(error.message)"])]
+            }
         case .part(let channel):
             if error.code == .notMember { return [numeric(IRCNumeric.notOnChannel, [channel, "You're not on that channel"])] }
             if error.code == .roomNotFound { return [numeric(IRCNumeric.noSuchChannel, [channel, "No such channel"])] }
@@ -970,7 +1056,7 @@ final class IRCClient {
     }
 
     /// A line of the gateway's own, queued behind what the connection already has.
-    private func write(_ line: IRCMessage) {
+    fileprivate func write(_ line: IRCMessage) {
         var buffer = ByteBuffer()
         line.write(into: &buffer)
         sink?.write(bytes: buffer)
