@@ -13,6 +13,7 @@ public struct IRCCapabilities: OptionSet, Sendable, Hashable {
     public static let extendedJoin = IRCCapabilities(rawValue: 1 << 2)
     public static let messageRedaction = IRCCapabilities(rawValue: 1 << 3)
     public static let accountTag = IRCCapabilities(rawValue: 1 << 4)
+    public static let awayNotify = IRCCapabilities(rawValue: 1 << 5)
 }
 
 /// Who a rendering is for: the nick the lines address and the capabilities that shape them.
@@ -67,6 +68,11 @@ public struct IRCRenderer: Sendable {
         case "system":
             guard let push = try? decoder.decode(Envelope<SystemPush>.self, from: bytes) else { return [] }
             return system(push.data, viewer: viewer)
+        case "presence":
+            // Salon has presence, not away messages: someone not connected is away.
+            guard viewer.capabilities.contains(.awayNotify),
+                let push = try? decoder.decode(Envelope<PresencePush>.self, from: bytes) else { return [] }
+            return [IRCMessage(source: mask(push.data.username), command: "AWAY", parameters: push.data.online ? [] : ["not connected"])]
         case "kicked", "banned":
             guard let push = try? decoder.decode(Envelope<RemovedPush>.self, from: bytes) else { return [] }
             return removed(push.data, banned: head.action == "banned", viewer: viewer)

@@ -80,6 +80,9 @@ import Testing
         let banned = #"{"action":"banned","data":{"room":"r","by":"mod"}}"#
         #expect(lines(banned, plain) == [":mod!mod@salon.test KICK #r bob banned"])
         #expect(lines(#"{"action":"presence","data":{"username":"ana","online":true}}"#, plain).isEmpty)
+        let away = IRCViewer(nick: "bob", capabilities: [.awayNotify])
+        #expect(lines(#"{"action":"presence","data":{"username":"ana","online":false}}"#, away) == [":ana!ana@salon.test AWAY :not connected"])
+        #expect(lines(#"{"action":"presence","data":{"username":"ana","online":true}}"#, away) == [":ana!ana@salon.test AWAY"])
         #expect(lines("not json", plain).isEmpty)
     }
 }

@@ -457,3 +457,51 @@ def test_mode_changes_are_moderation_and_oper_is_for_admins(irc_server):
             c.close()
         await bob.close()
     asyncio.run(run())
+
+
+def test_chathistory_in_batches_and_the_other_capabilities(irc_server):
+    async def run():
+        bob = await ws_user(irc_server, "bob")
+        ids = []
+        for i in range(10):
+            ids.append((await ws_request(bob, "send_message", {"room": "general", "text": f"m{i}"}))["data"]["message"]["id"])
+        irc = IRC(irc_server, "ana", caps=["batch", "draft/chathistory", "message-tags", "server-time", "userhost-in-names", "away-notify",
+                                           "multi-prefix", "account-notify"])
+        assert "CHATHISTORY=200" in "\n".join(irc.seen)
+        assert irc.expect(r" 353 ana = #general") == ":salon 353 ana = #general :ana!ana@salon bob!bob@salon"
+
+        def history(command):
+            irc.send(command)
+            start = irc.expect(r"BATCH \+")
+            batch_id = start.split()[2][1:]
+            assert start.split()[3:] == ["chathistory", "#general"], start
+            texts = []
+            while True:
+                line = irc.line()
+                if line.startswith(f":salon BATCH -{batch_id}"):
+                    return texts
+                assert line.startswith(f"@batch={batch_id};time="), line
+                texts.append(line.rsplit(" ", 1)[1].lstrip(":"))
+
+        assert history("CHATHISTORY LATEST #general * 3") == ["m7", "m8", "m9"]
+        assert history(f"CHATHISTORY BEFORE #general msgid={ids[5]} 2") == ["m3", "m4"]
+        assert history(f"CHATHISTORY AFTER #general msgid={ids[5]} 2") == ["m6", "m7"]
+        assert history(f"CHATHISTORY LATEST #general msgid={ids[7]} 50") == ["m8", "m9"]
+        assert history(f"CHATHISTORY BETWEEN #general msgid={ids[1]} msgid={ids[4]} 50") == ["m2", "m3"]
+        assert history(f"CHATHISTORY AROUND #general msgid={ids[5]} 4") == ["m3", "m4", "m5", "m6"]
+        assert history("CHATHISTORY LATEST #general timestamp=2000-01-01T00:00:00.000Z 2") == ["m8", "m9"]
+        irc.send("CHATHISTORY LATEST #nowhere * 5")
+        assert irc.expect(r"^:salon FAIL").startswith(":salon FAIL CHATHISTORY INVALID_TARGET #nowhere")
+        irc.send("CHATHISTORY SIDEWAYS #general * 5")
+        assert " INVALID_PARAMS " in irc.expect(r"FAIL")
+        # Private history with a nick.
+        assert (await ws_request(bob, "send_message", {"to": "ana", "text": "private one"}))["action"] == "success"
+        irc.expect(r"PRIVMSG ana")
+        irc.send("CHATHISTORY LATEST bob * 5")
+        irc.expect(r"BATCH \+\S+ chathistory bob")
+        assert irc.expect(r"PRIVMSG").endswith("PRIVMSG ana :private one")
+        # away-notify: someone who disconnects is away.
+        await bob.close()
+        assert irc.expect(r" AWAY ") == ":bob!bob@salon AWAY :not connected"
+        irc.close()
+    asyncio.run(run())

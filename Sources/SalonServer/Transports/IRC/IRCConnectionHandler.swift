@@ -184,6 +184,8 @@ final class IRCClient {
         /// Nothing to say on success or failure (a typing notice, a reaction).
         case ignore
         case mode(channel: String, change: String, argument: String)
+        /// A `CHATHISTORY` page: the target, and which messages of the page to keep.
+        case history(target: String, keep: HistoryFilter)
         case send(target: String, notice: Bool)
     }
 
@@ -203,6 +205,27 @@ final class IRCClient {
         case lusers
     }
 
+    /// What of a `history` page a `CHATHISTORY` request wants (Salon pages by id; IRC also
+    /// asks by time, and for "the latest after X").
+    struct HistoryFilter {
+        var afterID: Int64?
+        var beforeID: Int64?
+        var afterTime: Timestamp?
+        var beforeTime: Timestamp?
+        var limit: Int
+        /// AROUND: after this page (up to and with the message) comes the page after it.
+        var around: Int64?
+        var earlier: [Message] = []
+
+        func keeps(_ m: Message) -> Bool {
+            if let afterID, m.id <= afterID { return false }
+            if let beforeID, m.id >= beforeID { return false }
+            if let afterTime, m.timestamp <= afterTime { return false }
+            if let beforeTime, m.timestamp >= beforeTime { return false }
+            return true
+        }
+    }
+
     /// The account's server role, from the login.
     private var role: UserRole = .guest
     private var away: String?
@@ -210,8 +233,11 @@ final class IRCClient {
     /// IRCv3 capabilities offered in `CAP LS`, and what each turns on.
     static let offered: [(name: String, capability: IRCCapabilities?)] = [
         ("echo-message", nil), ("extended-join", .extendedJoin), ("message-tags", .messageTags), ("server-time", .serverTime),
-        ("draft/message-redaction", .messageRedaction), ("sasl", nil),
+        ("draft/message-redaction", .messageRedaction), ("sasl", nil), ("away-notify", .awayNotify), ("multi-prefix", nil),
+        ("userhost-in-names", nil), ("account-notify", nil), ("batch", nil), ("draft/chathistory", nil),
     ]
+    /// Capabilities without a rendering flag of their own.
+    private var flags: Set<String> = []
     /// SASL (PLAIN only): the login it made, kept until registration ends.
     private var sasl: AuthResult?
     private var saslEnabled = false
@@ -359,6 +385,7 @@ final class IRCClient {
                 let bare = off ? String(name.dropFirst()) : name
                 if bare == "echo-message" { echoMessage = !off }
                 if bare == "sasl" { saslEnabled = !off }
+                if off { flags.remove(bare) } else { flags.insert(bare) }
                 if let capability = Self.offered.first(where: { $0.name == bare })?.capability {
                     if off { capabilities.remove(capability) } else { capabilities.insert(capability) }
                 }
@@ -375,7 +402,7 @@ final class IRCClient {
     private func enabledNames() -> [String] {
         Self.offered.filter { entry in
             if let capability = entry.capability { return capabilities.contains(capability) }
-            return (entry.name == "echo-message" && echoMessage) || (entry.name == "sasl" && saslEnabled)
+            return flags.contains(entry.name)
         }.map(\.name)
     }
 
@@ -433,6 +460,7 @@ final class IRCClient {
                     reply(IRCNumeric.noSuchNick, [each, "No such nick"])
                 }
             }
+        case "CHATHISTORY": chatHistory(m)
         case "OPER": oper(m)
         case "TAGMSG": tagMessage(m)
         case "MODE": mode(m)
@@ -518,6 +546,91 @@ final class IRCClient {
         default:
             reply(IRCNumeric.unknownCommand, [m.command, "Unknown command"])
         }
+    }
+
+    /// The most messages one `CHATHISTORY` returns (Salon's `history` page).
+    static let historyLimit = 200
+
+    /// `CHATHISTORY LATEST|BEFORE|AFTER|AROUND|BETWEEN target ref… limit` (draft/chathistory),
+    /// with `msgid=` references (a message id) or `timestamp=` ones (within the latest 200
+    /// messages: Salon's history is paged by id), answered in a `chathistory` batch.
+    private func chatHistory(_ m: IRCMessage) {
+        func fail(_ code: String, _ text: String) {
+            write(IRCMessage(source: gateway.serverName, command: "FAIL", parameters: ["CHATHISTORY", code] + Array(m.parameters.prefix(2)) + [text]))
+        }
+        guard m.parameters.count >= 4 || (m.parameters.first?.uppercased() == "TARGETS") else { return fail("INVALID_PARAMS", "Not enough parameters") }
+        let sub = m.parameters[0].uppercased()
+        if sub == "TARGETS" { return fail("INVALID_PARAMS", "TARGETS is not supported: ask each channel or nick") }
+        let target = m.parameters[1]
+        let room = Self.room(target)
+        let person = target.hasPrefix("#") ? nil : IRCNick.username(for: target)
+        guard room != nil || person != nil else { return fail("INVALID_TARGET", "No such channel or nick") }
+        guard let limit = Int(m.parameters.last ?? ""), limit > 0 else { return fail("INVALID_PARAMS", "The limit is a positive number") }
+        let n = min(limit, Self.historyLimit)
+        enum Ref { case none, id(Int64), time(Timestamp) }
+        func ref(_ text: String) -> Ref? {
+            if text == "*" { return Ref.none }
+            if text.hasPrefix("msgid="), let id = Int64(text.dropFirst(6)) { return .id(id) }
+            if text.hasPrefix("timestamp="), let time = Timestamp(iso8601: String(text.dropFirst(10))) { return .time(time) }
+            return nil
+        }
+        guard let first = ref(m.parameters[2]) else { return fail("INVALID_PARAMS", "A reference is *, msgid=ID or timestamp=ISO-8601") }
+        var filter = HistoryFilter(limit: n)
+        var request = HistoryRequest(room: room, with: person, limit: n)
+        switch (sub, first) {
+        case ("LATEST", .none): break
+        case ("LATEST", .id(let id)): filter.afterID = id
+        case ("LATEST", .time(let t)): filter.afterTime = t; request.limit = Self.historyLimit
+        case ("BEFORE", .id(let id)): request.before = id
+        case ("BEFORE", .time(let t)): filter.beforeTime = t; request.limit = Self.historyLimit
+        case ("AFTER", .id(let id)): request.after = id
+        case ("AFTER", .time(let t)): filter.afterTime = t; request.limit = Self.historyLimit
+        case ("AROUND", .id(let id)):
+            // Ids are not consecutive in a room: the half before it and it, then what follows.
+            request.before = id + 1
+            request.limit = max(1, n / 2 + 1)
+            filter.around = id
+        case ("AROUND", .time(let t)): filter.afterTime = Timestamp(milliseconds: t.milliseconds - 1); request.limit = Self.historyLimit
+        case ("BETWEEN", _):
+            guard m.parameters.count >= 5, let second = ref(m.parameters[3]) else { return fail("INVALID_PARAMS", "BETWEEN takes two references") }
+            switch (first, second) {
+            case (.id(let a), .id(let b)):
+                request.after = min(a, b)
+                filter.beforeID = max(a, b)
+            case (.time(let a), .time(let b)):
+                filter.afterTime = min(a, b)
+                filter.beforeTime = max(a, b)
+                request.limit = Self.historyLimit
+            default: return fail("INVALID_PARAMS", "BETWEEN takes two references of one kind")
+            }
+        default: return fail("INVALID_PARAMS", "Unknown subcommand or reference for it")
+        }
+        self.request("history", request, .history(target: target, keep: filter))
+    }
+
+    /// A `CHATHISTORY` answer: the messages the filter keeps (the newest `limit` of them),
+    /// oldest first, in a batch.
+    private func historyLines(_ target: String, _ filter: HistoryFilter, _ messages: [Message]) -> [IRCMessage] {
+        let kept = messages.filter(filter.keeps)
+        let chosen = kept.count > filter.limit ? Array(kept.suffix(filter.limit)) : kept
+        for message in chosen { remember(message) }
+        return batch("chathistory", [target], chosen.flatMap { gateway.renderer.lines(for: $0, viewer: viewer) })
+    }
+
+    private var nextBatch = 0
+
+    /// `lines` in a batch of `type` when the client takes batches (else as they are).
+    private func batch(_ type: String, _ parameters: [String], _ lines: [IRCMessage]) -> [IRCMessage] {
+        guard flags.contains("batch") else { return lines }
+        nextBatch += 1
+        let id = "b\(nextBatch)"
+        let inside = lines.map { line -> IRCMessage in
+            var line = line
+            line.tags.insert(IRCTag("batch", id), at: 0)
+            return line
+        }
+        return [IRCMessage(source: gateway.serverName, command: "BATCH", parameters: ["+\(id)", type] + parameters)]
+            + inside + [IRCMessage(source: gateway.serverName, command: "BATCH", parameters: ["-\(id)"])]
     }
 
     /// `OPER NAME PASSWORD`: an admin account says so with its own credentials (checked as a
@@ -793,6 +906,20 @@ final class IRCClient {
             return []
         case .mode(let channel, let change, let argument):
             return [IRCMessage(source: myMask, command: "MODE", parameters: [channel, change, argument])]
+        case .history(let target, var filter):
+            guard let page = try? decoder.decode(Reply<HistoryResult>.self, from: json).data.messages else { return [] }
+            if let id = filter.around {
+                // The first half came: ask for the rest, after the message.
+                filter.around = nil
+                filter.earlier = page
+                let rest = max(0, filter.limit - page.count)
+                guard rest > 0 else { return historyLines(target, filter, page) }
+                let room = Self.room(target)
+                let person = room == nil ? IRCNick.username(for: target) : nil
+                request("history", HistoryRequest(room: room, with: person, after: id, limit: rest), .history(target: target, keep: filter))
+                return []
+            }
+            return historyLines(target, filter, filter.earlier + page)
         case .part(let channel):
             if let room = Self.room(channel) {
                 channels.remove(room)
@@ -826,8 +953,10 @@ final class IRCClient {
         var current: [String] = []
         var size = 0
         for member in members {
+            // One room role each, so multi-prefix has only ever one prefix to show.
             let prefix = member.role == "owner" ? "~" : member.role == "moderator" ? "@" : ""
-            let name = prefix + IRCNick.nick(for: member.username)
+            let nick = IRCNick.nick(for: member.username)
+            let name = prefix + (flags.contains("userhost-in-names") ? "\(nick)!\(nick)@\(gateway.serverName)" : nick)
             if size + name.utf8.count + 1 > 400, !current.isEmpty {
                 lines.append(numeric(IRCNumeric.namesReply, ["=", channel, current.joined(separator: " ")]))
                 current = []
@@ -909,6 +1038,9 @@ final class IRCClient {
             case .roomNotFound: return [numeric(IRCNumeric.noSuchChannel, [channel, "No such channel"])]
             default: return [IRCMessage(source: gateway.serverName, command: "NOTICE", parameters: [me, "\(channel) \(change) \(argument): \(error.message)"])]
             }
+        case .history(let target, _):
+            let code = [.notMember, .roomNotFound, .userNotFound, .forbidden].contains(error.code) ? "INVALID_TARGET" : "MESSAGE_ERROR"
+            return [IRCMessage(source: gateway.serverName, command: "FAIL", parameters: ["CHATHISTORY", code, target, error.message])]
         case .part(let channel):
             if error.code == .notMember { return [numeric(IRCNumeric.notOnChannel, [channel, "You're not on that channel"])] }
             if error.code == .roomNotFound { return [numeric(IRCNumeric.noSuchChannel, [channel, "No such channel"])] }
@@ -1020,7 +1152,8 @@ final class IRCClient {
             numeric(IRCNumeric.myInfo, [server, "salon", "i", "o"]),
             numeric(IRCNumeric.isupport, [
                 "CASEMAPPING=ascii", "CHANTYPES=#", "PREFIX=(qo)~@", "NICKLEN=33", "CHANNELLEN=65",
-                "TOPICLEN=\(Limits.topicLength)", "NETWORK=Salon", "are supported by this server",
+                "TOPICLEN=\(Limits.topicLength)", "NETWORK=Salon", "CHATHISTORY=\(Self.historyLimit)", "MSGREFTYPES=msgid,timestamp",
+                "are supported by this server",
             ]),
         ]
         lines += motdLines()
