@@ -505,3 +505,19 @@ def test_chathistory_in_batches_and_the_other_capabilities(irc_server):
         assert irc.expect(r" AWAY ") == ":bob!bob@salon AWAY :not connected"
         irc.close()
     asyncio.run(run())
+
+
+def test_account_tag_names_accounts_not_guests(irc_server):
+    async def run():
+        reg = await ws_user(irc_server, "reg", register=True)
+        guest = await ws_user(irc_server, "visitor")
+        irc = IRC(irc_server, "ana", caps=["account-tag"])
+        irc.expect(r" 366 ana #general ")
+        await ws_request(reg, "send_message", {"room": "general", "text": "from an account"})
+        assert irc.expect(r"from an account") == "@account=reg :reg!reg@salon PRIVMSG #general :from an account"
+        await ws_request(guest, "send_message", {"room": "general", "text": "from a guest"})
+        assert irc.expect(r"from a guest") == ":visitor!visitor@salon PRIVMSG #general :from a guest"
+        irc.close()
+        await reg.close()
+        await guest.close()
+    asyncio.run(run())

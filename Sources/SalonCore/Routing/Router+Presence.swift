@@ -25,3 +25,13 @@ extension Router {
         }
     }
 }
+
+extension Router {
+    /// Whether `username` is held by an account (true) or a connected guest (false) now;
+    /// nil when nobody holds it (or an account made by `salon admin` not yet seen). For the
+    /// IRC gateway's `account-tag`, which names the account a message came from.
+    public func isAccount(_ username: String) -> Bool? {
+        let key = UserKey.of(username)
+        return hub.withState { $0.person(named: key).map { !$0.isGuest } }
+    }
+}

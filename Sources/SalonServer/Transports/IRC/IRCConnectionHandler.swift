@@ -234,7 +234,7 @@ final class IRCClient {
     static let offered: [(name: String, capability: IRCCapabilities?)] = [
         ("echo-message", nil), ("extended-join", .extendedJoin), ("message-tags", .messageTags), ("server-time", .serverTime),
         ("draft/message-redaction", .messageRedaction), ("sasl", nil), ("away-notify", .awayNotify), ("multi-prefix", nil),
-        ("userhost-in-names", nil), ("account-notify", nil), ("batch", nil), ("draft/chathistory", nil),
+        ("userhost-in-names", nil), ("account-notify", nil), ("batch", nil), ("draft/chathistory", nil), ("account-tag", .accountTag),
     ]
     /// Capabilities without a rendering flag of their own.
     private var flags: Set<String> = []
@@ -608,13 +608,35 @@ final class IRCClient {
         self.request("history", request, .history(target: target, keep: filter))
     }
 
+    /// Who is an account, as asked of the core once per sender (account-tag).
+    private var accounts: [String: Bool] = [:]
+
+    /// `account=NAME` on a message's lines when its sender is an account (account-tag).
+    private func tagAccount(_ lines: [IRCMessage], of username: String) -> [IRCMessage] {
+        guard capabilities.contains(.accountTag) else { return lines }
+        let isAccount: Bool
+        if let known = accounts[username] {
+            isAccount = known
+        } else {
+            isAccount = router.isAccount(username) ?? false
+            if accounts.count > 1000 { accounts = [:] }
+            accounts[username] = isAccount
+        }
+        guard isAccount else { return lines }
+        return lines.map { line in
+            var line = line
+            line.tags.append(IRCTag("account", username))
+            return line
+        }
+    }
+
     /// A `CHATHISTORY` answer: the messages the filter keeps (the newest `limit` of them),
     /// oldest first, in a batch.
     private func historyLines(_ target: String, _ filter: HistoryFilter, _ messages: [Message]) -> [IRCMessage] {
         let kept = messages.filter(filter.keeps)
         let chosen = kept.count > filter.limit ? Array(kept.suffix(filter.limit)) : kept
         for message in chosen { remember(message) }
-        return batch("chathistory", [target], chosen.flatMap { gateway.renderer.lines(for: $0, viewer: viewer) })
+        return batch("chathistory", [target], chosen.flatMap { tagAccount(gateway.renderer.lines(for: $0, viewer: viewer), of: $0.from) })
     }
 
     private var nextBatch = 0
@@ -835,6 +857,7 @@ final class IRCClient {
             }
             if head.action == "receive_message", let message = try? JSONDecoder().decode(Reply<ReceiveMessagePush>.self, from: json).data.message {
                 remember(message)
+                lines = tagAccount(lines, of: message.from)
             }
             if head.action == "kicked" || head.action == "banned",
                 let room = (try? JSONDecoder().decode(Reply<RemovedPush>.self, from: json))?.data.room {
@@ -929,7 +952,7 @@ final class IRCClient {
         case .send(_, _):
             guard let message = try? decoder.decode(Reply<MessageResult>.self, from: json).data.message else { return [] }
             remember(message)
-            return echoMessage ? gateway.renderer.lines(for: message, viewer: viewer) : []
+            return echoMessage ? tagAccount(gateway.renderer.lines(for: message, viewer: viewer), of: message.from) : []
         }
     }
 
