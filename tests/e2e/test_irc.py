@@ -521,3 +521,23 @@ def test_account_tag_names_accounts_not_guests(irc_server):
         await reg.close()
         await guest.close()
     asyncio.run(run())
+
+
+def test_labeled_responses(irc_server):
+    irc = IRC(irc_server, "ana", caps=["labeled-response", "batch", "message-tags"])
+    irc.send("@label=p1 PING :x")
+    assert irc.expect(r"PONG") == "@label=p1 :salon PONG salon x"
+    irc.send("@label=j1 JOIN #den")
+    start = irc.expect(r"BATCH \+")
+    assert re.match(r"@label=j1 :salon BATCH \+(\S+) labeled-response$", start), start
+    batch_id = start.split()[3][1:]
+    inside = []
+    while not (line := irc.line()).startswith(f":salon BATCH -{batch_id}"):
+        inside.append(line)
+    assert [l.split(" ", 1)[0] for l in inside] == [f"@batch={batch_id}"] * 3
+    assert "JOIN #den" in inside[0] and " 353 " in inside[1] and " 366 " in inside[2]
+    irc.send("@label=m1 PRIVMSG #den :no echo asked")
+    assert irc.expect(r"ACK") == "@label=m1 :salon ACK"
+    irc.send("@label=e1 FROB")
+    assert irc.expect(r" 421 ") == "@label=e1 :salon 421 ana FROB :Unknown command"
+    irc.close()

@@ -235,6 +235,7 @@ final class IRCClient {
         ("echo-message", nil), ("extended-join", .extendedJoin), ("message-tags", .messageTags), ("server-time", .serverTime),
         ("draft/message-redaction", .messageRedaction), ("sasl", nil), ("away-notify", .awayNotify), ("multi-prefix", nil),
         ("userhost-in-names", nil), ("account-notify", nil), ("batch", nil), ("draft/chathistory", nil), ("account-tag", .accountTag),
+        ("labeled-response", nil),
     ]
     /// Capabilities without a rendering flag of their own.
     private var flags: Set<String> = []
@@ -272,10 +273,64 @@ final class IRCClient {
         } catch {
             return notice("Your line could not be read (\(error)): it was dropped")
         }
+        // labeled-response: what this command answers is gathered under its label.
+        let label = flags.contains("labeled-response") ? message.tag("label").flatMap { $0.isEmpty ? nil : $0 } : nil
+        if let label {
+            labeled[label] = Labeled()
+            currentLabel = label
+        }
         if registered {
             command(message)
         } else {
             registration(message)
+        }
+        if let label {
+            currentLabel = nil
+            finishLabel(label)
+        }
+    }
+
+    // MARK: labeled-response
+
+    /// A labelled command's answer so far, and how many of its requests are still out.
+    private struct Labeled {
+        var lines: [IRCMessage] = []
+        var outstanding = 0
+    }
+
+    private var labeled: [String: Labeled] = [:]
+    /// The label of the command (or of the reply to it) being handled.
+    private var currentLabel: String?
+    /// Which label each request in flight answers to.
+    private var requestLabels: [String: String] = [:]
+
+    /// Sends a labelled answer once nothing of it is out: one line with the label, several
+    /// in a `labeled-response` batch, none as `ACK`.
+    private func finishLabel(_ label: String) {
+        guard let answer = labeled[label], answer.outstanding == 0 else { return }
+        labeled[label] = nil
+        for line in labelledLines(label, answer.lines) { write(line) }
+    }
+
+    private func labelledLines(_ label: String, _ lines: [IRCMessage]) -> [IRCMessage] {
+        switch lines.count {
+        case 0:
+            return [IRCMessage(tags: [IRCTag("label", label)], source: gateway.serverName, command: "ACK")]
+        case 1:
+            var line = lines[0]
+            line.tags.insert(IRCTag("label", label), at: 0)
+            return [line]
+        default:
+            guard flags.contains("batch") else { return lines }
+            nextBatch += 1
+            let id = "b\(nextBatch)"
+            let start = IRCMessage(tags: [IRCTag("label", label)], source: gateway.serverName, command: "BATCH", parameters: ["+\(id)", "labeled-response"])
+            let inside = lines.map { line -> IRCMessage in
+                var line = line
+                line.tags.insert(IRCTag("batch", id), at: 0)
+                return line
+            }
+            return [start] + inside + [IRCMessage(source: gateway.serverName, command: "BATCH", parameters: ["-\(id)"])]
         }
     }
 
@@ -806,6 +861,10 @@ final class IRCClient {
         nextID += 1
         let id = "i\(nextID)"
         pending[id] = then
+        if let label = currentLabel {
+            requestLabels[id] = label
+            labeled[label]?.outstanding += 1
+        }
         guard let body = try? JSONEncoder().encode(data) else { return }
         var frame = ByteBuffer(string: #"{"id":"\#(id)","action":"\#(action)","data":"#)
         frame.writeBytes(body)
@@ -839,7 +898,20 @@ final class IRCClient {
         var lines: [IRCMessage]
         if let id = head.replyTo {
             guard let what = pending.removeValue(forKey: id) else { return nil }
+            let label = requestLabels.removeValue(forKey: id)
+            currentLabel = label
             lines = head.action == "error" ? refused(what, json) : answered(what, json)
+            currentLabel = nil
+            if let label {
+                // Part of a labelled answer: held until all of it is in.
+                labeled[label]?.lines += lines
+                labeled[label]?.outstanding -= 1
+                lines = []
+                if let answer = labeled[label], answer.outstanding == 0 {
+                    labeled[label] = nil
+                    lines = labelledLines(label, answer.lines)
+                }
+            }
         } else if head.action == "error" {
             // An error no request caused: the login timeout, say. The connection closes.
             let error = (try? JSONDecoder().decode(Reply<ErrorPayload>.self, from: json))?.data.message ?? "closing"
@@ -1213,6 +1285,10 @@ final class IRCClient {
 
     /// A line of the gateway's own, queued behind what the connection already has.
     fileprivate func write(_ line: IRCMessage) {
+        if let label = currentLabel, labeled[label] != nil {
+            labeled[label]?.lines.append(line)
+            return
+        }
         var buffer = ByteBuffer()
         line.write(into: &buffer)
         sink?.write(bytes: buffer)
