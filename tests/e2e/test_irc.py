@@ -541,3 +541,38 @@ def test_labeled_responses(irc_server):
     irc.send("@label=e1 FROB")
     assert irc.expect(r" 421 ") == "@label=e1 :salon 421 ana FROB :Unknown command"
     irc.close()
+
+
+def test_irc_over_tls_and_the_login_timeout(tmp_path):
+    import ssl
+    from test_tls import Certificates
+    certificates = Certificates(str(tmp_path))
+    port = free_port()
+    server = Server(extra=["--irc-port", str(port), "--tls-cert", certificates.cert, "--tls-key", certificates.key, "--login-timeout", "2"])
+    server.irc_port = port
+    try:
+        assert f"IRC over TLS on ircs://127.0.0.1:{port}" in "".join(server.lines)
+        irc = IRC.__new__(IRC)
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+        irc.sock = certificates.context().wrap_socket(raw, server_hostname="localhost")
+        irc.buffer, irc.seen = b"", []
+        irc.send("NICK ana")
+        irc.send("USER ana 0 * :Ana")
+        irc.expect(r" 001 ana ")
+        irc.send("PING :tls")
+        assert irc.expect(r"PONG") == ":salon PONG salon tls"
+        # Plain IRC on the TLS port gets nothing but a close.
+        plain = socket.create_connection(("127.0.0.1", port), timeout=10)
+        plain.sendall(b"NICK bob\r\nUSER bob 0 * :bob\r\n")
+        assert b"001" not in plain.recv(4096)
+        # A client that never registers is told so and closed at the login timeout.
+        idle = IRC.__new__(IRC)
+        idle.sock = certificates.context().wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="localhost")
+        idle.buffer, idle.seen = b"", []
+        idle.send("NICK slow")
+        assert "no login within 2 s" in idle.expect(r"^ERROR", timeout=8)
+        with pytest.raises((EOFError, ssl.SSLError, ConnectionError)):
+            idle.line(timeout=5)
+        irc.close()
+    finally:
+        assert server.close() == 0

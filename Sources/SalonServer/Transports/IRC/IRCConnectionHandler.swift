@@ -1152,23 +1152,32 @@ final class IRCClient {
     }
 
     /// Where recent messages were shown (channel or nick), so that a reaction to one can be
-    /// addressed: the `reaction` push names the message, not its room. The last 500.
-    private var recent: [Int64: String] = [:]
-    private var recentOrder: [Int64] = []
+    /// addressed: the `reaction` push names the message, not its room. The last 64, in a
+    /// ring (a connection's memory stays small: a few hundred bytes for this).
+    private var recent: [(id: Int64, target: String)] = []
+    private var recentNext = 0
+    static let recentCount = 64
 
     private func remember(_ message: Message) {
         let target = message.room.map { "#" + $0 }
             ?? (IRCNick.folded(IRCNick.nick(for: message.from)) == IRCNick.folded(me) ? message.to.map(IRCNick.nick(for:)) : IRCNick.nick(for: message.from))
-        guard let target, recent[message.id] == nil else { return }
-        recent[message.id] = target
-        recentOrder.append(message.id)
-        if recentOrder.count > 500 { recent[recentOrder.removeFirst()] = nil }
+        guard let target, self.target(of: message.id) == nil else { return }
+        if recent.count < Self.recentCount {
+            recent.append((message.id, target))
+        } else {
+            recent[recentNext] = (message.id, target)
+            recentNext = (recentNext + 1) % Self.recentCount
+        }
+    }
+
+    private func target(of id: Int64) -> String? {
+        recent.first { $0.id == id }?.target
     }
 
     /// A reaction: a `TAGMSG` with `+draft/react` (or `+draft/unreact`) for clients that take
     /// tags, else a line saying it; nothing for a message this connection has not shown.
     private func reaction(_ json: Data) -> [IRCMessage] {
-        guard let push = try? JSONDecoder().decode(Reply<ReactionPush>.self, from: json).data, let target = recent[push.id] else { return [] }
+        guard let push = try? JSONDecoder().decode(Reply<ReactionPush>.self, from: json).data, let target = self.target(of: push.id) else { return [] }
         let source = gateway.renderer.mask(push.username)
         if capabilities.contains(.messageTags) {
             let tags = [IRCTag(push.added ? "+draft/react" : "+draft/unreact", push.emoji), IRCTag("+draft/reply", String(push.id))]
