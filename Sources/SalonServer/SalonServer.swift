@@ -36,14 +36,17 @@ public final class SalonServer: Sendable {
         self.router = router
         self.logger = logger
         let tls = configuration.tls
-        let ports = ListeningPorts(tcpEnabled: configuration.tcpPort != nil, ircEnabled: configuration.ircPort != nil) { bound in
+        let ircTLSPort = tls == nil ? nil : configuration.ircTLSPort
+        let ports = ListeningPorts(tcpEnabled: configuration.tcpPort != nil, ircEnabled: configuration.ircPort != nil, ircTLSEnabled: ircTLSPort != nil) { bound in
             let host = configuration.host
             let (web, socket) = tls == nil ? ("http", "ws") : ("https", "wss")
             var text = "Salon listening on \(web)://\(host):\(bound.http) (WebSocket \(socket)://\(host):\(bound.http)/ws)"
             if let tcp = bound.tcp { text += tls == nil ? ", TCP frames on \(host):\(tcp)" : ", TCP frames over TLS on tls://\(host):\(tcp)" }
-            if let irc = bound.irc { text += tls == nil ? ", IRC on \(host):\(irc)" : ", IRC over TLS on ircs://\(host):\(irc)" }
+            if let irc = bound.irc { text += ", IRC on \(host):\(irc)" }
+            if let irc = bound.ircTLS { text += ", IRC over TLS on ircs://\(host):\(irc)" }
             logger.notice("\(text)", metadata: [
                 "http_port": "\(bound.http)", "tcp_port": "\(bound.tcp.map(String.init) ?? "off")", "irc_port": "\(bound.irc.map(String.init) ?? "off")",
+                "irc_tls_port": "\(bound.ircTLS.map(String.init) ?? "off")",
             ])
         }
         self.ports = ports
@@ -77,12 +80,14 @@ public final class SalonServer: Sendable {
                 outboundQueueLimit: configuration.outboundQueueLimit, guards: guards, tls: tls, logger: logger
             ) { port in ports.set(tcp: port) })
         }
-        if let ircPort = configuration.ircPort {
+        // Plain IRC on its port, IRC over TLS on its own (both may run).
+        for (port, secure) in [(configuration.ircPort, false), (ircTLSPort, true)] {
+            guard let port else { continue }
             services.append(IRCListener(
-                router: router, host: configuration.host, port: ircPort, backlog: configuration.listenBacklog,
+                router: router, host: configuration.host, port: port, backlog: configuration.listenBacklog,
                 outboundQueueLimit: configuration.outboundQueueLimit, serverName: configuration.ircServerName,
-                pingInterval: .seconds(Int64(configuration.ircPingInterval)), guards: guards, tls: tls, logger: logger
-            ) { port in ports.set(irc: port) })
+                pingInterval: .seconds(Int64(configuration.ircPingInterval)), guards: guards, tls: secure ? tls : nil, logger: logger
+            ) { bound in secure ? ports.set(ircTLS: bound) : ports.set(irc: bound) })
         }
         if let tls { services.append(TLSReloader(tls: tls, logger: logger)) }
         self.group = ServiceGroup(configuration: .init(
@@ -155,6 +160,7 @@ public struct ListeningAddresses: Sendable, Equatable {
     public var http: Int
     public var tcp: Int?
     public var irc: Int?
+    public var ircTLS: Int?
 }
 
 final class ListeningPorts: Sendable {
@@ -164,8 +170,10 @@ final class ListeningPorts: Sendable {
         var http: Int?
         var tcp: Int?
         var irc: Int?
+        var ircTLS: Int?
         var tcpEnabled: Bool
         var ircEnabled: Bool
+        var ircTLSEnabled: Bool
         var outcome: Ports??
         var waiters: [CheckedContinuation<Ports?, Never>] = []
     }
@@ -173,14 +181,15 @@ final class ListeningPorts: Sendable {
     private let state: Mutex<State>
     private let onReady: @Sendable (Ports) -> Void
 
-    init(tcpEnabled: Bool, ircEnabled: Bool, onReady: @escaping @Sendable (Ports) -> Void) {
-        state = Mutex(State(tcpEnabled: tcpEnabled, ircEnabled: ircEnabled))
+    init(tcpEnabled: Bool, ircEnabled: Bool, ircTLSEnabled: Bool, onReady: @escaping @Sendable (Ports) -> Void) {
+        state = Mutex(State(tcpEnabled: tcpEnabled, ircEnabled: ircEnabled, ircTLSEnabled: ircTLSEnabled))
         self.onReady = onReady
     }
 
     func set(http: Int) { settle { $0.http = http } }
     func set(tcp: Int) { settle { $0.tcp = tcp } }
     func set(irc: Int) { settle { $0.irc = irc } }
+    func set(ircTLS: Int) { settle { $0.ircTLS = ircTLS } }
     /// The server stopped: whoever still waits learns it will not listen.
     func fail() { settle { s in if s.outcome == nil { s.outcome = .some(nil) } } }
 
@@ -188,8 +197,8 @@ final class ListeningPorts: Sendable {
         let (waiters, outcome, becameReady) = state.withLock { s -> ([CheckedContinuation<Ports?, Never>], Ports?, Bool) in
             let before = s.outcome
             change(&s)
-            if s.outcome == nil, let http = s.http, !s.tcpEnabled || s.tcp != nil, !s.ircEnabled || s.irc != nil {
-                s.outcome = .some(ListeningAddresses(http: http, tcp: s.tcp, irc: s.irc))
+            if s.outcome == nil, let http = s.http, !s.tcpEnabled || s.tcp != nil, !s.ircEnabled || s.irc != nil, !s.ircTLSEnabled || s.ircTLS != nil {
+                s.outcome = .some(ListeningAddresses(http: http, tcp: s.tcp, irc: s.irc, ircTLS: s.ircTLS))
             }
             guard let outcome = s.outcome else { return ([], nil, false) }
             defer { s.waiters = [] }

@@ -10,8 +10,11 @@ public struct ServerConfiguration: Sendable {
     public var port: Int = 8080
     /// TCP framed port; nil disables the listener, 0 picks a free one.
     public var tcpPort: Int? = 9090
-    /// The IRC gateway's port (PROTOCOL.md §9); nil: no gateway. 0 binds any free port.
+    /// The IRC gateway's port (PROTOCOL.md §9), plain IRC; nil: none. 0 binds any free port.
     public var ircPort: Int?
+    /// The IRC gateway over TLS, on a port of its own (IRC's custom: 6667 plain, 6697 TLS);
+    /// needs `tls`. nil: none.
+    public var ircTLSPort: Int?
     /// The name the IRC gateway gives itself (the source of its numerics, `001`…).
     public var ircServerName = "salon"
     /// An IRC connection silent this long is sent a `PING`; one that stays silent as long

@@ -22,8 +22,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "TCP port for length-prefixed frames; 0 disables it (SALON_TCP_PORT).")
     var tcpPort: Int = Int(env["SALON_TCP_PORT"] ?? "") ?? 9090
 
-    @Option(help: "Port of the IRC gateway (any IRC client joins the same rooms); 0, the default, runs none (SALON_IRC_PORT).")
+    @Option(help: "Port of the IRC gateway, plain IRC (any IRC client joins the same rooms); 0, the default, runs none (SALON_IRC_PORT).")
     var ircPort: Int = Int(env["SALON_IRC_PORT"] ?? "") ?? 0
+
+    @Option(help: "Port of the IRC gateway over TLS (with --tls-cert; IRC's usual 6697); 0, the default, runs none (SALON_IRC_TLS_PORT).")
+    var ircTlsPort: Int = Int(env["SALON_IRC_TLS_PORT"] ?? "") ?? 0
 
     @Option(help: "The IRC gateway's server name (SALON_IRC_SERVER_NAME).")
     var ircServerName: String = env["SALON_IRC_SERVER_NAME"] ?? "salon"
@@ -103,6 +106,7 @@ struct ServeCommand: AsyncParsableCommand {
         ("--port", 0...65535, \.port),
         ("--tcp-port", 0...65535, \.tcpPort),
         ("--irc-port", 0...65535, \.ircPort),
+        ("--irc-tls-port", 0...65535, \.ircTlsPort),
         ("--irc-ping-interval", 1...86_400, \.ircPingInterval),
         ("--rate-limit", 0...100_000, \.rateLimit),
         ("--presence-room-limit", 0...10_000_000, \.presenceRoomLimit),
@@ -134,6 +138,9 @@ struct ServeCommand: AsyncParsableCommand {
         else {
             throw ValidationError("--irc-server-name must be 1 to 63 letters, digits, '.' or '-'")
         }
+        if ircTlsPort != 0 && tlsCert.isEmpty {
+            throw ValidationError("--irc-tls-port needs --tls-cert and --tls-key")
+        }
         if tlsCert.isEmpty != tlsKey.isEmpty {
             throw ValidationError("--tls-cert and --tls-key go together: give both, or neither for plain connections")
         }
@@ -160,6 +167,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.port = port
         configuration.tcpPort = tcpPort == 0 ? nil : tcpPort
         configuration.ircPort = ircPort == 0 ? nil : ircPort
+        configuration.ircTLSPort = ircTlsPort == 0 ? nil : ircTlsPort
         configuration.ircServerName = ircServerName
         configuration.ircPingInterval = ircPingInterval
         configuration.dataDirectory = dataDir

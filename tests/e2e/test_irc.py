@@ -547,11 +547,15 @@ def test_irc_over_tls_and_the_login_timeout(tmp_path):
     import ssl
     from test_tls import Certificates
     certificates = Certificates(str(tmp_path))
-    port = free_port()
-    server = Server(extra=["--irc-port", str(port), "--tls-cert", certificates.cert, "--tls-key", certificates.key, "--login-timeout", "2"])
-    server.irc_port = port
+    port, plain_port = free_port(), free_port()
+    server = Server(extra=["--irc-tls-port", str(port), "--irc-port", str(plain_port), "--tls-cert", certificates.cert,
+                           "--tls-key", certificates.key, "--login-timeout", "2"])
+    server.irc_port = plain_port
     try:
-        assert f"IRC over TLS on ircs://127.0.0.1:{port}" in "".join(server.lines)
+        started = "".join(server.lines)
+        assert f"IRC on 127.0.0.1:{plain_port}" in started and f"IRC over TLS on ircs://127.0.0.1:{port}" in started
+        # Plain IRC beside it, on its own port.
+        IRC(server, "cleartext").close()
         irc = IRC.__new__(IRC)
         raw = socket.create_connection(("127.0.0.1", port), timeout=10)
         irc.sock = certificates.context().wrap_socket(raw, server_hostname="localhost")
