@@ -30,7 +30,12 @@ final class BenchClient: ChannelInboundHandler {
     private var closing = false
     private var connectedAt: UInt64 = 0
 
-    init(shard: Shard, index: Int, node: Int = 0, name: String, room: String?, login: Login, textSize: Int) {
+    /// IRC lines instead of JSON (`--transport irc`): a guest by `NICK`, the room by
+    /// `JOIN`, messages by `PRIVMSG`, acknowledged by `labeled-response`'s `ACK`.
+    let irc: Bool
+
+    init(shard: Shard, index: Int, node: Int = 0, name: String, room: String?, login: Login, textSize: Int, irc: Bool = false) {
+        self.irc = irc
         self.shard = shard
         self.index = index
         self.node = node
@@ -65,6 +70,9 @@ final class BenchClient: ChannelInboundHandler {
     private func start() {
         guard !started else { return }
         started = true
+        if irc {
+            return sendLine("CAP REQ :labeled-response\r\nNICK \(name)\r\nUSER \(name) 0 * :\(name)\r\nCAP END\r\n")
+        }
         switch login {
         case .guest: send(#"{"action":"login","id":"L","data":{"username":"\#(name)"}}"#)
         case .register(let password): send(#"{"action":"register","id":"L","data":{"username":"\#(name)","password":"\#(password)"}}"#)
@@ -85,6 +93,7 @@ final class BenchClient: ChannelInboundHandler {
         guard let room else { return }
         let now = nowNanos()
         shard.sent += 1
+        if irc { return sendLine("@label=s\(now) PRIVMSG #\(room) :bench \(now) n\(node) \(padding)\r\n") }
         send(#"{"action":"send_message","id":"s\#(now)","data":{"room":"\#(room)","text":"bench \#(now) n\#(node) \#(padding)"}}"#)
     }
 
@@ -105,6 +114,40 @@ final class BenchClient: ChannelInboundHandler {
         context?.channel.closeFuture ?? shard.loop.makeSucceededVoidFuture()
     }
 
+    /// IRC: the bytes as they are (no framing below this handler).
+    private func sendLine(_ line: String) {
+        guard let context else { return }
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: line)), promise: nil)
+    }
+
+    /// One IRC line from the server: a bench message, the ACK of a sent one, the end of the
+    /// room's names (logged in and joined), or an error numeric.
+    private func receiveLine(_ bytes: ByteBufferView) {
+        if let at = Scan.find(Scan.ircBenchText, in: bytes) {
+            if let sentAt = Scan.number(in: bytes, from: at + Scan.ircBenchText.count) {
+                shard.delivered += 1
+                shard.delivery.recordUS(nowNanos() &- sentAt)
+            }
+            return
+        }
+        if let at = Scan.find(Scan.ircAckLabel, in: bytes), at == bytes.startIndex, Scan.find(Scan.ircAck, in: bytes) != nil {
+            if let sentAt = Scan.number(in: bytes, from: at + Scan.ircAckLabel.count) {
+                shard.acked += 1
+                shard.ack.recordUS(nowNanos() &- sentAt)
+            }
+            return
+        }
+        let room = "#" + (self.room ?? "general")
+        if Scan.find(Array(" 366 \(name) \(room) ".utf8), in: bytes) != nil {
+            settle(ok: true)
+        } else if Scan.find(Scan.ircWelcomeEnd, in: bytes) != nil, room != "#general" {
+            sendLine("JOIN \(room)\r\n")
+        } else if Scan.isErrorNumeric(bytes) {
+            shard.errors += 1
+            if !settled { settle(ok: false) }
+        }
+    }
+
     private func send(_ json: String) {
         guard let context else { return }
         context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: json)), promise: nil)
@@ -115,6 +158,7 @@ final class BenchClient: ChannelInboundHandler {
     /// One message from the server (a slice of what was read, from `FrameSplitter`).
     func receive(_ buffer: ByteBuffer) {
         let bytes = buffer.readableBytesView
+        if irc { return receiveLine(bytes) }
         if let at = Scan.find(Scan.benchText, in: bytes), Scan.find(Scan.receiveMessage, in: bytes) != nil {
             let start = at + Scan.benchText.count
             if let sentAt = Scan.number(in: bytes, from: start) {
@@ -192,6 +236,19 @@ extension Histogram<UInt64> {
 /// Byte scanning for the few things the generator needs from the server's JSON.
 enum Scan {
     static let benchText = Array("\"bench ".utf8)
+    static let ircBenchText = Array(" :bench ".utf8)
+    static let ircAckLabel = Array("@label=s".utf8)
+    static let ircAck = Array(" ACK".utf8)
+    static let ircWelcomeEnd = Array(" 376 ".utf8)
+
+    /// Whether an IRC line is an error numeric (`[@tags] :server 4xx …`).
+    static func isErrorNumeric(_ line: ByteBufferView) -> Bool {
+        var words = line.split(separator: UInt8(ascii: " "), maxSplits: 3, omittingEmptySubsequences: true)[...]
+        if words.first?.first == UInt8(ascii: "@") { words = words.dropFirst() }
+        if words.first?.first == UInt8(ascii: ":") { words = words.dropFirst() }
+        guard let code = words.first, code.count == 3, code.first == UInt8(ascii: "4") else { return false }
+        return code.allSatisfy { $0 >= 48 && $0 <= 57 }
+    }
     static let receiveMessage = Array("\"receive_message\"".utf8)
     static let errorAction = Array("\"action\":\"error\"".utf8)
     static let replyKey = Array("\"reply_to\":\"".utf8)

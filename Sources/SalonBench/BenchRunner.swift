@@ -23,10 +23,13 @@ public struct BenchServer: Sendable {
     public var host: String
     public var httpPort: Int
     public var tcpPort: Int
-    public init(host: String, httpPort: Int, tcpPort: Int) {
+    /// The IRC gateway's port (`--transport irc`).
+    public var ircPort: Int
+    public init(host: String, httpPort: Int, tcpPort: Int, ircPort: Int = 6667) {
         self.host = host
         self.httpPort = httpPort
         self.tcpPort = tcpPort
+        self.ircPort = ircPort
     }
 }
 
@@ -36,11 +39,12 @@ public struct BenchOptions: Sendable {
     public var host = "127.0.0.1"
     public var httpPort = 8080
     public var tcpPort = 9090
+    public var ircPort = 6667
     /// Several nodes of one cluster: client `i` connects to `servers[i % count]` (empty: the
     /// one of `host`, `httpPort`, `tcpPort`). Deliveries between nodes are also measured on
     /// their own.
     public var servers: [BenchServer] = []
-    var targets: [BenchServer] { servers.isEmpty ? [BenchServer(host: host, httpPort: httpPort, tcpPort: tcpPort)] : servers }
+    var targets: [BenchServer] { servers.isEmpty ? [BenchServer(host: host, httpPort: httpPort, tcpPort: tcpPort, ircPort: ircPort)] : servers }
     public var clients = 100
     public var senders = 1
     /// Messages a second: in total for `fanout` and `history`, per client for `rooms`.
@@ -174,7 +178,12 @@ public final class BenchRunner: Sendable {
         let connected = await collect { $0.ready }.reduce(0, +)
         guard connected > 0 else {
             await closeAll()
-            let address = o.transport == .ws ? "\(o.tls == nil ? "ws" : "wss")://\(o.host):\(o.httpPort)/ws" : "\(o.tls == nil ? "tcp" : "tls")://\(o.host):\(o.tcpPort)"
+            let address: String
+            switch o.transport {
+            case .ws: address = "\(o.tls == nil ? "ws" : "wss")://\(o.host):\(o.httpPort)/ws"
+            case .tcp: address = "\(o.tls == nil ? "tcp" : "tls")://\(o.host):\(o.tcpPort)"
+            case .irc: address = "\(o.tls == nil ? "irc" : "ircs")://\(o.host):\(o.ircPort)"
+            }
             throw BenchError.noConnection(address)
         }
         let login = await merged { $0.login }
@@ -252,10 +261,11 @@ public final class BenchRunner: Sendable {
             let node = i % targets.count
             let server = targets[node]
             let opened = openConnection(
-                transport: o.transport, host: server.host, httpPort: server.httpPort, tcpPort: server.tcpPort, tls: o.tls, on: bound.eventLoop,
+                transport: o.transport, host: server.host, httpPort: server.httpPort, tcpPort: server.tcpPort, ircPort: server.ircPort, tls: o.tls,
+                on: bound.eventLoop,
                 failed: { bound.value.clientSettled(ok: false) }
             ) {
-                BenchClient(shard: bound.value, index: i, node: node, name: client, room: roomName, login: credentials, textSize: o.textSize)
+                BenchClient(shard: bound.value, index: i, node: node, name: client, room: roomName, login: credentials, textSize: o.textSize, irc: o.transport == .irc)
             }
             pending.append(opened.map { _ in }.flatMapErrorThrowing { _ in
                 bound.value.clientSettled(ok: false)

@@ -15,7 +15,7 @@ import SalonProtocol
 final class FrameSplitter: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
-    enum Framing { case lengthPrefixed, webSocket }
+    enum Framing { case lengthPrefixed, webSocket, lines }
 
     let framing: Framing
     let client: BenchClient
@@ -39,6 +39,7 @@ final class FrameSplitter: ChannelInboundHandler {
             switch framing {
             case .lengthPrefixed: consumed = nextFrame(&buffer)
             case .webSocket: consumed = nextWebSocketFrame(&buffer, context: context)
+            case .lines: consumed = nextLine(&buffer)
             }
             guard let consumed else { break }
             buffer.moveReaderIndex(forwardBy: consumed)
@@ -53,6 +54,15 @@ final class FrameSplitter: ChannelInboundHandler {
         else { return nil }
         if length > 0 { client.receive(json) }
         return 4 + Int(length)
+    }
+
+    /// One IRC line at the reader index, without its CR LF.
+    private func nextLine(_ buffer: inout ByteBuffer) -> Int? {
+        guard let end = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+        let length = end - buffer.readerIndex
+        let content = length > 0 && buffer.getInteger(at: end - 1, as: UInt8.self) == UInt8(ascii: "\r") ? length - 1 : length
+        if content > 0, let line = buffer.getSlice(at: buffer.readerIndex, length: content) { client.receive(line) }
+        return length + 1
     }
 
     /// One server WebSocket frame (unmasked, whole) at the reader index.
@@ -187,13 +197,13 @@ final class UpgradeRequester: ChannelInboundHandler, RemovableChannelHandler {
 }
 
 public enum BenchTransport: String, Sendable, CaseIterable {
-    case ws, tcp
+    case ws, tcp, irc
 }
 
 /// Opens one connection whose JSON goes to the client `make` builds, on `loop`; with `tls`,
 /// inside TLS (NIOSSL holds the first writes until the handshake is done).
 func openConnection(
-    transport: BenchTransport, host: String, httpPort: Int, tcpPort: Int, tls: NIOSSLContext?, on loop: any EventLoop,
+    transport: BenchTransport, host: String, httpPort: Int, tcpPort: Int, ircPort: Int, tls: NIOSSLContext?, on loop: any EventLoop,
     failed: @escaping @Sendable () -> Void, make: @escaping @Sendable () -> BenchClient
 ) -> EventLoopFuture<any Channel> {
     let addTLS: @Sendable (any Channel) throws -> Void = { channel in
@@ -202,6 +212,17 @@ func openConnection(
         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : host))
     }
     switch transport {
+    case .irc:
+        return ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try addTLS(channel)
+                    let client = make()
+                    try channel.pipeline.syncOperations.addHandlers(FrameSplitter(framing: .lines, client: client), client)
+                }
+            }
+            .connect(host: host, port: ircPort)
     case .tcp:
         return ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)

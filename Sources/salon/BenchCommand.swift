@@ -22,12 +22,13 @@ struct BenchCommand: AsyncParsableCommand {
     @Argument(help: "idle, fanout, rooms, history, login or sync.")
     var scenario: String = "fanout"
 
-    @Option(help: "ws or tcp.")
+    @Option(help: "ws, tcp or irc (guests only: idle, fanout, rooms).")
     var transport: String = "ws"
 
     @Option var host = "127.0.0.1"
     @Option(help: "The server's HTTP/WebSocket port.") var port = 8080
     @Option(help: "The server's TCP port.") var tcpPort = 9090
+    @Option(help: "The server's IRC port (--transport irc).") var ircPort = 6667
     @Option(help: "Connections.") var clients = 100
     @Option(help: "fanout/history: how many clients send.") var senders = 1
     @Option(help: "Messages a second: in total (fanout, history), per client (rooms).") var rate = 100.0
@@ -45,17 +46,24 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         quietLogging()
-        if scenario == "sync" { return try await runSync() }
+        if scenario == "sync" {
+            guard transport != "irc" else { throw ValidationError("sync runs over ws or tcp (IRC has CHATHISTORY, not sync)") }
+            return try await runSync()
+        }
         guard let scenario = Scenario(rawValue: scenario) else {
             throw ValidationError("scenario must be one of \(Scenario.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard let transport = BenchTransport(rawValue: transport) else { throw ValidationError("--transport is ws or tcp") }
+        guard let transport = BenchTransport(rawValue: transport) else { throw ValidationError("--transport is ws, tcp or irc") }
+        if transport == .irc, ![.idle, .fanout, .rooms].contains(scenario) {
+            throw ValidationError("--transport irc runs idle, fanout and rooms (IRC guests; history and login are the other transports')")
+        }
         var options = BenchOptions()
         options.scenario = scenario
         options.transport = transport
         options.host = host
         options.httpPort = port
         options.tcpPort = tcpPort
+        options.ircPort = ircPort
         options.servers = try servers.map { text in
             let parts = text.split(separator: ":").map(String.init)
             guard parts.count == 3, let http = Int(parts[1]), let tcp = Int(parts[2]) else {

@@ -56,3 +56,22 @@ def test_a_missing_server_is_a_clear_failure(server):
 def test_sync_catches_up_on_every_event(server, transport):
     report = bench(server, "sync", "--transport", transport, "--events", "1500")
     assert report["events"] == 1500 and report["pages"] == 2 and report["ms"] > 0
+
+
+def test_the_irc_transport_delivers_everything():
+    from conftest import Server, free_port
+    irc_port = free_port()
+    server = Server(extra=["--irc-port", str(irc_port)])
+    try:
+        def irc(*args):
+            return bench(server, *args, "--transport", "irc", "--irc-port", str(irc_port))
+        step = irc("fanout", "--clients", "12", "--senders", "2", "--rate", "50", "--duration", "1")["steps"][0]
+        assert step["delivered"] == step["expected"] == 50 * 11 and step["acked"] == 50
+        rooms = irc("rooms", "--clients", "12", "--room-size", "4", "--rate", "2", "--duration", "1")["steps"][0]
+        assert rooms["delivered"] == rooms["expected"] == rooms["sent"] * 3 > 0
+        idle = irc("idle", "--clients", "20", "--duration", "0.2", "--server-pid", str(server.process.pid))
+        assert idle["serverRSSAfterKiB"] > 0
+        refused = subprocess.run([BINARY, "bench", "history", "--transport", "irc"], capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 64 and "--transport irc runs idle, fanout and rooms" in refused.stderr
+    finally:
+        assert server.close() == 0

@@ -172,6 +172,7 @@ final class IRCClient {
         case sasl
         case join(String)
         case create(String)
+        case rejoin(String)
         case members(String)
         case who(String)
         case names(String)
@@ -964,7 +965,7 @@ final class IRCClient {
                 numeric(IRCNumeric.loggedIn, ["\(account)!\(account)@\(gateway.serverName)", auth.user.username, "You are now logged in as \(auth.user.username)"]),
                 numeric(IRCNumeric.saslSuccess, ["SASL authentication successful"]),
             ]
-        case .join(let channel), .create(let channel):
+        case .join(let channel), .create(let channel), .rejoin(let channel):
             guard let room = (try? decoder.decode(Reply<RoomResult>.self, from: json).data.room) else { return [] }
             return joined(room, channel: channel)
         case .members(let channel):
@@ -1096,6 +1097,13 @@ final class IRCClient {
             default: return [numeric(IRCNumeric.noSuchChannel, [channel, error.message])]
             }
         case .create(let channel):
+            // Someone made it first (two JOINs at once): join theirs.
+            if error.code == .roomExists, let room = Self.room(channel) {
+                request("join_room", RoomRequest(room: room), .rejoin(channel))
+                return []
+            }
+            return [numeric(IRCNumeric.noSuchChannel, [channel, error.message])]
+        case .rejoin(let channel):
             return [numeric(IRCNumeric.noSuchChannel, [channel, error.message])]
         case .members:
             return []
