@@ -250,10 +250,14 @@ final class IRCClient {
     private let router: SalonCore.Router
     private let loop: any EventLoop
 
+    /// Pushes decoded and rendered once for all of the loop's IRC connections.
+    private let cache: IRCFrameCache
+
     init(gateway: IRCGateway, router: SalonCore.Router, loop: any EventLoop) {
         self.gateway = gateway
         self.router = router
         self.loop = loop
+        self.cache = IRCFrameCache.of(loop)
     }
 
     fileprivate var me: String { nick ?? "*" }
@@ -664,21 +668,47 @@ final class IRCClient {
         self.request("history", request, .history(target: target, keep: filter))
     }
 
+    /// A cached push as this connection's bytes, with the connection's own bookkeeping
+    /// (reactions, topics); nil when this push takes the uncached path (room updates, kicks,
+    /// reactions, errors: rare, or different for each connection).
+    private func rendered(_ push: IRCDecodedPush) -> ByteBuffer? {
+        switch push.action {
+        case "receive_message", "message_updated", "message_deleted", "typing", "presence":
+            break
+        case "system":
+            if push.system?.event == "topic" { topicSetter = push.system?.username }
+        default:
+            return nil
+        }
+        let message = push.message
+        if let message { remember(message) }
+        let account = message.map { capabilities.contains(.accountTag) && isAccount($0.from) } ?? false
+        // Lines that name the viewer: a private message, a notice with no room.
+        let personal = push.action == "receive_message" ? message?.room == nil : push.action != "presence" && push.system?.room == nil
+        let key = IRCRenderKey(capabilities: capabilities.rawValue, account: account, nick: personal ? me : nil)
+        if let bytes = push.rendered[key] { return bytes }
+        var lines = message.map { gateway.renderer.lines(for: $0, viewer: viewer) } ?? gateway.renderer.lines(forPush: push.json, viewer: viewer)
+        if let message { lines = tagAccount(lines, of: message.from) }
+        var buffer = ByteBuffer()
+        for line in lines { line.write(into: &buffer) }
+        push.rendered[key] = buffer
+        return buffer
+    }
+
     /// Who is an account, as asked of the core once per sender (account-tag).
     private var accounts: [String: Bool] = [:]
 
+    private func isAccount(_ username: String) -> Bool {
+        if let known = accounts[username] { return known }
+        let answer = router.isAccount(username) ?? false
+        if accounts.count > 1000 { accounts = [:] }
+        accounts[username] = answer
+        return answer
+    }
+
     /// `account=NAME` on a message's lines when its sender is an account (account-tag).
     private func tagAccount(_ lines: [IRCMessage], of username: String) -> [IRCMessage] {
-        guard capabilities.contains(.accountTag) else { return lines }
-        let isAccount: Bool
-        if let known = accounts[username] {
-            isAccount = known
-        } else {
-            isAccount = router.isAccount(username) ?? false
-            if accounts.count > 1000 { accounts = [:] }
-            accounts[username] = isAccount
-        }
-        guard isAccount else { return lines }
+        guard capabilities.contains(.accountTag), isAccount(username) else { return lines }
         return lines.map { line in
             var line = line
             line.tags.append(IRCTag("account", username))
@@ -894,6 +924,8 @@ final class IRCClient {
 
     /// A frame for this connection as IRC lines (nil: none).
     func render(_ frame: EncodedFrame) -> ByteBuffer? {
+        // The common case, a push (most of all a message to a room), from the loop's cache.
+        if let push = cache.push(frame), let bytes = rendered(push) { return bytes.readableBytes > 0 ? bytes : nil }
         let json = Data(frame.json.readableBytesView)
         guard let head = try? JSONDecoder().decode(Head.self, from: json) else { return nil }
         var lines: [IRCMessage]
