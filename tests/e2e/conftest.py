@@ -70,6 +70,16 @@ def server():
 
 
 @pytest.fixture
+def irc_server():
+    """A server with its IRC gateway on a free port (`server.irc_port`)."""
+    port = free_port()
+    server = Server(extra=["--irc-port", str(port)])
+    server.irc_port = port
+    yield server
+    assert server.close() == 0
+
+
+@pytest.fixture
 def home(tmp_path):
     """A HOME of its own, so that stored sessions do not leak between tests."""
     return str(tmp_path)

@@ -13,15 +13,6 @@ import websockets
 from conftest import Server, free_port, ws_request
 
 
-@pytest.fixture
-def irc_server():
-    port = free_port()
-    server = Server(extra=["--irc-port", str(port)])
-    server.irc_port = port
-    yield server
-    assert server.close() == 0
-
-
 class IRC:
     """A raw IRC client: lines out, lines awaited by pattern."""
 

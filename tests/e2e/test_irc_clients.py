@@ -13,15 +13,6 @@ from conftest import Server, free_port, ws_request
 from test_irc import ws_push, ws_user
 
 
-@pytest.fixture
-def irc_server():
-    port = free_port()
-    server = Server(extra=["--irc-port", str(port)])
-    server.irc_port = port
-    yield server
-    assert server.close() == 0
-
-
 class Irssi:
     """irssi in a detached tmux session of its own, with a home of its own."""
 

@@ -40,46 +40,20 @@ final class TCPListener: Service {
     }
 
     func run() async throws {
-        let (frameLimit, queueLimit, router, logger, guards, tls) = (self.frameLimit, self.outboundQueueLimit, self.router, self.logger, self.guards, self.tls)
-        let group = MultiThreadedEventLoopGroup.singleton
-        let quiescing = ServerQuiescingHelper(group: group)
-        let server = try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: Int32(clamping: backlog))
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
-                    try channel.pipeline.syncOperations.addHandler(AcceptPause(logger: logger))
-                }
-            }
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { child in
-                guard guards.gate.admit(child) else { return child.close() }
-                return child.eventLoop.makeCompletedFuture {
-                    try child.pipeline.syncOperations.addHandler(ByteCounter(received: ServerMetrics.tcpBytesReceived, sent: ServerMetrics.tcpBytesSent))
-                    // The handshake within the login timeout (10 s when there is none).
-                    if let tls {
-                        let deadline = TLSHandshakeDeadline(timeout: guards.loginTimeout ?? .seconds(10))
-                        try child.pipeline.syncOperations.addHandlers(NIOSSLServerHandler(context: tls.current), deadline)
-                    }
-                    // The decoder rejects an oversized frame from its header; the buffer bound
-                    // is a second fence in case of a bug; what it holds counts toward the
-                    // server-wide bound on unfinished frames.
-                    let decoder = MeteredDecoder(LengthPrefixedFrameDecoder(maxFrameLength: frameLimit), meter: guards.meter)
-                    try child.pipeline.syncOperations.addHandlers(
-                        ByteToMessageHandler(decoder, maximumBufferSize: 2 * (frameLimit + 4)),
-                        TCPConnectionHandler(router: router, frameLimit: frameLimit, outboundQueueLimit: queueLimit, loginTimeout: guards.loginTimeout, logger: logger)
-                    )
-                }
-            }
-            .bind(host: host, port: port).get()
-        onBound(server.localAddress?.port ?? port)
-        // Until the server stops: then no new connections, and each open one is told to close
-        // (`ChannelShouldQuiesceEvent`: it flushes what is queued) before this returns.
-        try? await gracefulShutdown()
-        let closed = server.eventLoop.makePromise(of: Void.self)
-        quiescing.initiateShutdown(promise: closed)
-        try await closed.futureResult.get()
+        let (frameLimit, queueLimit, router, logger, guards) = (self.frameLimit, self.outboundQueueLimit, self.router, self.logger, self.guards)
+        try await SocketListener.serve(
+            host: host, port: port, backlog: backlog, guards: guards, tls: tls,
+            received: ServerMetrics.tcpBytesReceived, sent: ServerMetrics.tcpBytesSent, logger: logger, onBound: onBound
+        ) { pipeline in
+            // The decoder rejects an oversized frame from its header; the buffer bound is a
+            // second fence in case of a bug; what it holds counts toward the server-wide bound
+            // on unfinished frames.
+            let decoder = MeteredDecoder(LengthPrefixedFrameDecoder(maxFrameLength: frameLimit), meter: guards.meter)
+            try pipeline.addHandlers(
+                ByteToMessageHandler(decoder, maximumBufferSize: 2 * (frameLimit + 4)),
+                TCPConnectionHandler(router: router, frameLimit: frameLimit, outboundQueueLimit: queueLimit, loginTimeout: guards.loginTimeout, logger: logger)
+            )
+        }
     }
 }
 

@@ -42,38 +42,15 @@ final class IRCListener: Service {
     }
 
     func run() async throws {
-        let (queueLimit, router, logger, guards, tls, gateway) = (outboundQueueLimit, router, logger, guards, tls, gateway)
-        let group = MultiThreadedEventLoopGroup.singleton
-        let quiescing = ServerQuiescingHelper(group: group)
-        let server = try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: Int32(clamping: backlog))
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
-                    try channel.pipeline.syncOperations.addHandler(AcceptPause(logger: logger))
-                }
-            }
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { child in
-                guard guards.gate.admit(child) else { return child.close() }
-                return child.eventLoop.makeCompletedFuture {
-                    try child.pipeline.syncOperations.addHandler(ByteCounter(received: ServerMetrics.ircBytesReceived, sent: ServerMetrics.ircBytesSent))
-                    if let tls {
-                        let deadline = TLSHandshakeDeadline(timeout: guards.loginTimeout ?? .seconds(10))
-                        try child.pipeline.syncOperations.addHandlers(NIOSSLServerHandler(context: tls.current), deadline)
-                    }
-                    try child.pipeline.syncOperations.addHandlers(
-                        ByteToMessageHandler(IRCLineDecoder(maxLength: Self.maxLine), maximumBufferSize: 2 * Self.maxLine),
-                        IRCConnectionHandler(router: router, outboundQueueLimit: queueLimit, loginTimeout: guards.loginTimeout, gateway: gateway, logger: logger)
-                    )
-                }
-            }
-            .bind(host: host, port: port).get()
-        onBound(server.localAddress?.port ?? port)
-        try? await gracefulShutdown()
-        let closed = server.eventLoop.makePromise(of: Void.self)
-        quiescing.initiateShutdown(promise: closed)
-        try await closed.futureResult.get()
+        let (queueLimit, router, logger, guards, gateway) = (outboundQueueLimit, router, logger, guards, gateway)
+        try await SocketListener.serve(
+            host: host, port: port, backlog: backlog, guards: guards, tls: tls,
+            received: ServerMetrics.ircBytesReceived, sent: ServerMetrics.ircBytesSent, logger: logger, onBound: onBound
+        ) { pipeline in
+            try pipeline.addHandlers(
+                ByteToMessageHandler(IRCLineDecoder(maxLength: Self.maxLine), maximumBufferSize: 2 * Self.maxLine),
+                IRCConnectionHandler(router: router, outboundQueueLimit: queueLimit, loginTimeout: guards.loginTimeout, gateway: gateway, logger: logger)
+            )
+        }
     }
 }
