@@ -571,3 +571,32 @@ def test_irc_over_tls_and_the_login_timeout(tmp_path):
         irc.close()
     finally:
         assert server.close() == 0
+
+
+def test_names_and_who_follow_every_page_of_a_large_room():
+    port = free_port()
+    server = Server(extra=["--irc-port", str(port), "--max-connections-per-ip", "0"])
+    server.irc_port = port
+    try:
+        async def run():
+            # 520 guests: more than one page of members (500).
+            guests = await asyncio.gather(*(ws_user(server, f"g{i:03d}") for i in range(520)))
+            irc = IRC(server, "ana")
+            irc.send("NAMES #general")
+            names = []
+            while True:
+                line = irc.expect(r" 353 ana = #general | 366 ana #general ")
+                if " 366 " in line:
+                    break
+                names += line.split(" :", 1)[1].split() if " :" in line else [line.rsplit(" ", 1)[1]]
+            assert len(set(names)) == len(names) and {f"g{i:03d}" for i in range(520)} <= set(names)
+            irc.send("WHO #general")
+            who = 0
+            while " 315 " not in (line := irc.expect(r" 352 | 315 ")):
+                who += 1
+            assert who == len(names)
+            irc.close()
+            await asyncio.gather(*(g.close() for g in guests))
+        asyncio.run(run())
+    finally:
+        assert server.close() == 0

@@ -1000,20 +1000,19 @@ final class IRCClient {
         case .join(let channel), .create(let channel), .rejoin(let channel):
             guard let room = (try? decoder.decode(Reply<RoomResult>.self, from: json).data.room) else { return [] }
             return joined(room, channel: channel)
-        case .members(let channel):
-            guard let members = try? decoder.decode(Reply<MembersResult>.self, from: json).data.members else { return [] }
-            return names(channel, members)
+        case .members(let channel), .names(let channel):
+            guard let page = try? decoder.decode(Reply<MembersResult>.self, from: json).data else { return [] }
+            let more = nextMembersPage(page, channel: channel, then: what)
+            return names(channel, page.members, last: !more)
         case .who(let channel):
-            guard let members = try? decoder.decode(Reply<MembersResult>.self, from: json).data.members else { return [] }
+            guard let page = try? decoder.decode(Reply<MembersResult>.self, from: json).data else { return [] }
             let server = gateway.serverName
-            return members.map { member in
+            let more = nextMembersPage(page, channel: channel, then: what)
+            return page.members.map { member in
                 let nick = IRCNick.nick(for: member.username)
                 let flags = (member.online ? "H" : "G") + (member.role == "owner" ? "~" : member.role == "moderator" ? "@" : "")
                 return numeric(IRCNumeric.whoReply, [channel, nick, server, server, nick, flags, "0 \(member.username)"])
-            } + [numeric(IRCNumeric.endOfWho, [channel, "End of /WHO list"])]
-        case .names(let channel):
-            guard let members = try? decoder.decode(Reply<MembersResult>.self, from: json).data.members else { return [] }
-            return names(channel, members)
+            } + (more ? [] : [numeric(IRCNumeric.endOfWho, [channel, "End of /WHO list"])])
         case .topic(let channel):
             guard let room = try? decoder.decode(Reply<RoomResult>.self, from: json).data.room else { return [] }
             rooms[room.name] = room
@@ -1075,8 +1074,16 @@ final class IRCClient {
         return lines
     }
 
-    /// `353` lines of at most about 400 bytes of names, then `366`.
-    private func names(_ channel: String, _ members: [MemberInfo]) -> [IRCMessage] {
+    /// A room's members come in pages (`has_more`): asks for the next one, for the same
+    /// answer; true when there is one (the end-of-list numeric waits for it).
+    private func nextMembersPage(_ page: MembersResult, channel: String, then what: Pending) -> Bool {
+        guard page.hasMore == true, let last = page.members.last?.username, let room = Self.room(channel) else { return false }
+        request("members", MembersRequest(room: room, after: last), what)
+        return true
+    }
+
+    /// `353` lines of at most about 400 bytes of names, then `366` after the last page.
+    private func names(_ channel: String, _ members: [MemberInfo], last: Bool = true) -> [IRCMessage] {
         var lines: [IRCMessage] = []
         var current: [String] = []
         var size = 0
@@ -1094,7 +1101,7 @@ final class IRCClient {
             size += name.utf8.count + 1
         }
         if !current.isEmpty { lines.append(numeric(IRCNumeric.namesReply, ["=", channel, current.joined(separator: " ")])) }
-        lines.append(numeric(IRCNumeric.endOfNames, [channel, "End of /NAMES list"]))
+        if last { lines.append(numeric(IRCNumeric.endOfNames, [channel, "End of /NAMES list"])) }
         return lines
     }
 
