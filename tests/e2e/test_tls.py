@@ -5,11 +5,13 @@ comes, and the web client in Chromium over https://."""
 import asyncio
 import json
 import os
+import queue
 import signal
 import socket
 import ssl
 import struct
 import subprocess
+import threading
 import time
 
 import pytest
@@ -173,14 +175,23 @@ def test_https_serves_the_page_and_the_api_and_the_file_cookie_is_secure(tls):
 
 
 def read_until(server, needle, timeout=20):
-    """The server's log after start-up, read until a line holds `needle`."""
-    deadline = time.monotonic() + timeout
-    for line in server.process.stdout:
-        server.lines.append(line)
-        if needle in line:
-            return line
-        assert time.monotonic() < deadline, f"no '{needle}' in the log"
-    raise AssertionError(f"the server ended before logging '{needle}'")
+    """The server's log after start-up, read until a line holds `needle`: by a thread, so
+    that a line that never comes fails the test after `timeout` instead of blocking it."""
+    found = queue.Queue()
+
+    def read():
+        for line in server.process.stdout:
+            server.lines.append(line)
+            if needle in line:
+                return found.put(line)
+        found.put(None)
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        line = found.get(timeout=timeout)
+    except queue.Empty:
+        raise AssertionError(f"no '{needle}' in the log within {timeout} s")
+    assert line is not None, f"the server ended before logging '{needle}'"
+    return line
 
 
 def test_a_sighup_renews_the_certificate_and_open_connections_stay(tls, tmp_path):

@@ -227,9 +227,6 @@ final class IRCClient {
         }
     }
 
-    /// The account's server role, from the login.
-    private var role: UserRole = .guest
-    private var away: String?
 
     /// IRCv3 capabilities offered in `CAP LS`, and what each turns on.
     static let offered: [(name: String, capability: IRCCapabilities?)] = [
@@ -326,16 +323,7 @@ final class IRCClient {
             line.tags.insert(IRCTag("label", label), at: 0)
             return [line]
         default:
-            guard flags.contains("batch") else { return lines }
-            nextBatch += 1
-            let id = "b\(nextBatch)"
-            let start = IRCMessage(tags: [IRCTag("label", label)], source: gateway.serverName, command: "BATCH", parameters: ["+\(id)", "labeled-response"])
-            let inside = lines.map { line -> IRCMessage in
-                var line = line
-                line.tags.insert(IRCTag("batch", id), at: 0)
-                return line
-            }
-            return [start] + inside + [IRCMessage(source: gateway.serverName, command: "BATCH", parameters: ["-\(id)"])]
+            return batch("labeled-response", [], lines, startTags: [IRCTag("label", label)])
         }
     }
 
@@ -416,7 +404,6 @@ final class IRCClient {
             lines.append(IRCMessage(source: asked, command: "NICK", parameters: [account]))
         }
         nick = account
-        role = auth.user.role
         lines += welcome()
         for room in auth.rooms {
             lines += joined(room, channel: "#" + room.name)
@@ -570,12 +557,10 @@ final class IRCClient {
             }
             reply(IRCNumeric.endOfInfo, ["End of /INFO list"])
         case "AWAY":
-            // Salon has presence, not away messages: kept for this connection's replies only.
+            // Salon has presence, not away messages: answered, not shown to others.
             if let text = m.parameters.first, !text.isEmpty {
-                away = text
                 reply(IRCNumeric.nowAway, ["You have been marked as being away"])
             } else {
-                away = nil
                 reply(IRCNumeric.unAway, ["You are no longer marked as being away"])
             }
         case "KICK":
@@ -668,6 +653,28 @@ final class IRCClient {
         self.request("history", request, .history(target: target, keep: filter))
     }
 
+    /// The pushes `rendered` leaves to each connection: rare, or different for each one.
+    private func ownLines(_ push: IRCDecodedPush) -> [IRCMessage] {
+        switch push.action {
+        case "error":
+            // An error no request caused: the login timeout, say. The connection closes.
+            let error = (try? JSONDecoder().decode(Reply<ErrorPayload>.self, from: Data(push.json.readableBytesView)))?.data.message ?? "closing"
+            return [IRCMessage(command: "ERROR", parameters: ["Closing link: \(me) (\(error))"])]
+        case "room_updated":
+            return roomUpdated(Data(push.json.readableBytesView))
+        case "reaction":
+            return push.reaction.map(reaction) ?? []
+        case "kicked", "banned":
+            if let room = (try? JSONDecoder().decode(Reply<RemovedPush>.self, from: Data(push.json.readableBytesView)))?.data.room {
+                channels.remove(room)
+                rooms[room] = nil
+            }
+            return gateway.renderer.lines(forPush: push.json, viewer: viewer)
+        default:
+            return gateway.renderer.lines(forPush: push.json, viewer: viewer)
+        }
+    }
+
     /// A cached push as this connection's bytes, with the connection's own bookkeeping
     /// (reactions, topics); nil when this push takes the uncached path (room updates, kicks,
     /// reactions, errors: rare, or different for each connection).
@@ -728,7 +735,7 @@ final class IRCClient {
     private var nextBatch = 0
 
     /// `lines` in a batch of `type` when the client takes batches (else as they are).
-    private func batch(_ type: String, _ parameters: [String], _ lines: [IRCMessage]) -> [IRCMessage] {
+    private func batch(_ type: String, _ parameters: [String], _ lines: [IRCMessage], startTags: [IRCTag] = []) -> [IRCMessage] {
         guard flags.contains("batch") else { return lines }
         nextBatch += 1
         let id = "b\(nextBatch)"
@@ -737,7 +744,7 @@ final class IRCClient {
             line.tags.insert(IRCTag("batch", id), at: 0)
             return line
         }
-        return [IRCMessage(source: gateway.serverName, command: "BATCH", parameters: ["+\(id)", type] + parameters)]
+        return [IRCMessage(tags: startTags, source: gateway.serverName, command: "BATCH", parameters: ["+\(id)", type] + parameters)]
             + inside + [IRCMessage(source: gateway.serverName, command: "BATCH", parameters: ["-\(id)"])]
     }
 
@@ -924,13 +931,17 @@ final class IRCClient {
 
     /// A frame for this connection as IRC lines (nil: none).
     func render(_ frame: EncodedFrame) -> ByteBuffer? {
-        // The common case, a push (most of all a message to a room), from the loop's cache.
-        if let push = cache.push(frame), let bytes = rendered(push) { return bytes.readableBytes > 0 ? bytes : nil }
-        let json = Data(frame.json.readableBytesView)
-        guard let head = try? JSONDecoder().decode(Head.self, from: json) else { return nil }
         var lines: [IRCMessage]
-        if let id = head.replyTo {
-            guard let what = pending.removeValue(forKey: id) else { return nil }
+        if let push = cache.push(frame) {
+            // The common case, a push (most of all a message to a room): rendered once a loop.
+            if let bytes = rendered(push) { return bytes.readableBytes > 0 ? bytes : nil }
+            lines = ownLines(push)
+        } else {
+            // A reply to one of this connection's requests.
+            let json = Data(frame.json.readableBytesView)
+            guard let head = try? JSONDecoder().decode(Head.self, from: json), let id = head.replyTo,
+                let what = pending.removeValue(forKey: id)
+            else { return nil }
             let label = requestLabels.removeValue(forKey: id)
             currentLabel = label
             lines = head.action == "error" ? refused(what, json) : answered(what, json)
@@ -944,30 +955,6 @@ final class IRCClient {
                     labeled[label] = nil
                     lines = labelledLines(label, answer.lines)
                 }
-            }
-        } else if head.action == "error" {
-            // An error no request caused: the login timeout, say. The connection closes.
-            let error = (try? JSONDecoder().decode(Reply<ErrorPayload>.self, from: json))?.data.message ?? "closing"
-            lines = [IRCMessage(command: "ERROR", parameters: ["Closing link: \(me) (\(error))"])]
-        } else if head.action == "room_updated" {
-            lines = roomUpdated(json)
-        } else {
-            if head.action == "system", let push = try? JSONDecoder().decode(Reply<SystemPush>.self, from: json).data, push.event == "topic" {
-                topicSetter = push.username
-            }
-            if head.action == "reaction" {
-                lines = reaction(json)
-            } else {
-                lines = gateway.renderer.lines(forPush: frame.json, viewer: viewer)
-            }
-            if head.action == "receive_message", let message = try? JSONDecoder().decode(Reply<ReceiveMessagePush>.self, from: json).data.message {
-                remember(message)
-                lines = tagAccount(lines, of: message.from)
-            }
-            if head.action == "kicked" || head.action == "banned",
-                let room = (try? JSONDecoder().decode(Reply<RemovedPush>.self, from: json))?.data.room {
-                channels.remove(room)
-                rooms[room] = nil
             }
         }
         // The requests a reply made (members after a join) go to the pump after it.
@@ -1223,8 +1210,8 @@ final class IRCClient {
 
     /// A reaction: a `TAGMSG` with `+draft/react` (or `+draft/unreact`) for clients that take
     /// tags, else a line saying it; nothing for a message this connection has not shown.
-    private func reaction(_ json: Data) -> [IRCMessage] {
-        guard let push = try? JSONDecoder().decode(Reply<ReactionPush>.self, from: json).data, let target = self.target(of: push.id) else { return [] }
+    private func reaction(_ push: ReactionPush) -> [IRCMessage] {
+        guard let target = self.target(of: push.id) else { return [] }
         let source = gateway.renderer.mask(push.username)
         if capabilities.contains(.messageTags) {
             let tags = [IRCTag(push.added ? "+draft/react" : "+draft/unreact", push.emoji), IRCTag("+draft/reply", String(push.id))]
