@@ -582,6 +582,8 @@ def test_names_and_who_follow_every_page_of_a_large_room():
             # 520 guests: more than one page of members (500).
             guests = await asyncio.gather(*(ws_user(server, f"g{i:03d}") for i in range(520)))
             irc = IRC(server, "ana")
+            # The names of the join at login first (pages of them), then those asked for.
+            irc.expect(r" 366 ana #general ")
             irc.send("NAMES #general")
             names = []
             while True:
