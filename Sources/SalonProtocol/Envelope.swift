@@ -16,6 +16,17 @@ public struct EncodedFrame: Sendable {
     public let framed: ByteBuffer
     public let webSocket: ByteBuffer
     public let json: ByteBuffer
+    /// A reply as the value itself, for a transport in the same process that renders replies
+    /// in a format of its own (`TypedReply`); nil for every frame in JSON.
+    public let typed: TypedReply?
+
+    /// A reply that is not encoded: `json` and the framings are empty.
+    public init(typed: TypedReply) {
+        self.framed = ByteBuffer()
+        self.webSocket = ByteBuffer()
+        self.json = ByteBuffer()
+        self.typed = typed
+    }
 
     /// Wraps JSON bytes that are already encoded.
     public init(json bytes: some Collection<UInt8>) {
@@ -30,10 +41,24 @@ public struct EncodedFrame: Sendable {
         self.framed = buffer.getSlice(at: 0, length: 4 + count) ?? ByteBuffer()
         self.json = buffer.getSlice(at: 4, length: count) ?? ByteBuffer()
         self.webSocket = buffer.getSlice(at: webSocketStart, length: header + count) ?? ByteBuffer()
+        self.typed = nil
     }
 
     /// Length of the JSON payload in bytes.
     public var size: Int { json.readableBytes }
+}
+
+/// A `success` reply as its result value, not encoded. The IRC gateway asks the same actions
+/// as the other transports and renders their results as IRC lines: encoding a result to JSON
+/// only to decode it again was most of what an IRC login cost (the names of a large room).
+public final class TypedReply: Sendable {
+    public let replyTo: String?
+    public let value: any Encodable & Sendable
+
+    public init(replyTo: String?, value: any Encodable & Sendable) {
+        self.replyTo = replyTo
+        self.value = value
+    }
 }
 
 /// An envelope the server sends: a reply (`success`/`error` with `reply_to`) or a push.

@@ -24,6 +24,10 @@ public final class Session {
     /// Messages sent on this connection and not yet stored.
     let inFlight = InFlightLimit(limit: Session.maxMessagesInFlight)
 
+    /// Whether `success` replies come as their values (`TypedReply`), not JSON: set by a
+    /// transport in this process that renders them itself (IRC). Errors and pushes are JSON.
+    public var typedReplies = false
+
     /// How many messages one connection may have waiting for their commit.
     static let maxMessagesInFlight = 256
 

@@ -35,7 +35,7 @@ enum EventEffects {
                 return { s, _ in
                     guard let name = s.roomNames[roomID], let id = s.person(named: UserKey.of(username))?.id,
                           s.rooms[name]?.members[id] != nil else { return }
-                    s.rooms[name]?.members[id] = role
+                    s.rooms[name]?.members.setRole(id, role)
                 }
             case "leave":
                 return { s, _ in

@@ -42,7 +42,7 @@ extension HubState {
         }
         if entry.isGuest {
             for room in memberships[id] ?? [] where rooms[room]?.members[id] != .owner {
-                rooms[room]?.members[id] = nil
+                rooms[room]?.members.remove(id)
                 memberships[id]?.remove(room)
             }
             if memberships[id]?.isEmpty ?? true {

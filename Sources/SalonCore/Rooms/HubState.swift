@@ -15,7 +15,7 @@ struct RoomState: Sendable {
     var name: String
     var topic: String
     var isPrivate: Bool
-    var members: [Int64: RoomRole] = [:]
+    var members = RoomMembers()
     var onlineMembers: Set<Int64> = []
     /// The online members' connections, by lane: what a message to the room is written to.
     var audience = RoomAudience()
@@ -161,7 +161,7 @@ struct HubState: Sendable {
     mutating func removeRoom(_ name: String) {
         guard let room = rooms.removeValue(forKey: name) else { return }
         roomNames[room.id] = nil
-        for id in room.members.keys { memberships[id]?.remove(name) }
+        for id in room.members.ids { memberships[id]?.remove(name) }
     }
 
     func room(id: Int64) -> RoomState? {
@@ -170,8 +170,9 @@ struct HubState: Sendable {
 
     mutating func addMember(_ id: Int64, name: String, to room: String, role: RoomRole) {
         guard rooms[room] != nil else { return }
-        rooms[room]?.members[id] = role
         names[id] = names[id] ?? name
+        let display = displayName(id)
+        rooms[room]?.members.set(id, name: display, role: role)
         if let user = online[id] {
             rooms[room]?.onlineMembers.insert(id)
             for connection in user.connections { rooms[room]?.audience.insert(connection) }
@@ -180,7 +181,7 @@ struct HubState: Sendable {
     }
 
     mutating func removeMember(_ id: Int64, from room: String) {
-        rooms[room]?.members[id] = nil
+        rooms[room]?.members.remove(id)
         rooms[room]?.onlineMembers.remove(id)
         for connection in online[id]?.connections ?? [] { rooms[room]?.audience.remove(connection) }
         memberships[id]?.remove(room)
@@ -265,7 +266,7 @@ struct HubState: Sendable {
         if entry.user.isGuest {
             removeSkeleton(entry.user.username)
             for room in memberships[id] ?? [] where rooms[room]?.members[id] != .owner {
-                rooms[room]?.members[id] = nil
+                rooms[room]?.members.remove(id)
                 memberships[id]?.remove(room)
             }
             if memberships[id]?.isEmpty ?? true {

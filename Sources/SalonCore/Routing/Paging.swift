@@ -12,6 +12,13 @@ enum Paging {
 
     /// `items` must be sorted by `name` (compared as given); `after` is compared the same way.
     static func page<T>(_ items: [T], after: String?, limit: Int, name: (T) -> String, size: (T) -> Int) -> (items: [T], hasMore: Bool) {
+        page(items, after: after, limit: limit, name: name, render: { $0 }, size: size)
+    }
+
+    /// A page of `items` (sorted by `name`) rendered by `render`: only the items of the page
+    /// are rendered, so a long sorted list (a room's members) is paged without copying it.
+    static func page<T, U>(_ items: [T], after: String?, limit: Int, name: (T) -> String, render: (T) -> U,
+                           size: (U) -> Int) -> (items: [U], hasMore: Bool) {
         var start = items.startIndex
         if let after {
             // The first item whose name sorts after `after` (binary search: the list is sorted).
@@ -22,21 +29,32 @@ enum Paging {
             }
             start = low
         }
-        return fit(items[start...], limit: limit, fromEnd: false, size: size)
+        return fit(items[start...], limit: limit, fromEnd: false, render: render, size: size)
     }
 
     /// At most `limit` of `items` and at most the reply budget (always at least one item):
     /// the first ones, or with `fromEnd` the last ones, in their order; true when some were
     /// left out. Every list reply is cut here.
     static func fit<T>(_ items: ArraySlice<T>, limit: Int, fromEnd: Bool, size: (T) -> Int) -> (items: [T], hasMore: Bool) {
+        fit(items, limit: limit, fromEnd: fromEnd, render: { $0 }, size: size)
+    }
+
+    /// `fit`, rendering only the items kept.
+    static func fit<T, U>(_ items: ArraySlice<T>, limit: Int, fromEnd: Bool, render: (T) -> U,
+                          size: (U) -> Int) -> (items: [U], hasMore: Bool) {
         var budget = Limits.replyBudget
-        var count = 0
-        for index in fromEnd ? Array(items.indices.reversed()) : Array(items.indices) {
-            let cost = size(items[index])
-            guard count < limit, count == 0 || cost <= budget else { break }
+        var kept: [U] = []
+        kept.reserveCapacity(min(limit, items.count))
+        var index = fromEnd ? items.endIndex - 1 : items.startIndex
+        while kept.count < limit, index >= items.startIndex, index < items.endIndex {
+            let item = render(items[index])
+            let cost = size(item)
+            guard kept.isEmpty || cost <= budget else { break }
             budget -= cost
-            count += 1
+            kept.append(item)
+            index += fromEnd ? -1 : 1
         }
-        return (fromEnd ? Array(items.suffix(count)) : Array(items.prefix(count)), count < items.count)
+        if fromEnd { kept.reverse() }
+        return (kept, kept.count < items.count)
     }
 }

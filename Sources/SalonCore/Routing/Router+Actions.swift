@@ -107,9 +107,15 @@ enum Actions: PayloadRegistry {
         Spec(access: access) { decoder in
             let payload = try PayloadDecoding.decode(P.self, from: decoder)
             return Bound(closesConnection: false, room: (payload as? any NamesRoom)?.roomName) { router, session, replyTo, _ in
-                EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session))
+                success(session, replyTo, try await handler(router, payload, session))
             }
         }
+    }
+
+    /// A handler's result as the reply: JSON, or the value itself for a session that takes
+    /// typed replies (`Session.typedReplies`).
+    static func success<R: Encodable & Sendable>(_ session: Session, _ replyTo: String?, _ result: R) -> EncodedFrame {
+        session.typedReplies ? EncodedFrame(typed: TypedReply(replyTo: replyTo, value: result)) : EnvelopeEncoder.success(replyTo: replyTo, result)
     }
 
     /// The signed-in user, which `Access.user` checked before any handler runs: handlers
@@ -128,7 +134,7 @@ enum Actions: PayloadRegistry {
         Spec(access: .user, permission: permission) { decoder in
             let payload = try PayloadDecoding.decode(P.self, from: decoder)
             return Bound(closesConnection: closes, room: (payload as? any NamesRoom)?.roomName) { router, session, replyTo, _ in
-                EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session, try signedIn(session)))
+                success(session, replyTo, try await handler(router, payload, session, try signedIn(session)))
             }
         }
     }
@@ -150,7 +156,7 @@ enum Actions: PayloadRegistry {
             let payload = try PayloadDecoding.decode(P.self, from: decoder)
             return Bound(closesConnection: false, room: payload.roomName) { router, session, replyTo, access in
                 guard let access else { throw ProtocolError(.missingField, "missing field 'data.room'") }
-                return EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session, try signedIn(session), access))
+                return success(session, replyTo, try await handler(router, payload, session, try signedIn(session), access))
             }
         }
     }
@@ -164,7 +170,7 @@ enum Actions: PayloadRegistry {
         Spec(access: .user, permission: permission) { decoder in
             let payload = try PayloadDecoding.decode(P.self, from: decoder)
             return Bound(closesConnection: false, room: payload.roomName) { router, session, replyTo, access in
-                EnvelopeEncoder.success(replyTo: replyTo, try await handler(router, payload, session, try signedIn(session), access))
+                success(session, replyTo, try await handler(router, payload, session, try signedIn(session), access))
             }
         }
     }

@@ -49,7 +49,7 @@ extension Router {
         let entry = ModerationEntry(action: "set_room_role", by: user.username, username: target.actor.username, roomID: room.id, room: room.name,
                                     role: role.rawValue)
         _ = try await log.commit(.logged(.setRoomRole(roomID: room.id, userID: id, role: role, events: [event]), entry), origin: session.connection) { s, _ in
-            if s.rooms[name]?.members[id] != nil { s.rooms[name]?.members[id] = role }
+            s.rooms[name]?.members.setRole(id, role)
         }
         return EmptyPayload()
     }
@@ -136,7 +136,7 @@ extension Router {
         guard room.name != HubState.general else { throw ProtocolError(.forbidden, "#general cannot be deleted") }
         let info = hub.withState { $0.roomInfo(room.name, unread: nil) }
             ?? RoomInfo(name: room.name, topic: room.topic, members: 0, online: 0, private: room.isPrivate, unread: nil, lastMessageID: nil)
-        let members = hub.withState { $0.rooms[room.name].map { Array($0.members.keys) } ?? [] }
+        let members = hub.withState { $0.rooms[room.name].map { Array($0.members.ids) } ?? [] }
         let name = room.name
         _ = try await log.commit(AdminChanges.deleteRoom(info, id: room.id, members: members, by: user.username, byID: user.id), origin: session.connection) { s, _ in
             s.removeRoom(name)

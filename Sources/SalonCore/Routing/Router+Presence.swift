@@ -8,19 +8,22 @@ extension Router {
     func listUsers(_ p: ListUsersRequest, _ session: Session, _ user: SessionUser, _ access: RoomAccess?) throws -> UsersResult {
         let limit = try Paging.limit(p.limit)
         return hub.withState { s in
-            let ids: [Int64]
-            if let access {
-                ids = Array((s.rooms[access.room.name] ?? access.room).members.keys)
-            } else {
-                ids = Array(s.online.keys) + s.remote.keys.filter { s.online[$0] == nil }
-            }
-            let users = ids.map { id -> MemberInfo in
+            func info(_ id: Int64) -> MemberInfo {
                 let name = s.displayName(id)
                 let role = s.online[id]?.user.role ?? s.directory[UserKey.of(name)].flatMap { $0.id == id ? $0.role : nil } ?? .guest
                 return MemberInfo(username: name, role: role.rawValue, online: s.isOnline(id), bot: s.botMark(id))
             }
-            let sorted = users.sorted { $0.username.lowercased() < $1.username.lowercased() }
-            let page = Paging.page(sorted, after: p.after?.lowercased(), limit: limit, name: { $0.username.lowercased() }, size: JSONSize.member)
+            let after = p.after?.lowercased()
+            let page: (items: [MemberInfo], hasMore: Bool)
+            if let access {
+                // A room's people are kept sorted (`RoomMembers`): only the page is rendered.
+                let members = (s.rooms[access.room.name] ?? access.room).members.byName
+                page = Paging.page(members, after: after, limit: limit, name: \.key, render: { info($0.id) }, size: JSONSize.member)
+            } else {
+                let ids = Array(s.online.keys) + s.remote.keys.filter { s.online[$0] == nil }
+                let sorted = ids.map { id in (key: s.displayName(id).lowercased(), id: id) }.sorted { $0.key < $1.key }
+                page = Paging.page(sorted, after: after, limit: limit, name: \.key, render: { info($0.id) }, size: JSONSize.member)
+            }
             return UsersResult(users: page.items, hasMore: page.hasMore)
         }
     }

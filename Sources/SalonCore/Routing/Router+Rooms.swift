@@ -174,10 +174,10 @@ extension Router {
         let limit = try Paging.limit(p.limit)
         return hub.withState { s in
             let room = s.rooms[name] ?? access.room
-            let members = room.members
-                .map { id, role in MemberInfo(username: s.displayName(id), role: role.rawValue, online: room.onlineMembers.contains(id), bot: s.botMark(id)) }
-                .sorted { $0.username.lowercased() < $1.username.lowercased() }
-            let page = Paging.page(members, after: p.after?.lowercased(), limit: limit, name: { $0.username.lowercased() }, size: JSONSize.member)
+            let page = Paging.page(room.members.byName, after: p.after?.lowercased(), limit: limit, name: \.key, render: { entry in
+                MemberInfo(username: s.displayName(entry.id), role: (room.members[entry.id] ?? .member).rawValue,
+                           online: room.onlineMembers.contains(entry.id), bot: s.botMark(entry.id))
+            }, size: JSONSize.member)
             return MembersResult(members: page.items, hasMore: page.hasMore)
         }
     }

@@ -50,6 +50,8 @@ final class RequestPump: Sendable {
         self.router = router
         self.sink = sink
         self.session = router.open(sink, address: sink.channel.remoteAddress?.ipAddress)
+        // IRC renders replies itself: they come as values, never encoded to JSON.
+        if case .irc = sink.framing { session.typedReplies = true }
         ServerMetrics.connections(sink.framing).increment()
         self.resumeReading = resumeReading
     }

@@ -932,30 +932,21 @@ final class IRCClient {
     /// A frame for this connection as IRC lines (nil: none).
     func render(_ frame: EncodedFrame) -> ByteBuffer? {
         var lines: [IRCMessage]
-        if let push = cache.push(frame) {
+        if let typed = frame.typed {
+            // A success reply to one of this connection's requests, as its value.
+            guard let id = typed.replyTo, let what = pending.removeValue(forKey: id) else { return nil }
+            lines = answer(id, what, error: false, .value(typed.value))
+        } else if let push = cache.push(frame) {
             // The common case, a push (most of all a message to a room): rendered once a loop.
             if let bytes = rendered(push) { return bytes.readableBytes > 0 ? bytes : nil }
             lines = ownLines(push)
         } else {
-            // A reply to one of this connection's requests.
+            // A reply in JSON (an error).
             let json = Data(frame.json.readableBytesView)
             guard let head = try? JSONDecoder().decode(Head.self, from: json), let id = head.replyTo,
                 let what = pending.removeValue(forKey: id)
             else { return nil }
-            let label = requestLabels.removeValue(forKey: id)
-            currentLabel = label
-            lines = head.action == "error" ? refused(what, json) : answered(what, json)
-            currentLabel = nil
-            if let label {
-                // Part of a labelled answer: held until all of it is in.
-                labeled[label]?.lines += lines
-                labeled[label]?.outstanding -= 1
-                lines = []
-                if let answer = labeled[label], answer.outstanding == 0 {
-                    labeled[label] = nil
-                    lines = labelledLines(label, answer.lines)
-                }
-            }
+            lines = answer(id, what, error: head.action == "error", .json(json))
         }
         // The requests a reply made (members after a join) go to the pump after it.
         for request in takeRequests() { pump?.enqueue(.request(request)) }
@@ -970,14 +961,51 @@ final class IRCClient {
         return buffer
     }
 
-    private func answered(_ what: Pending, _ json: Data) -> [IRCMessage] {
-        let decoder = JSONDecoder()
+    /// A reply's result: decoded from JSON, or the value itself (`TypedReply`: this
+    /// connection's session takes typed replies, so a success comes unencoded).
+    private enum ReplyBody {
+        case json(Data)
+        case value(any Encodable & Sendable)
+
+        /// The result as `T`: a value of another type that carries `T`'s fields (a
+        /// `JoinResult` read as a `RoomResult`) goes through JSON, as it would have.
+        func result<T: Decodable>(_ type: T.Type) -> T? {
+            switch self {
+            case .json(let data):
+                return try? JSONDecoder().decode(Reply<T>.self, from: data).data
+            case .value(let value):
+                if let value = value as? T { return value }
+                return (try? JSONEncoder().encode(value)).flatMap { try? JSONDecoder().decode(T.self, from: $0) }
+            }
+        }
+    }
+
+    /// The lines of the reply to request `id`; those of a labelled command are held until
+    /// every reply of it is in.
+    private func answer(_ id: String, _ what: Pending, error: Bool, _ body: ReplyBody) -> [IRCMessage] {
+        let label = requestLabels.removeValue(forKey: id)
+        currentLabel = label
+        var lines: [IRCMessage]
+        if error, case .json(let json) = body { lines = refused(what, json) } else { lines = answered(what, body) }
+        currentLabel = nil
+        guard let label else { return lines }
+        labeled[label]?.lines += lines
+        labeled[label]?.outstanding -= 1
+        lines = []
+        if let answer = labeled[label], answer.outstanding == 0 {
+            labeled[label] = nil
+            lines = labelledLines(label, answer.lines)
+        }
+        return lines
+    }
+
+    private func answered(_ what: Pending, _ body: ReplyBody) -> [IRCMessage] {
         switch what {
         case .login:
-            guard let auth = try? decoder.decode(Reply<AuthResult>.self, from: json).data else { return [] }
+            guard let auth = body.result(AuthResult.self) else { return [] }
             return completeRegistration(auth)
         case .sasl:
-            guard let auth = try? decoder.decode(Reply<AuthResult>.self, from: json).data else { return [] }
+            guard let auth = body.result(AuthResult.self) else { return [] }
             sasl = auth
             let account = IRCNick.nick(for: auth.user.username)
             return [
@@ -985,14 +1013,14 @@ final class IRCClient {
                 numeric(IRCNumeric.saslSuccess, ["SASL authentication successful"]),
             ]
         case .join(let channel), .create(let channel), .rejoin(let channel):
-            guard let room = (try? decoder.decode(Reply<RoomResult>.self, from: json).data.room) else { return [] }
+            guard let room = body.result(JoinResult.self)?.room ?? body.result(RoomResult.self)?.room else { return [] }
             return joined(room, channel: channel)
         case .members(let channel), .names(let channel):
-            guard let page = try? decoder.decode(Reply<MembersResult>.self, from: json).data else { return [] }
+            guard let page = body.result(MembersResult.self) else { return [] }
             let more = nextMembersPage(page, channel: channel, then: what)
             return names(channel, page.members, last: !more)
         case .who(let channel):
-            guard let page = try? decoder.decode(Reply<MembersResult>.self, from: json).data else { return [] }
+            guard let page = body.result(MembersResult.self) else { return [] }
             let server = gateway.serverName
             let more = nextMembersPage(page, channel: channel, then: what)
             return page.members.map { member in
@@ -1001,16 +1029,16 @@ final class IRCClient {
                 return numeric(IRCNumeric.whoReply, [channel, nick, server, server, nick, flags, "0 \(member.username)"])
             } + (more ? [] : [numeric(IRCNumeric.endOfWho, [channel, "End of /WHO list"])])
         case .topic(let channel):
-            guard let room = try? decoder.decode(Reply<RoomResult>.self, from: json).data.room else { return [] }
+            guard let room = body.result(RoomResult.self)?.room else { return [] }
             rooms[room.name] = room
             return [IRCMessage(source: myMask, command: "TOPIC", parameters: [channel, room.topic])]
         case .list:
-            guard let list = try? decoder.decode(Reply<RoomsResult>.self, from: json).data.rooms else { return [] }
+            guard let list = body.result(RoomsResult.self)?.rooms else { return [] }
             return [numeric(IRCNumeric.listStart, ["Channel", "Users  Name"])]
                 + list.map { numeric(IRCNumeric.list, ["#" + $0.name, String($0.members), $0.topic]) }
                 + [numeric(IRCNumeric.listEnd, ["End of /LIST"])]
         case .users(let query):
-            guard let users = try? decoder.decode(Reply<UsersResult>.self, from: json).data.users else { return [] }
+            guard let users = body.result(UsersResult.self)?.users else { return [] }
             return userLines(query, users)
         case .kick(let channel, let nick, let reason):
             return [IRCMessage(source: myMask, command: "KICK", parameters: [channel, nick, reason.isEmpty ? me : reason])]
@@ -1021,7 +1049,7 @@ final class IRCClient {
         case .mode(let channel, let change, let argument):
             return [IRCMessage(source: myMask, command: "MODE", parameters: [channel, change, argument])]
         case .history(let target, var filter):
-            guard let page = try? decoder.decode(Reply<HistoryResult>.self, from: json).data.messages else { return [] }
+            guard let page = body.result(HistoryResult.self)?.messages else { return [] }
             if let id = filter.around {
                 // The first half came: ask for the rest, after the message.
                 filter.around = nil
@@ -1041,7 +1069,7 @@ final class IRCClient {
             }
             return [IRCMessage(source: gateway.renderer.mask(IRCNick.username(for: me) ?? me), command: "PART", parameters: [channel])]
         case .send(_, _):
-            guard let message = try? decoder.decode(Reply<MessageResult>.self, from: json).data.message else { return [] }
+            guard let message = body.result(MessageResult.self)?.message else { return [] }
             remember(message)
             return echoMessage ? tagAccount(gateway.renderer.lines(for: message, viewer: viewer), of: message.from) : []
         }
