@@ -10,7 +10,7 @@ import SalonProtocol
 /// pump (so the same action table, permissions and rate limits apply); the core's replies and
 /// pushes come back through the connection's `ChannelSink` as frames, which `IRCClient` turns
 /// into IRC lines (replies by the command that asked, pushes by `IRCRenderer`).
-final class IRCConnectionHandler: ChannelInboundHandler, PumpedHandler {
+final class IRCConnectionHandler: ChannelInboundHandler, PumpedHandler, IRCKeepAliveChecked {
     typealias InboundIn = IRCInboundLine
 
     private let router: SalonCore.Router
@@ -38,19 +38,19 @@ final class IRCConnectionHandler: ChannelInboundHandler, PumpedHandler {
         }
         client.sink = connection?.sink
         client.pump = connection?.pump
-        // Keep-alive: a silent client is pinged, then closed if it stays silent.
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        keepAlive = context.eventLoop.scheduleRepeatedTask(initialDelay: gateway.pingInterval, delay: gateway.pingInterval) { _ in
-            handler.value.checkAlive()
-        }
+        // Keep-alive: a silent client is pinged, then closed if it stays silent (one sweep
+        // per event loop checks every connection).
+        let keepAlive = IRCKeepAlive.of(context.eventLoop, interval: gateway.pingInterval)
+        keepAlive.add(self)
+        self.keepAlive = keepAlive
     }
 
-    private var keepAlive: RepeatedTask?
+    private var keepAlive: IRCKeepAlive?
     /// A line came since the last check.
     private var heard = true
     private var pinged = false
 
-    private func checkAlive() {
+    func checkAlive() {
         guard let client else { return }
         if heard {
             heard = false
@@ -65,7 +65,7 @@ final class IRCConnectionHandler: ChannelInboundHandler, PumpedHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        keepAlive?.cancel()
+        keepAlive?.remove(self)
         keepAlive = nil
         connection = nil
         client?.sink = nil
