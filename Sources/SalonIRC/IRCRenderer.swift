@@ -29,6 +29,19 @@ public struct IRCViewer: Sendable, Hashable {
     }
 }
 
+/// The message a reply answers, as a reply's fallback quotes it.
+public struct IRCQuote: Sendable, Equatable {
+    /// How many characters of its first line are quoted.
+    public static let length = 40
+    public let from: String
+    public let text: String
+
+    public init(from: String, text: String) {
+        self.from = from
+        self.text = text
+    }
+}
+
 /// Salon's pushes (PROTOCOL.md §8) as IRC lines (§9). Pure: the push's JSON in, lines out.
 /// What needs more than the push (the room of a reaction, the text a reply quotes) is the
 /// gateway's to add; this renders what the push itself says.
@@ -84,8 +97,10 @@ public struct IRCRenderer: Sendable {
     // MARK: Messages
 
     /// A message as `viewer` sees it (the echo of its own, with `echo-message`).
-    public func lines(for message: Message, viewer: IRCViewer) -> [IRCMessage] {
-        self.message(message, seq: nil, viewer: viewer)
+    /// `quote`: the message it replies to, when the gateway still has it, for viewers
+    /// without message-tags (they see a short quote before the text instead of the tag).
+    public func lines(for message: Message, viewer: IRCViewer, quote: IRCQuote? = nil) -> [IRCMessage] {
+        self.message(message, seq: nil, viewer: viewer, quote: quote)
     }
 
     /// Where a message goes in IRC: its channel, or for a private one the other person (the
@@ -99,7 +114,7 @@ public struct IRCRenderer: Sendable {
 
     /// A message: a `PRIVMSG` per line (split to fit 512 bytes with its prefix), its files as
     /// lines of their own, with `time`, `msgid` and `+draft/reply` for clients that take tags.
-    func message(_ m: Message, seq: Int64?, viewer: IRCViewer) -> [IRCMessage] {
+    func message(_ m: Message, seq: Int64?, viewer: IRCViewer, quote: IRCQuote? = nil) -> [IRCMessage] {
         let source = mask(m.from)
         let target = target(room: m.room, from: m.from, to: m.to, viewer: viewer)
         var tags: [IRCTag] = []
@@ -108,11 +123,23 @@ public struct IRCRenderer: Sendable {
             tags.append(IRCTag("msgid", String(m.id)))
             if let reply = m.replyTo { tags.append(IRCTag("+draft/reply", String(reply))) }
         }
-        var texts = m.deleted == true ? ["(deleted)"] : IRCText.lines(m.text, maxBytes: budget(source: source, command: "PRIVMSG", target: target))
+        var text = m.text
+        if m.replyTo != nil, !viewer.capabilities.contains(.messageTags) { text = Self.replyPrefix(quote) + text }
+        var texts = m.deleted == true ? ["(deleted)"] : IRCText.lines(text, maxBytes: budget(source: source, command: "PRIVMSG", target: target))
         for file in m.attachments ?? [] {
             texts.append("📎 \(file.name) (\(Self.size(file.size))) \(file.url)")
         }
         return texts.map { IRCMessage(tags: tags, source: source, command: "PRIVMSG", parameters: [target, $0]) }
+    }
+
+    /// A reply's fallback for clients without tags: `(re ana: "the first words…") `, or
+    /// `(re an earlier message) ` when the message replied to is not at hand.
+    static func replyPrefix(_ quote: IRCQuote?) -> String {
+        guard let quote else { return "(re an earlier message) " }
+        let firstLine = quote.text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        let excerpt = firstLine.count > IRCQuote.length || firstLine.count < quote.text.count
+            ? String(firstLine.prefix(IRCQuote.length)) + "…" : firstLine
+        return "(re \(IRCNick.nick(for: quote.from)): \"\(excerpt)\") "
     }
 
     /// An edit: the new text as a `NOTICE` marked as a correction (IRC has no edit).

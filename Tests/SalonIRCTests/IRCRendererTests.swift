@@ -17,11 +17,25 @@ import Testing
 
     @Test func aRoomMessageLineByLineWithItsTags() {
         let push = #"{"action":"receive_message","data":{"seq":9,"message":{"id":42,"room":"general","from":"ana.lima","text":"hello\nworld","timestamp":"\#(time)","reply_to":7}}}"#
+        // A reply: without tags, marked as one (the message it answers is not at hand here).
         #expect(lines(push, plain) == [
-            ":ana|lima!ana|lima@salon.test PRIVMSG #general hello",
+            ":ana|lima!ana|lima@salon.test PRIVMSG #general :(re an earlier message) hello",
             ":ana|lima!ana|lima@salon.test PRIVMSG #general world",
         ])
         #expect(lines(push, tagged).first == "@time=\(time);msgid=42;+draft/reply=7 :ana|lima!ana|lima@salon.test PRIVMSG #general hello")
+    }
+
+    @Test func aReplyWithoutTagsQuotesTheFirstWordsOfWhatItAnswers() {
+        let reply = Message(id: 9, room: "general", to: nil, from: "bob", text: "yes", timestamp: Timestamp(milliseconds: 0), replyTo: 7)
+        let short = IRCQuote(from: "ana.lima", text: "lunch?")
+        #expect(renderer.lines(for: reply, viewer: plain, quote: short).map(\.line) == [#":bob!bob@salon.test PRIVMSG #general :(re ana|lima: "lunch?") yes"#])
+        let long = IRCQuote(from: "ana", text: String(repeating: "é", count: 50) + "\nsecond line")
+        let quoted = renderer.lines(for: reply, viewer: plain, quote: long).map(\.line)
+        #expect(quoted == [":bob!bob@salon.test PRIVMSG #general :(re ana: \"" + String(repeating: "é", count: 40) + "…\") yes"])
+        let twoLines = IRCQuote(from: "ana", text: "short\nmore")
+        #expect(renderer.lines(for: reply, viewer: plain, quote: twoLines).first?.line == #":bob!bob@salon.test PRIVMSG #general :(re ana: "short…") yes"#)
+        // With message-tags the tag says it, and the text is as written.
+        #expect(renderer.lines(for: reply, viewer: tagged, quote: short).first?.parameters.last == "yes")
     }
 
     @Test func aLongLineIsSplitToFit512BytesWithItsPrefix() {

@@ -333,6 +333,8 @@ def test_replies_reactions_typing_and_edits_with_and_without_tags(irc_server):
         message = (await ws_push(bob, "receive_message"))["message"]
         assert message["reply_to"] == msgid and message["text"] == "answer!"
         assert re.match(rf"@msgid={message['id']};\+draft/reply={msgid} :ana!ana@salon PRIVMSG #general answer!", tagged.expect(r"answer!"))
+        # Without tags, the reply reads with a short quote of what it answers.
+        assert plain.expect(r"answer!") == ':ana!ana@salon PRIVMSG #general :(re bob: "question?") answer!'
         # A reaction from IRC, and one from the web seen both ways.
         tagged.send(f"@+draft/react=👍;+draft/reply={msgid} TAGMSG #general")
         reaction = await ws_push(bob, "reaction")

@@ -694,12 +694,20 @@ final class IRCClient {
         let personal = push.action == "receive_message" ? message?.room == nil : push.action != "presence" && push.system?.room == nil
         let key = IRCRenderKey(capabilities: capabilities.rawValue, account: account, nick: personal ? me : nil)
         if let bytes = push.rendered[key] { return bytes }
-        var lines = message.map { gateway.renderer.lines(for: $0, viewer: viewer) } ?? gateway.renderer.lines(forPush: push.json, viewer: viewer)
+        var lines = message.map { gateway.renderer.lines(for: $0, viewer: viewer, quote: quote(for: $0)) }
+            ?? gateway.renderer.lines(forPush: push.json, viewer: viewer)
         if let message { lines = tagAccount(lines, of: message.from) }
         var buffer = ByteBuffer()
         for line in lines { line.write(into: &buffer) }
         push.rendered[key] = buffer
         return buffer
+    }
+
+    /// What a reply quotes for a client without message-tags (which sees no `+draft/reply`):
+    /// the message replied to, if this loop saw it lately (`IRCFrameCache.quote`).
+    private func quote(for message: Message) -> IRCQuote? {
+        guard message.replyTo != nil, !capabilities.contains(.messageTags) else { return nil }
+        return cache.quote(of: message.replyTo)
     }
 
     /// Who is an account, as asked of the core once per sender (account-tag).
@@ -729,7 +737,8 @@ final class IRCClient {
         let kept = messages.filter(filter.keeps)
         let chosen = kept.count > filter.limit ? Array(kept.suffix(filter.limit)) : kept
         for message in chosen { remember(message) }
-        return batch("chathistory", [target], chosen.flatMap { tagAccount(gateway.renderer.lines(for: $0, viewer: viewer), of: $0.from) })
+        for message in chosen { cache.remember(message) }
+        return batch("chathistory", [target], chosen.flatMap { tagAccount(gateway.renderer.lines(for: $0, viewer: viewer, quote: quote(for: $0)), of: $0.from) })
     }
 
     private var nextBatch = 0
@@ -1071,7 +1080,8 @@ final class IRCClient {
         case .send(_, _):
             guard let message = body.result(MessageResult.self)?.message else { return [] }
             remember(message)
-            return echoMessage ? tagAccount(gateway.renderer.lines(for: message, viewer: viewer), of: message.from) : []
+            cache.remember(message)
+            return echoMessage ? tagAccount(gateway.renderer.lines(for: message, viewer: viewer, quote: quote(for: message)), of: message.from) : []
         }
     }
 

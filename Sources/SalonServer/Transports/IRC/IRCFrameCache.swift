@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import SalonIRC
 import SalonProtocol
 import Synchronization
 
@@ -76,7 +77,37 @@ final class IRCFrameCache {
         )
         entries.append(entry)
         if entries.count > Self.size { entries.removeFirst() }
+        if let message = entry.message { remember(message) }
         return entry
+    }
+
+    // MARK: Quotes
+
+    /// The last messages seen on this loop, for the quote of a reply to one of them shown to
+    /// clients without message-tags (a push names only the id it replies to).
+    private var quotes: [Int64: IRCQuote] = [:]
+    private var quoteOrder: [Int64] = []
+    private var quoteNext = 0
+    static let quoteCount = 512
+
+    /// A message pushed to, or sent by, one of this loop's IRC connections.
+    func remember(_ message: Message) {
+        guard message.deleted != true else {
+            quotes[message.id] = nil
+            return
+        }
+        if quotes.updateValue(IRCQuote(from: message.from, text: message.text), forKey: message.id) != nil { return }
+        if quoteOrder.count < Self.quoteCount {
+            quoteOrder.append(message.id)
+        } else {
+            quotes[quoteOrder[quoteNext]] = nil
+            quoteOrder[quoteNext] = message.id
+            quoteNext = (quoteNext + 1) % Self.quoteCount
+        }
+    }
+
+    func quote(of id: Int64?) -> IRCQuote? {
+        id.flatMap { quotes[$0] }
     }
 
     private struct Head: Decodable { let action: String }
