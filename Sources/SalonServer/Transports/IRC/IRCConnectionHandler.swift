@@ -688,18 +688,17 @@ final class IRCClient {
             return nil
         }
         let message = push.message
-        if let message { remember(message) }
         let account = message.map { capabilities.contains(.accountTag) && isAccount($0.from) } ?? false
         // Lines that name the viewer: a private message, a notice with no room.
         let personal = push.action == "receive_message" ? message?.room == nil : push.action != "presence" && push.system?.room == nil
         let key = IRCRenderKey(capabilities: capabilities.rawValue, account: account, nick: personal ? me : nil)
-        if let bytes = push.rendered[key] { return bytes }
+        if let bytes = push.rendered(for: key) { return bytes }
         var lines = message.map { gateway.renderer.lines(for: $0, viewer: viewer, quote: quote(for: $0)) }
             ?? gateway.renderer.lines(forPush: push.json, viewer: viewer)
         if let message { lines = tagAccount(lines, of: message.from) }
         var buffer = ByteBuffer()
         for line in lines { line.write(into: &buffer) }
-        push.rendered[key] = buffer
+        push.store(buffer, for: key)
         return buffer
     }
 
@@ -707,7 +706,7 @@ final class IRCClient {
     /// the message replied to, if this loop saw it lately (`IRCFrameCache.quote`).
     private func quote(for message: Message) -> IRCQuote? {
         guard message.replyTo != nil, !capabilities.contains(.messageTags) else { return nil }
-        return cache.quote(of: message.replyTo)
+        return cache.seen(message.replyTo)?.quote
     }
 
     /// Who is an account, as asked of the core once per sender (account-tag).
@@ -736,7 +735,6 @@ final class IRCClient {
     private func historyLines(_ target: String, _ filter: HistoryFilter, _ messages: [Message]) -> [IRCMessage] {
         let kept = messages.filter(filter.keeps)
         let chosen = kept.count > filter.limit ? Array(kept.suffix(filter.limit)) : kept
-        for message in chosen { remember(message) }
         for message in chosen { cache.remember(message) }
         return batch("chathistory", [target], chosen.flatMap { tagAccount(gateway.renderer.lines(for: $0, viewer: viewer, quote: quote(for: $0)), of: $0.from) })
     }
@@ -1079,7 +1077,6 @@ final class IRCClient {
             return [IRCMessage(source: gateway.renderer.mask(IRCNick.username(for: me) ?? me), command: "PART", parameters: [channel])]
         case .send(_, _):
             guard let message = body.result(MessageResult.self)?.message else { return [] }
-            remember(message)
             cache.remember(message)
             return echoMessage ? tagAccount(gateway.renderer.lines(for: message, viewer: viewer, quote: quote(for: message)), of: message.from) : []
         }
@@ -1223,27 +1220,13 @@ final class IRCClient {
         }
     }
 
-    /// Where recent messages were shown (channel or nick), so that a reaction to one can be
-    /// addressed: the `reaction` push names the message, not its room. The last 64, in a
-    /// ring (a connection's memory stays small: a few hundred bytes for this).
-    private var recent: [(id: Int64, target: String)] = []
-    private var recentNext = 0
-    static let recentCount = 64
-
-    private func remember(_ message: Message) {
-        let target = message.room.map { "#" + $0 }
-            ?? (IRCNick.folded(IRCNick.nick(for: message.from)) == IRCNick.folded(me) ? message.to.map(IRCNick.nick(for:)) : IRCNick.nick(for: message.from))
-        guard let target, self.target(of: message.id) == nil else { return }
-        if recent.count < Self.recentCount {
-            recent.append((message.id, target))
-        } else {
-            recent[recentNext] = (message.id, target)
-            recentNext = (recentNext + 1) % Self.recentCount
-        }
-    }
-
+    /// Where a message this loop saw lately is shown to this connection: its channel, or
+    /// for a private one the other person.
     private func target(of id: Int64) -> String? {
-        recent.first { $0.id == id }?.target
+        guard let message = cache.seen(id) else { return nil }
+        if let room = message.room { return "#" + room }
+        let from = IRCNick.nick(for: message.quote.from)
+        return IRCNick.folded(from) == IRCNick.folded(me) ? message.to.map(IRCNick.nick(for:)) : from
     }
 
     /// A reaction: a `TAGMSG` with `+draft/react` (or `+draft/unreact`) for clients that take

@@ -16,7 +16,18 @@ final class IRCDecodedPush {
     let message: Message?
     let system: SystemPush?
     let reaction: ReactionPush?
-    var rendered: [IRCRenderKey: ByteBuffer] = [:]
+    /// The bytes for each kind of viewer rendered so far: a few kinds (most connections of
+    /// a loop ask for the same capabilities), so a short list beats hashing a key per recipient.
+    private var renderings: [(key: IRCRenderKey, bytes: ByteBuffer)] = []
+
+    func rendered(for key: IRCRenderKey) -> ByteBuffer? {
+        for rendering in renderings where rendering.key == key { return rendering.bytes }
+        return nil
+    }
+
+    func store(_ bytes: ByteBuffer, for key: IRCRenderKey) {
+        renderings.append((key, bytes))
+    }
 
     init(json: ByteBuffer, action: String, message: Message?, system: SystemPush?, reaction: ReactionPush?) {
         self.json = json
@@ -81,33 +92,41 @@ final class IRCFrameCache {
         return entry
     }
 
-    // MARK: Quotes
+    // MARK: Messages seen
 
-    /// The last messages seen on this loop, for the quote of a reply to one of them shown to
-    /// clients without message-tags (a push names only the id it replies to).
-    private var quotes: [Int64: IRCQuote] = [:]
-    private var quoteOrder: [Int64] = []
-    private var quoteNext = 0
-    static let quoteCount = 512
+    /// A message seen on this loop: what a reply to it quotes, and where a reaction to it
+    /// goes (a reaction push names only the message).
+    struct Seen {
+        let quote: IRCQuote
+        let room: String?
+        let to: String?
+    }
 
-    /// A message pushed to, or sent by, one of this loop's IRC connections.
+    /// The last messages seen on this loop, pushed to or sent by its IRC connections: one
+    /// table for all of them, filled once per message (not per recipient).
+    private var seen: [Int64: Seen] = [:]
+    private var seenOrder: [Int64] = []
+    private var seenNext = 0
+    static let seenCount = 512
+
     func remember(_ message: Message) {
         guard message.deleted != true else {
-            quotes[message.id] = nil
+            seen[message.id] = nil
             return
         }
-        if quotes.updateValue(IRCQuote(from: message.from, text: message.text), forKey: message.id) != nil { return }
-        if quoteOrder.count < Self.quoteCount {
-            quoteOrder.append(message.id)
+        let entry = Seen(quote: IRCQuote(from: message.from, text: message.text), room: message.room, to: message.to)
+        if seen.updateValue(entry, forKey: message.id) != nil { return }
+        if seenOrder.count < Self.seenCount {
+            seenOrder.append(message.id)
         } else {
-            quotes[quoteOrder[quoteNext]] = nil
-            quoteOrder[quoteNext] = message.id
-            quoteNext = (quoteNext + 1) % Self.quoteCount
+            seen[seenOrder[seenNext]] = nil
+            seenOrder[seenNext] = message.id
+            seenNext = (seenNext + 1) % Self.seenCount
         }
     }
 
-    func quote(of id: Int64?) -> IRCQuote? {
-        id.flatMap { quotes[$0] }
+    func seen(_ id: Int64?) -> Seen? {
+        id.flatMap { seen[$0] }
     }
 
     private struct Head: Decodable { let action: String }
