@@ -955,6 +955,11 @@ final class IRCClient {
             else { return nil }
             lines = answer(id, what, error: head.action == "error", .json(json))
         }
+        // A dictionary keeps its capacity when emptied: an idle connection (everything
+        // answered) holds none of the tables its login filled.
+        if pending.isEmpty, pending.capacity > 0 { pending = [:] }
+        if requestLabels.isEmpty, requestLabels.capacity > 0 { requestLabels = [:] }
+        if labeled.isEmpty, labeled.capacity > 0 { labeled = [:] }
         // The requests a reply made (members after a join) go to the pump after it.
         for request in takeRequests() { pump?.enqueue(.request(request)) }
         // A reply that ends the connection (a banned account): closed behind these lines.
