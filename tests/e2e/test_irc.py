@@ -424,8 +424,14 @@ def test_mode_changes_are_moderation_and_oper_is_for_admins(irc_server):
         assert (await ws_push(bob, "banned"))["room"] == "den"
         rejoin = await ws_request(bob, "join_room", {"room": "den"})
         assert rejoin["action"] == "error" and rejoin["data"]["code"] == "banned"
+        # The ban list: each ban that holds, then its end.
+        irc.send("MODE #den b")
+        assert re.match(r":salon 367 ana #den bob!\*@\* ana \d+$", irc.expect(r" 367 "))
+        assert irc.expect(r" 368 ") == ":salon 368 ana #den :End of channel ban list"
         irc.send("MODE #den -b bob")
         irc.expect(r"MODE #den -b bob")
+        irc.send("MODE #den +b")
+        assert " 368 ana #den " in irc.expect(r" 36[78] ")
         assert (await ws_request(bob, "join_room", {"room": "den"}))["action"] == "success"
         irc.send("MODE #den +i")
         irc.expect(r" 472 ana i ")

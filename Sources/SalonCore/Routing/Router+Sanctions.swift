@@ -243,3 +243,17 @@ extension Router {
         return ModerationLogReply(entries: records.map(\.wire))
     }
 }
+
+extension Router {
+    /// The bans from room `name` that hold now, oldest first; nil for no such room. For the
+    /// IRC gateway's ban list (`MODE #room b`), which it shows only in channels its user is in.
+    public func roomBans(_ name: String) -> [Sanction]? {
+        let now = Timestamp.now()
+        return hub.withState { s in
+            guard let id = s.rooms[name]?.id else { return nil }
+            return s.sanctions.values
+                .filter { $0.kind == .ban && $0.roomID == id && $0.holds(at: now) }
+                .sorted { $0.createdAt < $1.createdAt }
+        }
+    }
+}

@@ -135,7 +135,7 @@ enum IRCNumeric {
     static let noSuchNick = "401", noSuchChannel = "403", cannotSendToChannel = "404", noRecipient = "411", noTextToSend = "412"
     static let inputTooLong = "417", unknownCommand = "421", noNicknameGiven = "431", erroneousNickname = "432", nicknameInUse = "433"
     static let notOnChannel = "442", notRegistered = "451", needMoreParams = "461", alreadyRegistered = "462", passwordMismatch = "464"
-    static let channelModeIs = "324", endOfBanList = "368", userModeIs = "221", unknownMode = "472", usersDontMatch = "502"
+    static let channelModeIs = "324", banList = "367", endOfBanList = "368", userModeIs = "221", unknownMode = "472", usersDontMatch = "502"
     static let whoReply = "352", endOfWho = "315", chanOpPrivsNeeded = "482", userNotInChannel = "441", inviting = "341"
     static let listStart = "321", list = "322", listEnd = "323", wasNoSuchNick = "406", endOfWhowas = "369"
     static let whoisUser = "311", whoisServer = "312", whoisOperator = "313", endOfWhois = "318", whoisAccount = "330", away = "301"
@@ -803,8 +803,8 @@ final class IRCClient {
         }
     }
 
-    /// `MODE`: a channel's modes as they are (`+nt`, `+i` for a private room), its (empty)
-    /// ban list, the user's own modes. Changing modes is not mapped yet: said so.
+    /// `MODE`: a channel's modes as they are (`+nt`, `+i` for a private room), its ban list,
+    /// the user's own modes; changes (`changeModes`).
     private func mode(_ m: IRCMessage) {
         guard let target = m.parameters.first else { return reply(IRCNumeric.needMoreParams, ["MODE", "Not enough parameters"]) }
         if target.hasPrefix("#") {
@@ -813,15 +813,24 @@ final class IRCClient {
                 let modes = "+nt" + (rooms[room]?.private == true ? "i" : "")
                 return reply(IRCNumeric.channelModeIs, [target, modes])
             }
-            if m.parameters.count == 2, ["b", "+b"].contains(m.parameters[1]) {
-                return reply(IRCNumeric.endOfBanList, [target, "End of channel ban list"])
-            }
+            if m.parameters.count == 2, ["b", "+b"].contains(m.parameters[1]) { return banList(target, room: room) }
             return changeModes(channel: target, room: room, m.parameters[1], arguments: Array(m.parameters.dropFirst(2)))
         }
         guard IRCNick.folded(target) == IRCNick.folded(me) else {
             return reply(IRCNumeric.usersDontMatch, ["Can't change mode for other users"])
         }
         reply(IRCNumeric.userModeIs, ["+"])
+    }
+
+    /// The room's bans that hold now as `367` lines (`nick!*@*`, who set it, when), then
+    /// `368`; empty for a channel the user is not in.
+    private func banList(_ channel: String, room: String) {
+        let bans = channels.contains(room) ? router.roomBans(room) ?? [] : []
+        for ban in bans {
+            let mask = IRCNick.nick(for: ban.user.username) + "!*@*"
+            reply(IRCNumeric.banList, [channel, mask, ban.by.map(IRCNick.nick(for:)) ?? gateway.serverName, String(ban.createdAt.milliseconds / 1000)])
+        }
+        reply(IRCNumeric.endOfBanList, [channel, "End of channel ban list"])
     }
 
     /// Channel mode changes, each the moderation action it stands for: `+b`/`-b MASK` a room
@@ -837,7 +846,7 @@ final class IRCClient {
             case "-": adding = false
             case "b", "m", "o":
                 guard let argument = rest.popFirst() else {
-                    if letter == "b" { reply(IRCNumeric.endOfBanList, [channel, "End of channel ban list"]) } else {
+                    if letter == "b" { banList(channel, room: room) } else {
                         reply(IRCNumeric.needMoreParams, ["MODE", "+\(letter) needs a nick"])
                     }
                     continue
