@@ -499,6 +499,22 @@ def test_chathistory_in_batches_and_the_other_capabilities(irc_server):
         irc.send("CHATHISTORY LATEST bob * 5")
         irc.expect(r"BATCH \+\S+ chathistory bob")
         assert irc.expect(r"PRIVMSG").endswith("PRIVMSG ana :private one")
+        # TARGETS: the channels and nicks with a latest message between two times, oldest first.
+        irc.send("CHATHISTORY TARGETS timestamp=2000-01-01T00:00:00.000Z timestamp=2100-01-01T00:00:00.000Z 10")
+        start = irc.expect(r"BATCH \+")
+        batch_id = start.split()[2][1:]
+        assert start.split()[3:] == ["draft/chathistory-targets"], start
+        targets = []
+        while not (line := irc.line()).startswith(f":salon BATCH -{batch_id}"):
+            assert re.match(rf"@batch={batch_id} :salon CHATHISTORY TARGETS \S+ timestamp=\d{{4}}-", line), line
+            targets.append(line.split()[4])
+        assert targets == ["#general", "bob"]
+        irc.send("CHATHISTORY TARGETS timestamp=2100-01-01T00:00:00.000Z timestamp=2000-01-01T00:00:00.000Z 1")
+        start = irc.expect(r"BATCH \+")
+        assert irc.line().split()[4] == "#general"
+        assert irc.line().startswith(":salon BATCH -")
+        irc.send("CHATHISTORY TARGETS * * 5")
+        assert " INVALID_PARAMS " in irc.expect(r"FAIL")
         # away-notify: someone who disconnects is away.
         await bob.close()
         assert irc.expect(r" AWAY ") == ":bob!bob@salon AWAY :not connected"

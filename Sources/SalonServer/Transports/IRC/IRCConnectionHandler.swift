@@ -187,6 +187,8 @@ final class IRCClient {
         case mode(channel: String, change: String, argument: String)
         /// A `CHATHISTORY` page: the target, and which messages of the page to keep.
         case history(target: String, keep: HistoryFilter)
+        /// The latest message of one target of a `CHATHISTORY TARGETS` (query `query`).
+        case target(query: Int, target: String)
         case send(target: String, notice: Bool)
     }
 
@@ -404,6 +406,7 @@ final class IRCClient {
             lines.append(IRCMessage(source: asked, command: "NICK", parameters: [account]))
         }
         nick = account
+        for conversation in auth.conversations ?? [] { conversationPeers.insert(conversation.with) }
         lines += welcome()
         for room in auth.rooms {
             lines += joined(room, channel: "#" + room.name)
@@ -605,7 +608,7 @@ final class IRCClient {
         }
         guard m.parameters.count >= 4 || (m.parameters.first?.uppercased() == "TARGETS") else { return fail("INVALID_PARAMS", "Not enough parameters") }
         let sub = m.parameters[0].uppercased()
-        if sub == "TARGETS" { return fail("INVALID_PARAMS", "TARGETS is not supported: ask each channel or nick") }
+        if sub == "TARGETS" { return chatHistoryTargets(m, fail: fail) }
         let target = m.parameters[1]
         let room = Self.room(target)
         let person = target.hasPrefix("#") ? nil : IRCNick.username(for: target)
@@ -653,6 +656,73 @@ final class IRCClient {
         self.request("history", request, .history(target: target, keep: filter))
     }
 
+    // MARK: CHATHISTORY TARGETS
+
+    /// A `CHATHISTORY TARGETS` under way: the latest message of each joined channel and
+    /// private conversation is asked for; the answer lists those between the two times.
+    private struct TargetsQuery {
+        var outstanding: Int
+        let after: Timestamp
+        let before: Timestamp
+        let limit: Int
+        var found: [(target: String, time: Timestamp)] = []
+    }
+
+    private var targetsQueries: [Int: TargetsQuery] = [:]
+    private var nextTargetsQuery = 0
+    /// The people this user has private conversations with (their usernames): from the
+    /// login, then every private message shown or sent. For `TARGETS`.
+    private var conversationPeers: Set<String> = []
+
+    /// `CHATHISTORY TARGETS timestamp=A timestamp=B limit`: the channels and nicks whose
+    /// latest message falls between A and B (in either order), oldest first, at most `limit`,
+    /// as `CHATHISTORY TARGETS <target> timestamp=T` lines in a `draft/chathistory-targets`
+    /// batch.
+    private func chatHistoryTargets(_ m: IRCMessage, fail: (String, String) -> Void) {
+        func time(_ text: String) -> Timestamp? {
+            text.hasPrefix("timestamp=") ? Timestamp(iso8601: String(text.dropFirst(10))) : nil
+        }
+        guard m.parameters.count >= 4, let a = time(m.parameters[1]), let b = time(m.parameters[2]) else {
+            return fail("INVALID_PARAMS", "TARGETS takes two timestamp= references and a limit")
+        }
+        guard let limit = Int(m.parameters[3]), limit > 0 else { return fail("INVALID_PARAMS", "The limit is a positive number") }
+        let targets = channels.sorted().map { "#" + $0 } + conversationPeers.sorted().map(IRCNick.nick(for:))
+        nextTargetsQuery += 1
+        let id = nextTargetsQuery
+        targetsQueries[id] = TargetsQuery(outstanding: targets.count, after: min(a, b), before: max(a, b), limit: min(limit, Self.historyLimit))
+        guard !targets.isEmpty else { return targetsAnswer(id).forEach(write) }
+        for target in targets {
+            let room = Self.room(target)
+            request("history", HistoryRequest(room: room, with: room == nil ? IRCNick.username(for: target) : nil, limit: 1), .target(query: id, target: target))
+        }
+    }
+
+    /// One target's latest message came (or nothing, or an error): the answer once all are in.
+    private func targetAnswered(_ id: Int, _ target: String, latest: Message?) -> [IRCMessage] {
+        guard var query = targetsQueries[id] else { return [] }
+        if let latest, latest.timestamp > query.after, latest.timestamp < query.before {
+            query.found.append((target, latest.timestamp))
+        }
+        query.outstanding -= 1
+        targetsQueries[id] = query
+        return query.outstanding > 0 ? [] : targetsAnswer(id)
+    }
+
+    private func targetsAnswer(_ id: Int) -> [IRCMessage] {
+        guard let query = targetsQueries.removeValue(forKey: id) else { return [] }
+        let lines = query.found.sorted { $0.time < $1.time }.prefix(query.limit).map { found in
+            IRCMessage(source: gateway.serverName, command: "CHATHISTORY", parameters: ["TARGETS", found.target, "timestamp=\(found.time)"])
+        }
+        return batch("draft/chathistory-targets", [], Array(lines))
+    }
+
+    /// Someone this user has a private conversation with (for `TARGETS`).
+    private func notePeer(of message: Message) {
+        guard message.room == nil else { return }
+        let peer = IRCNick.folded(IRCNick.nick(for: message.from)) == IRCNick.folded(me) ? message.to : message.from
+        if let peer, conversationPeers.count < 1000 { conversationPeers.insert(peer) }
+    }
+
     /// The pushes `rendered` leaves to each connection: rare, or different for each one.
     private func ownLines(_ push: IRCDecodedPush) -> [IRCMessage] {
         switch push.action {
@@ -688,6 +758,7 @@ final class IRCClient {
             return nil
         }
         let message = push.message
+        if let message, message.room == nil { notePeer(of: message) }
         let account = message.map { capabilities.contains(.accountTag) && isAccount($0.from) } ?? false
         // Lines that name the viewer: a private message, a notice with no room.
         let personal = push.action == "receive_message" ? message?.room == nil : push.action != "presence" && push.system?.room == nil
@@ -1083,6 +1154,8 @@ final class IRCClient {
                 return []
             }
             return historyLines(target, filter, filter.earlier + page)
+        case .target(let query, let target):
+            return targetAnswered(query, target, latest: body.result(HistoryResult.self)?.messages.last)
         case .part(let channel):
             if let room = Self.room(channel) {
                 channels.remove(room)
@@ -1092,6 +1165,7 @@ final class IRCClient {
         case .send(_, _):
             guard let message = body.result(MessageResult.self)?.message else { return [] }
             cache.remember(message)
+            notePeer(of: message)
             return echoMessage ? tagAccount(gateway.renderer.lines(for: message, viewer: viewer, quote: quote(for: message)), of: message.from) : []
         }
     }
@@ -1216,6 +1290,8 @@ final class IRCClient {
             case .roomNotFound: return [numeric(IRCNumeric.noSuchChannel, [channel, "No such channel"])]
             default: return [IRCMessage(source: gateway.serverName, command: "NOTICE", parameters: [me, "\(channel) \(change) \(argument): \(error.message)"])]
             }
+        case .target(let query, let target):
+            return targetAnswered(query, target, latest: nil)
         case .history(let target, _):
             let code = [.notMember, .roomNotFound, .userNotFound, .forbidden].contains(error.code) ? "INVALID_TARGET" : "MESSAGE_ERROR"
             return [IRCMessage(source: gateway.serverName, command: "FAIL", parameters: ["CHATHISTORY", code, target, error.message])]
