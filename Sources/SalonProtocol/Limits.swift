@@ -1,6 +1,9 @@
 /// The default limits of PROTOCOL.md §12, and the validation rules shared by the server and
 /// clients (a client can check a name before it asks).
 public enum Limits {
+    /// The room everyone is in, and nobody leaves or deletes (PROTOCOL.md §3).
+    public static let generalRoom = "general"
+
     public static let frameBytes = 65_536
     /// The upload limit's default (a setting of the server).
     public static let uploadBytes: Int64 = 25 * 1024 * 1024

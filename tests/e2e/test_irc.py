@@ -96,8 +96,10 @@ def test_registration_and_the_welcome(irc_server):
     assert "ana" in irc.expect(r" 353 ")
     irc.send("PING :token-1")
     assert irc.expect(r"PONG") == ":salon PONG salon token-1"
+    irc.send("PING")
+    assert irc.expect(r" 409 ") == ":salon 409 ana :No origin specified"
     irc.send("QUIT :bye")
-    assert irc.expect(r"^ERROR").startswith("ERROR :Closing link")
+    assert irc.expect(r"^ERROR") == "ERROR :Closing link: ana (Quit: bye)"
     with pytest.raises(EOFError):
         irc.line()
 
@@ -253,6 +255,17 @@ def test_channel_and_user_commands_with_their_numerics(irc_server):
         irc.expect(r" 321 ")
         assert irc.expect(r" 322 ana #den") == ":salon 322 ana #den 2 :plans for *friday*"
         irc.expect(r" 323 ")
+        # LIST with channels: only those.
+        irc.send("LIST #den,#nowhere")
+        irc.expect(r" 321 ")
+        assert irc.line() == ":salon 322 ana #den 2 :plans for *friday*"
+        assert irc.line() == ":salon 323 ana :End of /LIST"
+        # WHO of a nick: the person, if connected.
+        irc.send("WHO bob")
+        assert irc.expect(r" 352 ") == ":salon 352 ana * bob salon salon bob H :0 bob"
+        irc.expect(r" 315 ana bob ")
+        irc.send("WHO nobody")
+        irc.expect(r" 315 ana nobody ")
         irc.send("WHOIS bob")
         assert irc.expect(r" 311 ") == ":salon 311 ana bob bob salon * bob"
         assert irc.expect(r" 330 ") == ":salon 330 ana bob bob :is logged in as"
@@ -294,6 +307,22 @@ def test_channel_and_user_commands_with_their_numerics(irc_server):
         for ws in (bob, olga):
             await ws.close()
     asyncio.run(run())
+
+
+def test_join_of_a_list_and_join_0_parts_them_all(irc_server):
+    irc = IRC(irc_server, "jo")
+    irc.expect(r" 366 jo #general ")
+    irc.send("JOIN #one,#two")
+    irc.expect(r" 366 jo #one ")
+    irc.expect(r" 366 jo #two ")
+    irc.send("JOIN 0")
+    # Every channel but #general, which nobody leaves.
+    parted = {irc.expect(r" PART ").split()[-1] for _ in range(2)}
+    assert parted == {"#one", "#two"}
+    # Nothing is left: a message to one is refused as from someone not on it.
+    irc.send("PRIVMSG #one :still here?")
+    assert " 404 jo #one " in irc.expect(r" 404 ")
+    irc.close()
 
 
 def test_the_server_pings_and_a_silent_client_is_closed():

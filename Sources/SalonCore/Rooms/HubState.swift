@@ -45,7 +45,7 @@ struct OnlineUser: Sendable {
 /// People are their ids; names are attributes (`names`), and `onlineKeys` tells who holds a
 /// name among those connected.
 struct HubState: Sendable {
-    static let general = "general"
+    static let general = Limits.generalRoom
 
     var directory: [String: DirectoryEntry] = [:]
     /// Display names by id, of everyone who is online or a member of a room.

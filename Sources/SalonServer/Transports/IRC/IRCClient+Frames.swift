@@ -200,8 +200,8 @@ extension IRCClient {
             guard let room = body.result(RoomResult.self)?.room else { return [] }
             rooms[room.name] = room
             return [IRCMessage(source: myMask, command: "TOPIC", parameters: [channel, room.topic])]
-        case .list:
-            guard let list = body.result(RoomsResult.self)?.rooms else { return [] }
+        case .list(let named):
+            guard let list = body.result(RoomsResult.self)?.rooms.filter({ named?.contains($0.name) ?? true }) else { return [] }
             return [numeric(IRCNumeric.listStart, ["Channel", "Users  Name"])]
                 + list.map { numeric(IRCNumeric.list, ["#" + $0.name, String($0.members), $0.topic]) }
                 + [numeric(IRCNumeric.listEnd, ["End of /LIST"])]
@@ -442,6 +442,14 @@ extension IRCClient {
             if !user.online { lines.append(numeric(IRCNumeric.away, [shown, "is not connected"])) }
             lines.append(numeric(IRCNumeric.endOfWhois, [shown, "End of /WHOIS list"]))
             return lines
+        case .who(let nick):
+            guard let user = find(nick), user.online else { return [numeric(IRCNumeric.endOfWho, [nick, "End of /WHO list"])] }
+            let shown = IRCNick.nick(for: user.username)
+            let flags = "H" + (user.role == "admin" ? "*" : "")
+            return [
+                numeric(IRCNumeric.whoReply, ["*", shown, server, server, shown, flags, "0 \(user.username)"]),
+                numeric(IRCNumeric.endOfWho, [nick, "End of /WHO list"]),
+            ]
         case .ison(let nicks):
             return [numeric(IRCNumeric.isOn, [nicks.filter { find($0)?.online == true }.joined(separator: " ")])]
         case .userhost(let nicks):

@@ -38,7 +38,8 @@ final class IRCClient {
         case names(String)
         case part(String)
         case topic(String)
-        case list
+        /// `LIST`, of every room or only of the channels named.
+        case list(Set<String>?)
         case users(UserQuery)
         case kick(channel: String, nick: String, reason: String)
         case invite(nick: String, channel: String)
@@ -65,6 +66,8 @@ final class IRCClient {
     /// What a `list_users` was asked for.
     enum UserQuery {
         case whois(String)
+        /// `WHO nick`: a `352` for that person, then `315`.
+        case who(String)
         case ison([String])
         case userhost([String])
         case lusers
@@ -189,7 +192,7 @@ final class IRCClient {
         case "AUTHENTICATE": authenticate(m)
         case "PING": pong(m)
         case "PONG": return
-        case "QUIT": quit()
+        case "QUIT": quit(m.parameters.first)
         default: reply(IRCNumeric.notRegistered, ["You have not registered"])
         }
     }
@@ -301,12 +304,19 @@ final class IRCClient {
         case "PING": pong(m)
         case "PONG": return
         case "CAP": cap(m)
-        case "QUIT": quit()
+        case "QUIT": quit(m.parameters.first)
         case "NICK": reply(IRCNumeric.cannotChangeNick, [m.parameters.first ?? me, "Nicknames are usernames here: log in again to be someone else"])
         case "USER", "PASS": reply(IRCNumeric.alreadyRegistered, ["You may not reregister"])
         case "MOTD": motd()
         case "JOIN":
             guard let list = m.parameters.first else { return reply(IRCNumeric.needMoreParams, ["JOIN", "Not enough parameters"]) }
+            // `JOIN 0` (RFC 2812): leave every channel, but #general, which nobody leaves.
+            if list == "0" {
+                for room in channels.sorted() where room != Limits.generalRoom {
+                    request("leave_room", RoomRequest(room: room), .part("#" + room))
+                }
+                return
+            }
             for channel in list.split(separator: ",").map(String.init) {
                 guard let room = Self.room(channel) else {
                     reply(IRCNumeric.noSuchChannel, [channel, "No such channel: names are # and 1 to 64 of a-z 0-9 _ -"])
@@ -373,7 +383,10 @@ final class IRCClient {
                 }
                 request("members", MembersRequest(room: room), .names(channel))
             }
-        case "LIST": request("list_rooms", ListRoomsRequest(), .list)
+        case "LIST":
+            // `LIST #a,#b`: only those; `LIST` (or a filter like `>5`, not supported): all.
+            let named = m.parameters.first.map { $0.split(separator: ",").compactMap { Self.room(String($0)) } } ?? []
+            request("list_rooms", ListRoomsRequest(), .list(named.isEmpty ? nil : Set(named)))
         case "WHOIS":
             // `WHOIS nick` or `WHOIS server nick`: the last parameter is the nick.
             guard let nick = m.parameters.last, !nick.isEmpty else { return reply(IRCNumeric.noNicknameGiven, ["No nickname given"]) }
@@ -428,6 +441,8 @@ final class IRCClient {
             guard let mask = m.parameters.first else { return reply(IRCNumeric.needMoreParams, ["WHO", "Not enough parameters"]) }
             if let room = Self.room(mask) {
                 request("members", MembersRequest(room: room), .who(mask))
+            } else if IRCNick.username(for: mask) != nil {
+                request("list_users", ListUsersRequest(limit: 1000), .users(.who(mask)))
             } else {
                 reply(IRCNumeric.endOfWho, [mask, "End of /WHO list"])
             }
@@ -465,7 +480,7 @@ final class IRCClient {
     }
 
     func pong(_ m: IRCMessage) {
-        guard let token = m.parameters.last else { return reply(IRCNumeric.needMoreParams, ["PING", "Not enough parameters"]) }
+        guard let token = m.parameters.last else { return reply(IRCNumeric.noOrigin, ["No origin specified"]) }
         write(IRCMessage(source: gateway.serverName, command: "PONG", parameters: [gateway.serverName, token]))
     }
 
@@ -479,8 +494,9 @@ final class IRCClient {
         write(IRCMessage(command: "ERROR", parameters: ["Closing link: \(me) (Ping timeout: \(gateway.pingInterval.nanoseconds / 1_000_000_000 * 2) seconds)"]))
     }
 
-    func quit() {
-        write(IRCMessage(command: "ERROR", parameters: ["Closing link: \(me) (quit)"]))
+    func quit(_ message: String? = nil) {
+        let reason = message.map { $0.isEmpty ? "Quit" : "Quit: \($0)" } ?? "Quit"
+        write(IRCMessage(command: "ERROR", parameters: ["Closing link: \(me) (\(reason))"]))
         closing = .logout
     }
 

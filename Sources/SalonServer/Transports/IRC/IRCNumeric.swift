@@ -5,6 +5,7 @@ enum IRCNumeric {
     static let motdStart = "375", motd = "372", endOfMotd = "376"
     static let noSuchNick = "401", noSuchChannel = "403", cannotSendToChannel = "404", noRecipient = "411", noTextToSend = "412"
     static let inputTooLong = "417", unknownCommand = "421", noNicknameGiven = "431", erroneousNickname = "432", nicknameInUse = "433"
+    static let noOrigin = "409"
     static let notOnChannel = "442", notRegistered = "451", needMoreParams = "461", alreadyRegistered = "462", passwordMismatch = "464"
     static let channelModeIs = "324", banList = "367", endOfBanList = "368", userModeIs = "221", unknownMode = "472", usersDontMatch = "502"
     static let whoReply = "352", endOfWho = "315", chanOpPrivsNeeded = "482", userNotInChannel = "441", inviting = "341"
