@@ -276,6 +276,14 @@ def test_channel_and_user_commands_with_their_numerics(irc_server):
         assert irc.expect(r" 303 ") == ":salon 303 ana :bob olga"
         irc.send("USERHOST bob")
         assert irc.expect(r" 302 ") == ":salon 302 ana bob=+bob@salon"
+        # An account that is not connected: WHOIS says so; ISON leaves it out.
+        await (await ws_user(irc_server, "zed", register=True)).close()
+        irc.send("WHOIS zed")
+        irc.expect(r" 311 ana zed ")
+        assert irc.expect(r" 301 ") == ":salon 301 ana zed :is not connected"
+        irc.expect(r" 318 ana zed ")
+        irc.send("ISON zed bob")
+        assert irc.expect(r" 303 ") == ":salon 303 ana bob"
         irc.send("LUSERS")
         assert "There are 3 users" in irc.expect(r" 251 ")
         for command, numeric in [("VERSION", "351"), ("TIME", "391"), ("INFO", "374"), ("AWAY :lunch", "306"), ("AWAY", "305"),

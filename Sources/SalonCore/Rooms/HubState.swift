@@ -81,6 +81,13 @@ struct HubState: Sendable {
         names[id] ?? online[id]?.user.username ?? "#\(id)"
     }
 
+    /// A person as user lists show them: name, server role, online, bot.
+    func userInfo(_ id: Int64) -> MemberInfo {
+        let name = displayName(id)
+        let role = online[id]?.user.role ?? directory[UserKey.of(name)].flatMap { $0.id == id ? $0.role : nil } ?? .guest
+        return MemberInfo(username: name, role: role.rawValue, online: isOnline(id), bot: botMark(id))
+    }
+
     /// An account, into the directory (at start, at registration, or when another node
     /// registered it and it is first named here).
     /// An account acting without a connection (an API call, a webhook's bot): known by

@@ -8,11 +8,7 @@ extension Router {
     func listUsers(_ p: ListUsersRequest, _ session: Session, _ user: SessionUser, _ access: RoomAccess?) throws -> UsersResult {
         let limit = try Paging.limit(p.limit)
         return hub.withState { s in
-            func info(_ id: Int64) -> MemberInfo {
-                let name = s.displayName(id)
-                let role = s.online[id]?.user.role ?? s.directory[UserKey.of(name)].flatMap { $0.id == id ? $0.role : nil } ?? .guest
-                return MemberInfo(username: name, role: role.rawValue, online: s.isOnline(id), bot: s.botMark(id))
-            }
+            func info(_ id: Int64) -> MemberInfo { s.userInfo(id) }
             let after = p.after?.lowercased()
             let page: (items: [MemberInfo], hasMore: Bool)
             if let access {
@@ -30,6 +26,19 @@ extension Router {
 }
 
 extension Router {
+    /// One person by name, as `list_users` shows them: someone connected, or an account;
+    /// nil for nobody. For the IRC gateway's `WHOIS`, `WHO nick`, `ISON` and `USERHOST`, which
+    /// ask about a few names (a page of everyone online would miss people on a large server).
+    public func user(named username: String) -> MemberInfo? {
+        let key = UserKey.of(username)
+        return hub.withState { s in s.person(named: key).map { s.userInfo($0.id) } }
+    }
+
+    /// How many people are connected, on any node (`LUSERS`).
+    public func onlineCount() -> Int {
+        hub.withState { s in s.online.count + s.remote.keys.filter { s.online[$0] == nil }.count }
+    }
+
     /// Whether `username` is held by an account (true) or a connected guest (false) now;
     /// nil when nobody holds it (or an account made by `salon admin` not yet seen). For the
     /// IRC gateway's `account-tag`, which names the account a message came from.

@@ -205,9 +205,6 @@ extension IRCClient {
             return [numeric(IRCNumeric.listStart, ["Channel", "Users  Name"])]
                 + list.map { numeric(IRCNumeric.list, ["#" + $0.name, String($0.members), $0.topic]) }
                 + [numeric(IRCNumeric.listEnd, ["End of /LIST"])]
-        case .users(let query):
-            guard let users = body.result(UsersResult.self)?.users else { return [] }
-            return userLines(query, users)
         case .kick(let channel, let nick, let reason):
             return [IRCMessage(source: myMask, command: "KICK", parameters: [channel, nick, reason.isEmpty ? me : reason])]
         case .invite(let nick, let channel):
@@ -354,7 +351,7 @@ extension IRCClient {
             case .roomNotFound: return [numeric(IRCNumeric.noSuchChannel, [channel, "No such channel"])]
             default: return [IRCMessage(source: gateway.serverName, command: "NOTICE", parameters: [me, "\(channel): \(error.message)"])]
             }
-        case .list, .users:
+        case .list:
             return [IRCMessage(source: gateway.serverName, command: "NOTICE", parameters: [me, error.message])]
         case .ignore:
             return []
@@ -420,12 +417,11 @@ extension IRCClient {
         return [IRCMessage(source: source, command: "TOPIC", parameters: ["#" + room.name, room.topic])]
     }
 
-    /// WHOIS, ISON, USERHOST and LUSERS from the list of users.
-    func userLines(_ query: UserQuery, _ users: [MemberInfo]) -> [IRCMessage] {
+    /// WHOIS, WHO nick, ISON, USERHOST and LUSERS: each name looked up in the core.
+    func userLines(_ query: UserQuery) -> [IRCMessage] {
         let server = gateway.serverName
         func find(_ nick: String) -> MemberInfo? {
-            guard let username = IRCNick.username(for: nick) else { return nil }
-            return users.first { $0.username.lowercased() == username.lowercased() }
+            IRCNick.username(for: nick).flatMap(router.user(named:))
         }
         switch query {
         case .whois(let nick):
@@ -460,7 +456,7 @@ extension IRCClient {
             }
             return [numeric(IRCNumeric.userHost, [found.joined(separator: " ")])]
         case .lusers:
-            let online = users.filter(\.online).count
+            let online = router.onlineCount()
             return [
                 numeric(IRCNumeric.luserClient, ["There are \(online) users and 0 invisible on 1 servers"]),
                 numeric(IRCNumeric.luserMe, ["I have \(online) clients and 1 servers"]),

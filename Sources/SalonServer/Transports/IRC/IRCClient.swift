@@ -40,7 +40,6 @@ final class IRCClient {
         case topic(String)
         /// `LIST`, of every room or only of the channels named.
         case list(Set<String>?)
-        case users(UserQuery)
         case kick(channel: String, nick: String, reason: String)
         case invite(nick: String, channel: String)
         /// Nothing to say on success or failure (a typing notice, a reaction).
@@ -390,7 +389,7 @@ final class IRCClient {
         case "WHOIS":
             // `WHOIS nick` or `WHOIS server nick`: the last parameter is the nick.
             guard let nick = m.parameters.last, !nick.isEmpty else { return reply(IRCNumeric.noNicknameGiven, ["No nickname given"]) }
-            request("list_users", ListUsersRequest(limit: 1000), .users(.whois(nick)))
+            userLines(.whois(nick)).forEach(write)
         case "WHOWAS":
             guard let nick = m.parameters.first else { return reply(IRCNumeric.noNicknameGiven, ["No nickname given"]) }
             reply(IRCNumeric.wasNoSuchNick, [nick, "There was no such nickname (no history of nicks is kept: try WHOIS)"])
@@ -398,11 +397,11 @@ final class IRCClient {
         case "ISON":
             guard !m.parameters.isEmpty else { return reply(IRCNumeric.needMoreParams, ["ISON", "Not enough parameters"]) }
             let nicks = m.parameters.flatMap { $0.split(separator: " ").map(String.init) }
-            request("list_users", ListUsersRequest(limit: 1000), .users(.ison(nicks)))
+            userLines(.ison(nicks)).forEach(write)
         case "USERHOST":
             guard !m.parameters.isEmpty else { return reply(IRCNumeric.needMoreParams, ["USERHOST", "Not enough parameters"]) }
-            request("list_users", ListUsersRequest(limit: 1000), .users(.userhost(Array(m.parameters.prefix(5)))))
-        case "LUSERS": request("list_users", ListUsersRequest(limit: 1000), .users(.lusers))
+            userLines(.userhost(Array(m.parameters.prefix(5)))).forEach(write)
+        case "LUSERS": userLines(.lusers).forEach(write)
         case "VERSION": reply(IRCNumeric.version, ["salon-2", gateway.serverName, "Salon's IRC gateway (PROTOCOL.md v2)"])
         case "TIME":
             let now = ISO8601DateFormatter().string(from: Date())
@@ -442,7 +441,7 @@ final class IRCClient {
             if let room = Self.room(mask) {
                 request("members", MembersRequest(room: room), .who(mask))
             } else if IRCNick.username(for: mask) != nil {
-                request("list_users", ListUsersRequest(limit: 1000), .users(.who(mask)))
+                userLines(.who(mask)).forEach(write)
             } else {
                 reply(IRCNumeric.endOfWho, [mask, "End of /WHO list"])
             }
