@@ -298,6 +298,14 @@ final class IRCClient {
         }.map(\.name)
     }
 
+    /// Each channel of a comma-separated list with its room; `unknown` answers a name that
+    /// is not a channel's.
+    func eachChannel(_ list: String, unknown: (String) -> Void, _ body: (_ channel: String, _ room: String) -> Void) {
+        for channel in list.split(separator: ",").map(String.init) {
+            if let room = Self.room(channel) { body(channel, room) } else { unknown(channel) }
+        }
+    }
+
     func command(_ m: IRCMessage) {
         switch m.command {
         case "PING": pong(m)
@@ -316,21 +324,12 @@ final class IRCClient {
                 }
                 return
             }
-            for channel in list.split(separator: ",").map(String.init) {
-                guard let room = Self.room(channel) else {
-                    reply(IRCNumeric.noSuchChannel, [channel, "No such channel: names are # and 1 to 64 of a-z 0-9 _ -"])
-                    continue
-                }
-                guard !channels.contains(room) else { continue }
-                request("join_room", RoomRequest(room: room), .join(channel))
+            eachChannel(list, unknown: { reply(IRCNumeric.noSuchChannel, [$0, "No such channel: names are # and 1 to 64 of a-z 0-9 _ -"]) }) { channel, room in
+                if !channels.contains(room) { request("join_room", RoomRequest(room: room), .join(channel)) }
             }
         case "PART":
             guard let list = m.parameters.first else { return reply(IRCNumeric.needMoreParams, ["PART", "Not enough parameters"]) }
-            for channel in list.split(separator: ",").map(String.init) {
-                guard let room = Self.room(channel) else {
-                    reply(IRCNumeric.noSuchChannel, [channel, "No such channel"])
-                    continue
-                }
+            eachChannel(list, unknown: { reply(IRCNumeric.noSuchChannel, [$0, "No such channel"]) }) { channel, room in
                 request("leave_room", RoomRequest(room: room), .part(channel))
             }
         case "PRIVMSG", "NOTICE":
@@ -375,11 +374,7 @@ final class IRCClient {
             }
         case "NAMES":
             guard let list = m.parameters.first else { return reply(IRCNumeric.endOfNames, ["*", "End of /NAMES list"]) }
-            for channel in list.split(separator: ",").map(String.init) {
-                guard let room = Self.room(channel) else {
-                    reply(IRCNumeric.endOfNames, [channel, "End of /NAMES list"])
-                    continue
-                }
+            eachChannel(list, unknown: { reply(IRCNumeric.endOfNames, [$0, "End of /NAMES list"]) }) { channel, room in
                 request("members", MembersRequest(room: room), .names(channel))
             }
         case "LIST":
