@@ -4,12 +4,19 @@
 /// may be in a username, so every nick maps back to at most one username.
 public enum IRCNick {
     /// The nick IRC users see for `username`.
+    ///
+    /// Called for every name of a `NAMES` reply (a large room's, at every IRC login): most
+    /// usernames map to themselves, returned as they are; the others are rewritten bytewise
+    /// (`.` and the marks are ASCII, so no character is split).
     public static func nick(for username: String) -> String {
-        var nick = String(username.map { $0 == "." ? "|" : $0 })
-        if let first = username.unicodeScalars.first, first == "-" || ("0"..."9").contains(first) {
-            nick = "`" + nick
-        }
-        return nick
+        let utf8 = username.utf8
+        let leading = utf8.first.map { $0 == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } ?? false
+        guard leading || utf8.contains(UInt8(ascii: ".")) else { return username }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(utf8.count + 1)
+        if leading { bytes.append(UInt8(ascii: "`")) }
+        for byte in utf8 { bytes.append(byte == UInt8(ascii: ".") ? UInt8(ascii: "|") : byte) }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The username a nick stands for, or nil when no username maps to it (a nick with
