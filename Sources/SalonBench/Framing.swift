@@ -212,30 +212,21 @@ func openConnection(
         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : host))
     }
     switch transport {
-    case .irc:
+    case .irc, .tcp:
+        // IRC lines or length-prefixed frames straight on the socket (TCP frames also need
+        // their encoder on the way out).
+        let irc = transport == .irc
         return ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try addTLS(channel)
                     let client = make()
-                    try channel.pipeline.syncOperations.addHandlers(FrameSplitter(framing: .lines, client: client), client)
+                    let splitter = FrameSplitter(framing: irc ? .lines : .lengthPrefixed, client: client)
+                    try channel.pipeline.syncOperations.addHandlers(irc ? [splitter, client] : [splitter, TCPFrameEncoder(), client])
                 }
             }
-            .connect(host: host, port: ircPort)
-    case .tcp:
-        return ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try addTLS(channel)
-                    let client = make()
-                    try channel.pipeline.syncOperations.addHandlers(
-                        FrameSplitter(framing: .lengthPrefixed, client: client), TCPFrameEncoder(), client
-                    )
-                }
-            }
-            .connect(host: host, port: tcpPort)
+            .connect(host: host, port: irc ? ircPort : tcpPort)
     case .ws:
         return ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
