@@ -487,6 +487,11 @@ def test_mode_changes_are_moderation_and_oper_is_for_admins(irc_server):
         member.expect(r" 366 cy #den ")
         member.send("MODE #den +b ana")
         member.expect(r" 482 cy #den ")
+        # The ban list is moderation: a plain member sees none of it (only its end).
+        irc.send("MODE #den +b bob")
+        irc.expect(r"MODE #den \+b bob")
+        member.send("MODE #den b")
+        assert member.expect(r" 36[78] ") == ":salon 368 cy #den :End of channel ban list"
         member.send("OPER cy x")
         member.expect(r" 464 | 491 ")
         for c in (irc, member):

@@ -245,14 +245,18 @@ extension Router {
 }
 
 extension Router {
-    /// The bans from room `name` that hold now, oldest first; nil for no such room. For the
-    /// IRC gateway's ban list (`MODE #room b`), which it shows only in channels its user is in.
-    public func roomBans(_ name: String) -> [Sanction]? {
+    /// The bans from room `name` that hold now, oldest first, for `viewer`: as
+    /// `moderation_log`, only its owner and moderators and the admins see them (an empty list
+    /// for anyone else); nil for no such room. For the IRC gateway's ban list (`MODE #room b`).
+    public func roomBans(_ name: String, viewer: String) -> [Sanction]? {
         let now = Timestamp.now()
         return hub.withState { s in
-            guard let id = s.rooms[name]?.id else { return nil }
+            guard let room = s.rooms[name] else { return nil }
+            guard let person = s.person(named: UserKey.of(viewer)) else { return [] }
+            let admin = s.online[person.id]?.user.role == .admin
+            guard admin || room.members[person.id].map(Rank.init).map({ $0 >= .moderator }) == true else { return [] }
             return s.sanctions.values
-                .filter { $0.kind == .ban && $0.roomID == id && $0.holds(at: now) }
+                .filter { $0.kind == .ban && $0.roomID == room.id && $0.holds(at: now) }
                 .sorted { $0.createdAt < $1.createdAt }
         }
     }

@@ -74,9 +74,11 @@ extension IRCClient {
     }
 
     /// The room's bans that hold now as `367` lines (`nick!*@*`, who set it, when), then
-    /// `368`; empty for a channel the user is not in.
+    /// `368`; empty for a channel the user is not in, and for anyone who may not read the
+    /// room's moderation (`Router.roomBans`).
     func banList(_ channel: String, room: String) {
-        let bans = channels.contains(room) ? router.roomBans(room) ?? [] : []
+        let viewer = IRCNick.username(for: me) ?? me
+        let bans = channels.contains(room) ? router.roomBans(room, viewer: viewer) ?? [] : []
         for ban in bans {
             let mask = IRCNick.nick(for: ban.user.username) + "!*@*"
             reply(IRCNumeric.banList, [channel, mask, ban.by.map(IRCNick.nick(for:)) ?? gateway.serverName, String(ban.createdAt.milliseconds / 1000)])
