@@ -560,6 +560,14 @@ def test_chathistory_in_batches_and_the_other_capabilities(irc_server):
         # away-notify: someone who disconnects is away.
         await bob.close()
         assert irc.expect(r" AWAY ") == ":bob!bob@salon AWAY :not connected"
+        # TARGETS still answers when a target's history is refused (bob was a guest: gone,
+        # so `history` with him is user_not_found).
+        irc.send("CHATHISTORY TARGETS timestamp=2000-01-01T00:00:00.000Z timestamp=2100-01-01T00:00:00.000Z 10")
+        batch_id = irc.expect(r"BATCH \+\S+ draft/chathistory-targets").split()[2][1:]
+        left = []
+        while not (line := irc.line()).startswith(f":salon BATCH -{batch_id}"):
+            left.append(line.split()[4])
+        assert left == ["#general"]
         irc.close()
     asyncio.run(run())
 
