@@ -4,6 +4,7 @@ import HummingbirdCore
 
 import Logging
 import NIOCore
+import NIOPosix
 import SalonCore
 import SalonProtocol
 import SalonStore
@@ -90,6 +91,7 @@ public final class SalonServer: Sendable {
             ) { bound in secure ? ports.set(ircTLS: bound) : ports.set(irc: bound) })
         }
         if let tls { services.append(TLSReloader(tls: tls, logger: logger)) }
+        if configuration.metrics != nil { services.append(LoopLagMonitor(group: MultiThreadedEventLoopGroup.singleton)) }
         self.group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -61,7 +61,7 @@ def test_metrics_count_what_happens(server):
     before = metrics(server)
     for name in ["salon_connections", "salon_messages_total", "salon_logins_total", "salon_store_commit_seconds_count",
                  "salon_slow_consumers_total", "salon_rate_limited_total", "salon_fanout_deliveries_total",
-                 "salon_bytes_received_total", "salon_bytes_sent_total"]:
+                 "salon_bytes_received_total", "salon_bytes_sent_total", "salon_event_loop_lag_seconds"]:
         assert any(key[0] == name for key in before), name  # there from the start
     assert value(before, "salon_connections", transport="websocket") == 0
 
