@@ -24,6 +24,8 @@ final class BenchClient: ChannelInboundHandler {
     let room: String?
     let login: Login
     let padding: String
+    /// How many others receive what this client sends (the soak's loss count).
+    var recipients = 0
     private var context: ChannelHandlerContext?
     private var started = false
     private var settled = false
@@ -93,6 +95,7 @@ final class BenchClient: ChannelInboundHandler {
         guard let room else { return }
         let now = nowNanos()
         shard.sent += 1
+        shard.expectedDeliveries += recipients
         if irc { return sendLine("@label=s\(now) PRIVMSG #\(room) :bench \(now) n\(node) \(padding)\r\n") }
         send(#"{"action":"send_message","id":"s\#(now)","data":{"room":"\#(room)","text":"bench \#(now) n\#(node) \#(padding)"}}"#)
     }

@@ -231,9 +231,13 @@ public final class BenchRunner: Sendable {
 
     /// Opens `count` connections (500 at a time), each logging in; returns the seconds until
     /// every one is logged in (or has failed).
-    private func connect(count: Int, name: @escaping @Sendable (Int) -> String, login: @escaping @Sendable (Int) -> BenchClient.Login, room: @escaping @Sendable (Int) -> String?) async throws -> Double {
+    func connect(
+        count: Int, name: @escaping @Sendable (Int) -> String, login: @escaping @Sendable (Int) -> BenchClient.Login, room: @escaping @Sendable (Int) -> String?,
+        on shards: [NIOLoopBound<Shard>]? = nil
+    ) async throws -> Double {
         let start = nowNanos()
         let o = options
+        let shards = shards ?? self.shards
         var readiness: [EventLoopFuture<Void>] = []
         for (s, bound) in shards.enumerated() {
             let share = count / shards.count + (s < count % shards.count ? 1 : 0)
@@ -351,9 +355,9 @@ public final class BenchRunner: Sendable {
         )
     }
 
-    private func closeAll() async {
+    func closeAll(_ shards: [NIOLoopBound<Shard>]? = nil) async {
         var closed: [EventLoopFuture<Void>] = []
-        for bound in shards {
+        for bound in shards ?? self.shards {
             closed.append(bound.eventLoop.flatSubmit {
                 let futures = bound.value.clients.map { client -> EventLoopFuture<Void> in
                     client.close()
@@ -368,11 +372,11 @@ public final class BenchRunner: Sendable {
 
     // MARK: Helpers
 
-    private func each(_ body: @escaping @Sendable (Shard) -> Void) async {
+    func each(_ body: @escaping @Sendable (Shard) -> Void) async {
         for bound in shards { try? await bound.eventLoop.submit { body(bound.value) }.get() }
     }
 
-    private func collect<T: Sendable>(_ body: @escaping @Sendable (Shard) -> T) async -> [T] {
+    func collect<T: Sendable>(_ body: @escaping @Sendable (Shard) -> T) async -> [T] {
         var out: [T] = []
         for bound in shards {
             if let value = try? await bound.eventLoop.submit({ body(bound.value) }).get() { out.append(value) }
@@ -380,7 +384,7 @@ public final class BenchRunner: Sendable {
         return out
     }
 
-    private func merged(_ pick: @escaping @Sendable (Shard) -> Histogram<UInt64>) async -> Histogram<UInt64> {
+    func merged(_ pick: @escaping @Sendable (Shard) -> Histogram<UInt64>) async -> Histogram<UInt64> {
         var total = Shard.histogram()
         for h in await collect(pick) { total.add(h) }
         return total

@@ -11,6 +11,8 @@ final class Shard {
     var login = Shard.histogram()      // µs from connect to logged in (and joined)
     var history = Shard.histogram()    // µs per history page
     var sent = 0
+    /// Deliveries the messages sent so far should make (`BenchClient.recipients` each).
+    var expectedDeliveries = 0
     var acked = 0
     var delivered = 0
     var historyPages = 0
@@ -23,6 +25,8 @@ final class Shard {
     var tokens: [Int: String] = [:]
     var readyPromise: EventLoopPromise<Void>?
     var historyRunning = false
+    /// The soak's worst send-tick lateness since its last sample, in ns.
+    var tickLagWorst: UInt64 = 0
 
     init(loop: any EventLoop) {
         self.loop = loop
@@ -37,12 +41,23 @@ final class Shard {
         if ready + failed == expected { readyPromise?.succeed() }
     }
 
+    /// The latency histograms since the last call, replaced by empty ones (the soak's samples);
+    /// the counters go on.
+    func takeWindow() -> (delivery: Histogram<UInt64>, ack: Histogram<UInt64>) {
+        defer {
+            delivery = Self.histogram()
+            ack = Self.histogram()
+        }
+        return (delivery, ack)
+    }
+
     func resetMeasurements() {
         delivery = Self.histogram()
         crossNodeDelivery = Self.histogram()
         ack = Self.histogram()
         history = Self.histogram()
         sent = 0
+        expectedDeliveries = 0
         acked = 0
         delivered = 0
         historyPages = 0

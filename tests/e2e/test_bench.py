@@ -75,3 +75,50 @@ def test_the_irc_transport_delivers_everything():
         assert refused.returncode == 64 and "--transport irc runs idle, fanout and rooms" in refused.stderr
     finally:
         assert server.close() == 0
+
+
+def test_a_short_soak_loses_nothing_and_draws_its_chart(tmp_path):
+    """The one-minute smoke of `salon bench soak` (scaled down for the debug build: the full
+    2,000 + 500 clients run on a release build, docs/performance.md)."""
+    import xml.etree.ElementTree as ET
+    from conftest import Server
+    server = Server(extra=["--max-connections-per-ip", "0", "--rooms-per-hour", "0"])
+    try:
+        samples, chart = tmp_path / "soak.jsonl", tmp_path / "soak.svg"
+        out = subprocess.run(
+            [BINARY, "bench", "soak", "--port", str(server.http_port), "--clients", "300", "--rooms", "30", "--busy", "100",
+             "--room-rate", "60", "--busy-rate", "10", "--churn", "10", "--duration", "60", "--sample-every", "10",
+             "--samples", str(samples), "--chart", str(chart), "--server-pid", str(server.process.pid)],
+            capture_output=True, text=True, timeout=240,
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+        summary = json.loads(out.stdout.strip().splitlines()[-1])
+        assert summary["ok"] is True and summary["connected"] == 400 and summary["lost"] == 0, summary
+        assert summary["delivered"] == summary["expected"] > 60 * 50 * 9
+        lines = [json.loads(line) for line in samples.read_text().splitlines()]
+        assert len(lines) == summary["samples"] == 7 and [l["phase"] for l in lines] == ["load"] * 6 + ["drain"]
+        for l in lines[:-1]:
+            assert l["deliveries"] > 0 and l["deliveryP99Ms"] >= l["deliveryP50Ms"] > 0
+            assert l["serverRSSKiB"] > 0 and l["serverOpenFiles"] >= 400 and l["serverConnections"] >= 400
+            assert l["serverLoopLagMs"] is not None
+        assert lines[-1]["churned"] == 60  # ten guests in and out at each of six samples
+        # guests that came and went leave no descriptor behind
+        assert summary["serverOpenFilesLast"] <= summary["serverOpenFilesFirst"]
+        svg = ET.parse(chart).getroot()
+        assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+        lines_drawn = svg.findall("{http://www.w3.org/2000/svg}polyline")
+        assert len(lines_drawn) == 6  # p99, p50, loop lag; memory; open files, connections
+        assert all(len(p.get("points").split()) >= 6 for p in lines_drawn)
+
+        # the chart drawn again from the samples alone
+        again = tmp_path / "again.svg"
+        redraw = subprocess.run([BINARY, "bench", "chart", "--samples", str(samples), "--chart", str(again)],
+                                capture_output=True, text=True, timeout=60)
+        assert redraw.returncode == 0 and "7 samples" in redraw.stdout, redraw.stdout + redraw.stderr
+        assert len(ET.parse(again).getroot().findall("{http://www.w3.org/2000/svg}polyline")) == 6
+        (tmp_path / "bad.jsonl").write_text('{"seconds": "soon"}\n')
+        bad = subprocess.run([BINARY, "bench", "chart", "--samples", str(tmp_path / "bad.jsonl"), "--chart", str(again)],
+                             capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 64 and "line 1: not a soak sample" in bad.stderr
+    finally:
+        assert server.close() == 0
