@@ -24,6 +24,8 @@ let package = Package(
         // For the micro-benchmarks in Benchmarks/ (a package of their own).
         .library(name: "SalonCore", targets: ["SalonCore"]),
         .library(name: "SalonStore", targets: ["SalonStore"]),
+        // LD_PRELOAD-ed into the server by the allocation budget test (glibc only).
+        .library(name: "SalonMallocCounter", type: .dynamic, targets: ["SalonMallocCounter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
@@ -148,6 +150,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "SalonMallocCounter"),
         .target(
             name: "SalonBench",
             dependencies: [

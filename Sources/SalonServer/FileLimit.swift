@@ -4,10 +4,11 @@ import Glibc
 
 /// Raises the process's open-file limit to its hard limit at start: the usual soft limit of
 /// 1,024 would lock every new client out after about a thousand connections, while the hard
-/// limit is typically far higher. Returns the limit now in force (nil where unknown).
-enum FileLimit {
+/// limit is typically far higher. Returns the limit now in force (nil where unknown). `salon bench`
+/// raises its own the same way (its thousands of client connections).
+public enum FileLimit {
     @discardableResult
-    static func raiseToHardLimit() -> UInt64? {
+    public static func raiseToHardLimit() -> UInt64? {
         #if canImport(Glibc)
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return nil }

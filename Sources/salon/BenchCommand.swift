@@ -3,6 +3,7 @@ import Foundation
 import SalonBench
 import SalonClient
 import SalonProtocol
+import SalonServer
 import SalonTerminal
 import Synchronization
 
@@ -57,6 +58,7 @@ struct BenchCommand: AsyncParsableCommand {
     func run() async throws {
         quietLogging()
         if scenario == "chart" { return try drawChart() }
+        FileLimit.raiseToHardLimit()
         if scenario == "sync" {
             guard transport != "irc" else { throw ValidationError("sync runs over ws or tcp (IRC has CHATHISTORY, not sync)") }
             return try await runSync()

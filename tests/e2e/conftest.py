@@ -22,14 +22,17 @@ def free_port() -> int:
 
 
 BINARY = os.environ.get("SALON_BINARY", os.path.join(ROOT, ".build", "debug", "salon"))
+# The release build, for the tests that measure (allocations, the soak smoke): ./scripts/test builds it.
+RELEASE_BINARY = os.environ.get("SALON_RELEASE_BINARY", os.path.join(ROOT, ".build", "release", "salon"))
 
 
 class Server:
     """`salon serve` on fixed free ports, so that it can be restarted where clients expect it."""
 
-    def __init__(self, binary: str = BINARY, extra=()):
+    def __init__(self, binary: str = BINARY, extra=(), env=None):
         self.binary = binary
         self.extra = list(extra)
+        self.env = dict(env or {})
         self.data = tempfile.mkdtemp(prefix="salon-e2e-")
         self.http_port = free_port()
         self.tcp_port = free_port()
@@ -39,7 +42,7 @@ class Server:
 
     def start(self) -> None:
         self.lines = []  # what it printed up to listening
-        env = dict(os.environ, SALON_BCRYPT_COST="4")
+        env = dict(os.environ, SALON_BCRYPT_COST="4", **self.env)
         self.process = subprocess.Popen(
             [self.binary, "serve", "--port", str(self.http_port), "--tcp-port", str(self.tcp_port),
              "--data-dir", self.data, "--log-level", "notice", "--rate-limit", "0", *self.extra],
