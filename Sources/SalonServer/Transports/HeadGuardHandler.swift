@@ -11,7 +11,10 @@ import NIOHTTP1
 /// own head limit; a WebSocket under the login timeout. The handler also writes the answers
 /// that `HTTPParseErrorHandler` gives to requests NIO cannot parse: being first, it can write
 /// raw bytes, past the HTTP encoder.
-final class HeadGuardHandler: ChannelInboundHandler {
+final class HeadGuardHandler: ChannelInboundHandler, RemovableChannelHandler {
+    /// Its name in the pipeline: a WebSocket upgrade removes it (and `HTTPParseErrorHandler`),
+    /// since a WebSocket connection has no more HTTP heads to guard.
+    static let name = "salon.head-guard"
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -109,6 +112,7 @@ final class HeadGuardHandler: ChannelInboundHandler {
 /// malformed line…) instead of a silent close.
 final class HTTPParseErrorHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
+    static let name = "salon.parse-errors"
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard let parse = error as? HTTPParserError else {

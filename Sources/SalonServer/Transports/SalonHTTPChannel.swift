@@ -63,13 +63,14 @@ struct SalonHTTPChannel: HTTPChannelHandler {
             return channel.close().flatMapThrowing { throw ChannelError.ioOnClosedChannel }
         }
         return channel.eventLoop.makeCompletedFuture {
+            try channel.syncOptions?.setOption(.recvAllocator, value: TransportGuards.receiveAllocator)
             try channel.pipeline.syncOperations.addHandler(ByteCounter(received: ServerMetrics.httpBytesReceived, sent: ServerMetrics.httpBytesSent))
             // The TLS handshake, within the header timeout, then plain bytes as without TLS.
             if let tls {
                 try channel.pipeline.syncOperations.addHandlers(NIOSSLServerHandler(context: tls.current), TLSHandshakeDeadline(timeout: headerTimeout))
             }
             // Raw bytes first: the head of the first request must come whole and in time.
-            try channel.pipeline.syncOperations.addHandler(HeadGuardHandler(timeout: headerTimeout))
+            try channel.pipeline.syncOperations.addHandler(HeadGuardHandler(timeout: headerTimeout), name: HeadGuardHandler.name)
             let refusal = NIOLoopBoundBox<UpgradeRefusal?>(nil, eventLoop: channel.eventLoop)
             let (guards, allowedOrigins) = (self.guards, self.allowedOrigins)
             let upgrader = WebSocketUpgrader(
@@ -117,7 +118,7 @@ struct SalonHTTPChannel: HTTPChannelHandler {
             configuration.enableErrorHandling = false
             configuration.enableResponseHeaderValidation = false  // HTTPTypes validated them
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
-            try channel.pipeline.syncOperations.addHandler(HTTPParseErrorHandler())
+            try channel.pipeline.syncOperations.addHandler(HTTPParseErrorHandler(), name: HTTPParseErrorHandler.name)
             return Value(negotiated: negotiated, channel: channel)
         }
     }
@@ -202,6 +203,11 @@ struct WebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
                 ByteToMessageHandler(MeteredDecoder(WebSocketFrameDecoder(maxFrameSize: maxFrameSize), meter: meter)),
                 makeHandler()
             )
+            // The HTTP guards have nothing more to do: an idle WebSocket should not keep them
+            // (nor pass each read through them).
+            let operations = channel.pipeline.syncOperations
+            _ = operations.removeHandler(name: HeadGuardHandler.name)
+            _ = operations.removeHandler(name: HTTPParseErrorHandler.name)
             return .webSocket
         }
     }

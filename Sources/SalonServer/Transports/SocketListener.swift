@@ -29,6 +29,7 @@ enum SocketListener {
                 }
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.recvAllocator, value: TransportGuards.receiveAllocator)
             .childChannelInitializer { child in
                 guard guards.gate.admit(child) else { return child.close() }
                 return child.eventLoop.makeCompletedFuture {

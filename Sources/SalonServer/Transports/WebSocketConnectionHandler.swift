@@ -7,14 +7,16 @@ import SalonProtocol
 
 /// One WebSocket connection at `/ws`, after NIOWebSocket's frame decoder: one text message,
 /// one envelope (PROTOCOL.md §1), handed to the core through the connection's `RequestPump`.
-/// Plain NIO: nothing runs for the connection while it is idle but a ping every 30 seconds.
+/// Plain NIO: nothing runs for the connection while it is idle but its loop's keep-alive sweep
+/// (`KeepAliveSweep`, every 30 seconds: a silent client is pinged within 30–60 s, closed one
+/// interval later).
 ///
 /// Messages are reassembled here, so that an oversized one is first answered with
 /// `frame_too_large`, then closed with 1009; a single frame over the limit is refused by the
 /// decoder from its header and answered the same way. Invalid UTF-8 in a text message closes
 /// with 1007, as RFC 6455 asks; a binary message gets `invalid_frame` and the connection stays.
 /// Outgoing frames are written whole (`WebSocketFraming`): there is no frame encoder here.
-final class WebSocketConnectionHandler: ChannelDuplexHandler, PumpedHandler {
+final class WebSocketConnectionHandler: ChannelDuplexHandler, PumpedHandler, KeepAliveChecked {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -32,7 +34,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, PumpedHandler {
     private var isText = true
     /// Something arrived since the last ping.
     private var heard = true
-    private var pinger: RepeatedTask?
+    private var keepAlive: KeepAliveSweep?
     /// The connection is closing: frames that still arrive are ignored.
     private var closing = false
 
@@ -46,20 +48,21 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, PumpedHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         attachPump(context, framing: .webSocket, router: router, outboundQueueLimit: outboundQueueLimit, loginTimeout: loginTimeout, logger: logger)
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        pinger = context.eventLoop.scheduleRepeatedTask(initialDelay: Self.pingInterval, delay: Self.pingInterval) { _ in
-            bound.value.ping()
-        }
+        // One sweep per event loop rather than a repeated task per connection: an idle
+        // connection holds no scheduled task, closure or promise.
+        let keepAlive = KeepAliveSweep.of(context.eventLoop, interval: Self.pingInterval)
+        keepAlive.add(self)
+        self.keepAlive = keepAlive
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        pinger?.cancel()
-        pinger = nil
-        connection = nil  // the pump and the pinger refer to this handler: let them go
+        keepAlive?.remove(self)
+        keepAlive = nil
+        connection = nil  // the pump and the sweep refer to this handler: let them go
     }
 
     /// Every interval: a connection that sent nothing since the last ping is gone.
-    private func ping() {
+    func checkAlive() {
         guard let sink = connection?.sink else { return }
         if !heard {
             sink.closeWebSocket(code: 1001, reason: "no answer to ping")

@@ -10,7 +10,7 @@ import SalonProtocol
 /// pump (so the same action table, permissions and rate limits apply); the core's replies and
 /// pushes come back through the connection's `ChannelSink` as frames, which `IRCClient` turns
 /// into IRC lines (replies by the command that asked, pushes by `IRCRenderer`).
-final class IRCConnectionHandler: ChannelInboundHandler, PumpedHandler, IRCKeepAliveChecked {
+final class IRCConnectionHandler: ChannelInboundHandler, PumpedHandler, KeepAliveChecked {
     typealias InboundIn = IRCInboundLine
 
     private let router: SalonCore.Router
@@ -40,12 +40,12 @@ final class IRCConnectionHandler: ChannelInboundHandler, PumpedHandler, IRCKeepA
         client.pump = connection?.pump
         // Keep-alive: a silent client is pinged, then closed if it stays silent (one sweep
         // per event loop checks every connection).
-        let keepAlive = IRCKeepAlive.of(context.eventLoop, interval: gateway.pingInterval)
+        let keepAlive = KeepAliveSweep.of(context.eventLoop, interval: gateway.pingInterval)
         keepAlive.add(self)
         self.keepAlive = keepAlive
     }
 
-    private var keepAlive: IRCKeepAlive?
+    private var keepAlive: KeepAliveSweep?
     /// A line came since the last check.
     private var heard = true
     private var pinged = false
