@@ -9,7 +9,7 @@ import sys
 
 import websockets
 
-from conftest import ROOT, ws_request
+from conftest import BINARY, ROOT, ws_request
 
 
 
@@ -74,3 +74,15 @@ def test_the_example_client_talks(server):
         for p in (ana, bob):
             p.kill()
             p.wait()
+
+
+def test_help_survives_a_reader_that_stops_at_its_first_match():
+    """`salon serve --help | grep -q -- --flag` under `set -o pipefail` is how scripts (the
+    compare script among them) ask whether a flag exists. The help is longer than a pipe's
+    stdio buffer; it must reach the pipe in one write, or the reader's early exit kills salon
+    with SIGPIPE and the probe says no. It failed about one time in ten: 100 tries."""
+    for _ in range(100):
+        probe = subprocess.run(
+            ["bash", "-c", 'set -o pipefail; "$0" serve --help 2>&1 | grep -q -- --max-connections-per-ip', BINARY],
+            timeout=30)
+        assert probe.returncode == 0
