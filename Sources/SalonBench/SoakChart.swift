@@ -67,7 +67,12 @@ public enum SoakChart {
                 let t = span * Double(i) / 6
                 let x = left + plotWidth * Double(i) / 6
                 svg += "<line x1=\"\(f(x))\" y1=\"\(f(y0))\" x2=\"\(f(x))\" y2=\"\(f(y0 + panelHeight))\" stroke=\"#eee\"/>\n"
-                svg += "<text x=\"\(f(x))\" y=\"\(f(y0 + panelHeight + 15))\" text-anchor=\"middle\">\(label(minutes ? t / 60 : t))\(minutes ? " min" : " s")</text>\n"
+                // Ticks fall on a sixth of a run that ends a few milliseconds late: round them to
+                // what was meant, and keep the last label inside the picture.
+                let tick = minutes ? t / 60 : t
+                let shown = tick >= 10 ? tick.rounded() : (tick * 10).rounded() / 10
+                let anchor = i == 0 ? "start" : i == 6 ? "end" : "middle"
+                svg += "<text x=\"\(f(x))\" y=\"\(f(y0 + panelHeight + 15))\" text-anchor=\"\(anchor)\">\(label(shown))\(minutes ? " min" : " s")</text>\n"
             }
             svg += "<rect x=\"\(f(left))\" y=\"\(f(y0))\" width=\"\(f(plotWidth))\" height=\"\(f(panelHeight))\" fill=\"none\" stroke=\"#999\"/>\n"
             for (s, series) in panel.series.enumerated() {
