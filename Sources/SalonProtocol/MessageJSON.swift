@@ -46,18 +46,22 @@ extension EnvelopeEncoder {
         w.raw("},\"timestamp\":")
         w.timestamp(.now())
         w.raw("}")
-        return EncodedFrame(json: w.bytes)
+        let pushed = action == "receive_message" && replyTo == nil ? PushedMessage(message.message) : nil
+        return EncodedFrame(json: w.bytes, pushed: pushed)
     }
 }
 
 /// A message's JSON object, written once and placed in each envelope that carries it.
 public struct EncodedMessage: Sendable {
     public let bytes: [UInt8]
+    /// What `bytes` were written from.
+    public let message: Message
 
     public init(_ message: Message) {
         var w = JSONWriter(capacity: 96 + message.text.utf8.count)
         w.message(message)
         bytes = w.bytes
+        self.message = message
     }
 }
 

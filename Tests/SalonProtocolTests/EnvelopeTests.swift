@@ -193,12 +193,27 @@ private enum TestRegistry: PayloadRegistry {
             #expect(decoded.action == "receive_message")
             #expect(decoded.reply_to == nil)
             #expect(decoded.data.message == message)
+            // The message a transport in the process takes instead of decoding is the same.
+            #expect(push.pushed?.message == decoded.data.message)
             let reply = EnvelopeEncoder.messageSuccess(replyTo: "c\"1", message)
             let decodedReply = try JSONDecoder().decode(Envelope<MessageResult>.self, from: Data(reply.json.readableBytesView))
             #expect(decodedReply.action == "success")
             #expect(decodedReply.reply_to == "c\"1")
             #expect(decodedReply.data.message == message)
             #expect(reply.framed.getInteger(at: reply.framed.readerIndex, as: UInt32.self) == UInt32(reply.size))
+            #expect(reply.pushed == nil)
         }
+    }
+
+    /// Only a `receive_message` push carries its message as a value: IRC renders those
+    /// without decoding, and decodes the rest (an edit's lines differ from a new message's).
+    @Test func onlyReceiveMessagePushesCarryTheirMessage() throws {
+        let message = Message(id: 9, room: "general", to: nil, from: "ana", text: "salut", timestamp: Timestamp(milliseconds: 5), replyTo: nil)
+        let encoded = EncodedMessage(message)
+        let event = EnvelopeEncoder.messageEvent(action: "receive_message", seq: 12, message: encoded)
+        let decoded = try JSONDecoder().decode(Envelope<ReceiveMessagePush>.self, from: Data(event.json.readableBytesView))
+        #expect(event.pushed?.message == decoded.data.message)
+        #expect(EnvelopeEncoder.messageEvent(action: "message_updated", seq: 13, message: encoded).pushed == nil)
+        #expect(EnvelopeEncoder.event(action: "presence", seq: 14, data: Array("{}".utf8)).pushed == nil)
     }
 }

@@ -75,6 +75,11 @@ final class IRCFrameCache {
         for entry in entries.reversed() where entry.json.readableBytes == json.readableBytes {
             if entry.json.withUnsafeReadableBytes({ UInt(bitPattern: $0.baseAddress) }) == identity { return entry }
         }
+        // A message to a room or a person, the hottest push, comes with the message it was
+        // written from: no JSON to decode.
+        if let pushed = frame.pushed {
+            return remember(IRCDecodedPush(json: json, action: "receive_message", message: pushed.message, system: nil, reaction: nil))
+        }
         // A reply's envelope has `"reply_to":"ID"`; a message's own reply_to is a number.
         if json.readableBytesView.firstRange(of: Self.replyKey) != nil { return nil }
         let data = Data(json.readableBytesView)
@@ -86,6 +91,11 @@ final class IRCFrameCache {
             system: head.action == "system" ? (try? decoder.decode(Body<SystemPush>.self, from: data))?.data : nil,
             reaction: head.action == "reaction" ? (try? decoder.decode(Body<ReactionPush>.self, from: data))?.data : nil
         )
+        return remember(entry)
+    }
+
+    /// Keeps `entry` among the last pushes (and its message among those seen).
+    private func remember(_ entry: IRCDecodedPush) -> IRCDecodedPush {
         entries.append(entry)
         if entries.count > Self.size { entries.removeFirst() }
         if let message = entry.message { remember(message) }
