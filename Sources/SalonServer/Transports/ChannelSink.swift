@@ -23,9 +23,6 @@ final class ChannelSink: ConnectionSink {
 
     let channel: any Channel
     let framing: Framing
-    /// For `.irc`: the frame (a push or a reply) as the connection's IRC lines. Called on the
-    /// event loop only.
-    let render: (@Sendable (EncodedFrame) -> ByteBuffer?)?
     let maxQueuedBytes: Int
     let logger: Logger
     /// What only the event loop touches (see `LoopState`).
@@ -51,6 +48,10 @@ final class ChannelSink: ConnectionSink {
         var outgoing = Outgoing.idle
         /// The size of the last flush that gathered several frames.
         var lastGathered = 0
+        /// For `.irc`: what turns a frame into the connection's lines (set once, by the
+        /// connection handler, on the loop). Held here rather than in a `Sendable` closure:
+        /// a call per delivery with no thread check and no closure context in between.
+        var renderer: (any FrameRenderer)?
 
         init(context: ChannelHandlerContext) {
             self.context = context
@@ -68,10 +69,9 @@ final class ChannelSink: ConnectionSink {
     /// it the channel turns unwritable, which `write` checks when it starts gathering), and
     /// the frames gathered since the last flush by the same limit; so at most twice
     /// `maxQueuedBytes` wait for one client.
-    init(context: ChannelHandlerContext, framing: Framing, maxQueuedBytes: Int, logger: Logger, render: (@Sendable (EncodedFrame) -> ByteBuffer?)? = nil) {
+    init(context: ChannelHandlerContext, framing: Framing, maxQueuedBytes: Int, logger: Logger) {
         self.channel = context.channel
         self.framing = framing
-        self.render = render
         self.maxQueuedBytes = maxQueuedBytes
         self.logger = logger
         self.state = LoopState(context: context)
@@ -82,6 +82,13 @@ final class ChannelSink: ConnectionSink {
 
     private let eventLoopLane: EventLoopLane
     var lane: (any DeliveryLane)? { eventLoopLane }
+
+    /// On the event loop: what renders this `.irc` connection's frames (nil: none, which
+    /// writes nothing).
+    func setRenderer(_ renderer: (any FrameRenderer)?) {
+        assert(channel.eventLoop.inEventLoop)
+        state.renderer = renderer
+    }
 
     func send(_ frame: EncodedFrame) {
         let loop = channel.eventLoop
@@ -135,7 +142,7 @@ final class ChannelSink: ConnectionSink {
         case .lengthPrefixed: write(bytes: frame.framed)
         case .webSocket: write(bytes: frame.webSocket)
         case .irc:
-            if let lines = render?(frame), lines.readableBytes > 0 { write(bytes: lines) }
+            if let lines = state.renderer?.render(frame), lines.readableBytes > 0 { write(bytes: lines) }
         }
     }
 
@@ -195,6 +202,12 @@ final class ChannelSink: ConnectionSink {
             state.context.writeAndFlush(NIOAny(bytes), promise: nil)
         }
     }
+}
+
+/// What makes a connection's own bytes of each frame (the IRC gateway's lines): called on the
+/// connection's event loop only; nil writes nothing.
+protocol FrameRenderer: AnyObject {
+    func render(_ frame: EncodedFrame) -> ByteBuffer?
 }
 
 /// One event loop as a delivery lane: a fan-out hands it a frame and the sinks of its

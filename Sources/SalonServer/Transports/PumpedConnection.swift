@@ -16,9 +16,9 @@ struct PumpedConnection {
     /// reopens reading; it holds the handler only as long as the pump lives.
     init(
         context: ChannelHandlerContext, framing: ChannelSink.Framing, router: SalonCore.Router, outboundQueueLimit: Int, logger: Logger,
-        render: (@Sendable (EncodedFrame) -> ByteBuffer?)? = nil, resume: @escaping @Sendable () -> Void
+        resume: @escaping @Sendable () -> Void
     ) {
-        sink = ChannelSink(context: context, framing: framing, maxQueuedBytes: outboundQueueLimit, logger: logger, render: render)
+        sink = ChannelSink(context: context, framing: framing, maxQueuedBytes: outboundQueueLimit, logger: logger)
         pump = RequestPump(router: router, sink: sink, resumeReading: resume)
     }
 
@@ -59,13 +59,13 @@ extension PumpedHandler {
     /// (`auth_required`) and closed: connections that never log in hold no descriptor for long.
     func attachPump(
         _ context: ChannelHandlerContext, framing: ChannelSink.Framing, router: SalonCore.Router, outboundQueueLimit: Int, loginTimeout: TimeAmount?,
-        logger: Logger, render: (@Sendable (EncodedFrame) -> ByteBuffer?)? = nil
+        logger: Logger
     ) {
         // As an existential: the closure must not capture the generic `Self` (not `Sendable`).
         let bound = NIOLoopBound((self as any PumpedHandler, context), eventLoop: context.eventLoop)
         let loop = context.eventLoop
         connection = PumpedConnection(
-            context: context, framing: framing, router: router, outboundQueueLimit: outboundQueueLimit, logger: logger, render: render
+            context: context, framing: framing, router: router, outboundQueueLimit: outboundQueueLimit, logger: logger
         ) {
             loop.execute {
                 let (handler, context) = bound.value

@@ -5,7 +5,7 @@ import SalonIRC
 import SalonProtocol
 
 /// Frames from the core (replies to this connection's requests, and pushes) turned into IRC lines.
-extension IRCClient {
+extension IRCClient: FrameRenderer {
     /// The pushes `rendered` leaves to each connection: rare, or different for each one.
     func ownLines(_ push: IRCDecodedPush) -> [IRCMessage] {
         switch push.action {
@@ -31,22 +31,18 @@ extension IRCClient {
     /// A cached push as this connection's bytes, with the connection's own bookkeeping
     /// (reactions, topics); nil when this push takes the uncached path (room updates, kicks,
     /// reactions, errors: rare, or different for each connection).
+    ///
+    /// Called once per recipient of every push: it reads what the push worked out once
+    /// (`IRCDecodedPush`) and this connection's capabilities and nick, and nothing else.
     func rendered(_ push: IRCDecodedPush) -> ByteBuffer? {
-        switch push.action {
-        case "receive_message", "message_updated", "message_deleted", "typing", "presence":
-            break
-        case "system":
-            if push.system?.event == "topic" { topicSetter = push.system?.username }
-        default:
-            return nil
-        }
-        let message = push.message
-        if let message, message.room == nil { notePeer(of: message) }
-        let account = message.map { capabilities.contains(.accountTag) && isAccount($0.from) } ?? false
+        guard push.shared else { return nil }
+        if push.isTopic { topicSetter = push.system?.username }
+        if push.isPrivateMessage, let message = push.message { notePeer(of: message) }
+        let account = push.sender.map { capabilities.contains(.accountTag) && isAccount($0) } ?? false
         // Lines that name the viewer: a private message, a notice with no room.
-        let personal = push.action == "receive_message" ? message?.room == nil : push.action != "presence" && push.system?.room == nil
-        let key = IRCRenderKey(capabilities: capabilities.rawValue, account: account, nick: personal ? me : nil)
+        let key = IRCRenderKey(capabilities: capabilities.rawValue, account: account, nick: push.personal ? me : nil)
         if let bytes = push.rendered(for: key) { return bytes }
+        let message = push.message
         var lines = message.map { gateway.renderer.lines(for: $0, viewer: viewer, quote: quote(for: $0)) }
             ?? gateway.renderer.lines(forPush: push.json, viewer: viewer)
         if let message { lines = tagAccount(lines, of: message.from) }

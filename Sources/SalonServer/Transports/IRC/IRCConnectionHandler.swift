@@ -32,10 +32,8 @@ final class IRCConnectionHandler: ChannelInboundHandler, PumpedHandler, KeepAliv
     func handlerAdded(context: ChannelHandlerContext) {
         let client = IRCClient(gateway: gateway, router: router, loop: context.eventLoop)
         self.client = client
-        let bound = NIOLoopBound(client, eventLoop: context.eventLoop)
-        attachPump(context, framing: .irc, router: router, outboundQueueLimit: outboundQueueLimit, loginTimeout: loginTimeout, logger: logger) { frame in
-            bound.value.render(frame)
-        }
+        attachPump(context, framing: .irc, router: router, outboundQueueLimit: outboundQueueLimit, loginTimeout: loginTimeout, logger: logger)
+        connection?.sink.setRenderer(client)
         client.sink = connection?.sink
         client.pump = connection?.pump
         // Keep-alive: a silent client is pinged, then closed if it stays silent (one sweep
@@ -67,6 +65,7 @@ final class IRCConnectionHandler: ChannelInboundHandler, PumpedHandler, KeepAliv
     func handlerRemoved(context: ChannelHandlerContext) {
         keepAlive?.remove(self)
         keepAlive = nil
+        connection?.sink.setRenderer(nil)
         connection = nil
         client?.sink = nil
         client?.pump = nil

@@ -16,6 +16,16 @@ final class IRCDecodedPush {
     let message: Message?
     let system: SystemPush?
     let reaction: ReactionPush?
+    /// What each recipient would otherwise work out from the push again (and copy the
+    /// message, field by field, to do it): whether the lines are shared by viewers alike
+    /// (`IRCClient.rendered`), whether they name the viewer, who sent the message.
+    let shared: Bool
+    let personal: Bool
+    let sender: String?
+    /// A private message: the recipient notes the peer (`IRCClient.notePeer`).
+    let isPrivateMessage: Bool
+    /// A topic change: the recipient notes who set it.
+    let isTopic: Bool
     /// The bytes for each kind of viewer rendered so far: a few kinds (most connections of
     /// a loop ask for the same capabilities), so a short list beats hashing a key per recipient.
     private var renderings: [(key: IRCRenderKey, bytes: ByteBuffer)] = []
@@ -35,6 +45,14 @@ final class IRCDecodedPush {
         self.message = message
         self.system = system
         self.reaction = reaction
+        switch action {
+        case "receive_message", "message_updated", "message_deleted", "typing", "presence", "system": shared = true
+        default: shared = false
+        }
+        personal = action == "receive_message" ? message?.room == nil : action != "presence" && system?.room == nil
+        sender = message?.from
+        isPrivateMessage = message.map { $0.room == nil } ?? false
+        isTopic = action == "system" && system?.event == "topic"
     }
 }
 
